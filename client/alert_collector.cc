@@ -1,0 +1,88 @@
+#include "client/alert_collector.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace trailsentry::cli {
+
+size_t AlertCollector::open_count() const {
+  return static_cast<size_t>(std::count_if(alerts_.begin(), alerts_.end(), [](const auto& kv) {
+    return kv.second.superseded_by().empty();
+  }));
+}
+
+void AlertCollector::PrintJsonLines(std::FILE* out) const {
+  std::vector<const v1::Alert*> open;
+  for (const auto& [id, alert] : alerts_) {
+    if (alert.superseded_by().empty()) open.push_back(&alert);
+  }
+  std::sort(open.begin(), open.end(), [](const v1::Alert* a, const v1::Alert* b) {
+    const auto& sa = a->window_start();
+    const auto& sb = b->window_start();
+    if (sa.seconds() != sb.seconds()) return sa.seconds() < sb.seconds();
+    if (sa.nanos() != sb.nanos()) return sa.nanos() < sb.nanos();
+    return a->alert_id() < b->alert_id();
+  });
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = false;  // lowerCamelCase: alertId, ruleId, ...
+  for (const v1::Alert* alert : open) {
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(*alert, &json, options);
+    std::fprintf(out, "%s\n", json.c_str());
+  }
+}
+
+void RunSummary::Reject(const std::string& where, const std::string& field,
+                        const std::string& reason) {
+  ++rejected;
+  ++rejected_by_field[field];
+  if (details_printed_ < kMaxDetails) {
+    std::fprintf(stderr, "rejected: %s: %s\n", where.c_str(), reason.c_str());
+    if (++details_printed_ == kMaxDetails) {
+      std::fprintf(stderr, "rejected: (further rejections are only counted)\n");
+    }
+  }
+}
+
+void RunSummary::MaybeProgress(std::FILE* out) {
+  const absl::Time now = absl::Now();
+  if (now - last_progress_ < absl::Seconds(5)) return;
+  last_progress_ = now;
+  const double secs = absl::ToDoubleSeconds(now - start);
+  std::fprintf(out, "progress: %llu events from %llu files, %.0f events/s\n",
+               static_cast<unsigned long long>(events), static_cast<unsigned long long>(files),
+               secs > 0 ? static_cast<double>(events) / secs : 0.0);
+}
+
+void RunSummary::Print(std::FILE* out, const char* command, const AlertCollector& alerts) const {
+  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  std::fprintf(out,
+               "trailsentry %s: %llu events read from %llu files in %.2fs (%.0f events/s): "
+               "%llu accepted, %llu rejected",
+               command, static_cast<unsigned long long>(events),
+               static_cast<unsigned long long>(files), secs,
+               secs > 0 ? static_cast<double>(events) / secs : 0.0,
+               static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(rejected));
+  if (!rejected_by_field.empty()) {
+    std::fprintf(out, " (");
+    bool first = true;
+    for (const auto& [field, n] : rejected_by_field) {
+      std::fprintf(out, "%s%s: %llu", first ? "" : ", ", field.c_str(),
+                   static_cast<unsigned long long>(n));
+      first = false;
+    }
+    std::fprintf(out, ")");
+  }
+  if (unreadable_files > 0) {
+    std::fprintf(out, ", %llu unreadable files", static_cast<unsigned long long>(unreadable_files));
+  }
+  std::fprintf(out, "; %zu alerts", alerts.open_count());
+  if (alerts.superseded_count() > 0) {
+    std::fprintf(out, " (%zu more merged into them)", alerts.superseded_count());
+  }
+  std::fprintf(out, "\n");
+}
+
+}  // namespace trailsentry::cli

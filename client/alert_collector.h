@@ -1,0 +1,58 @@
+// RunSummary and AlertCollector: what the CLI reports after reading its inputs.
+//
+// The collector keeps every alert in its final state (later changes replace
+// earlier ones) and prints them as JSON lines; the summary counts events,
+// rejections by field, and throughput for stderr.
+//
+//   AlertCollector alerts;
+//   alerts.Add(change.alert());
+//   alerts.PrintJsonLines(stdout);
+#ifndef TRAILSENTRY_CLIENT_ALERT_COLLECTOR_H_
+#define TRAILSENTRY_CLIENT_ALERT_COLLECTOR_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "trailsentry/v1/alert.pb.h"
+
+namespace trailsentry::cli {
+
+class AlertCollector {
+ public:
+  void Add(const v1::Alert& alert) { alerts_[alert.alert_id()] = alert; }
+  // Alerts still open (not superseded), ordered by window start then id.
+  void PrintJsonLines(std::FILE* out) const;
+  size_t open_count() const;
+  size_t superseded_count() const { return alerts_.size() - open_count(); }
+
+ private:
+  absl::flat_hash_map<std::string, v1::Alert> alerts_;
+};
+
+struct RunSummary {
+  uint64_t files = 0;
+  uint64_t unreadable_files = 0;
+  uint64_t events = 0;
+  uint64_t accepted = 0;
+  uint64_t rejected = 0;
+  std::map<std::string, uint64_t> rejected_by_field;
+  absl::Time start = absl::Now();
+
+  // Prints at most this many rejection details, then only counts.
+  static constexpr int kMaxDetails = 20;
+  void Reject(const std::string& where, const std::string& field, const std::string& reason);
+  void Print(std::FILE* out, const char* command, const AlertCollector& alerts) const;
+  void MaybeProgress(std::FILE* out);
+
+ private:
+  int details_printed_ = 0;
+  absl::Time last_progress_ = absl::Now();
+};
+
+}  // namespace trailsentry::cli
+
+#endif  // TRAILSENTRY_CLIENT_ALERT_COLLECTOR_H_

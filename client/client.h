@@ -1,0 +1,54 @@
+// trailsentry::Client: the thin C++ client of the trailsentry.v1.Detection API.
+//
+// Every call returns absl::Status/StatusOr and carries a deadline.
+//
+//   auto client = trailsentry::Client::Connect({.target = "127.0.0.1:50051"}).value();
+//   absl::StatusOr<v1::EvaluateResponse> r = client->Evaluate(request);
+//   client->EvaluateRecords(records, /*batch_size=*/500, [](const auto& response) {...});
+#ifndef TRAILSENTRY_CLIENT_CLIENT_H_
+#define TRAILSENTRY_CLIENT_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "trailsentry/v1/detection.grpc.pb.h"
+
+namespace trailsentry {
+
+class Client {
+ public:
+  struct Options {
+    std::string target = "127.0.0.1:50051";
+    absl::Duration timeout = absl::Seconds(30);  // per call
+    int max_message_bytes = 64 << 20;
+  };
+
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Client>> Connect(const Options& options);
+  // For tests and embedding: a client over an existing channel.
+  Client(std::shared_ptr<grpc::Channel> channel, Options options);
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  [[nodiscard]] absl::StatusOr<v1::EvaluateResponse> Evaluate(const v1::EvaluateRequest& request);
+
+  // Sends raw CloudTrail records in requests of at most `batch_size` events, one
+  // after another; `on_response` sees each response. Stops at the first failed call.
+  [[nodiscard]] absl::Status EvaluateRecords(
+      const std::vector<std::string>& records, int batch_size,
+      absl::FunctionRef<void(const v1::EvaluateResponse&)> on_response);
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Detection::Stub> stub_;
+  Options options_;
+};
+
+}  // namespace trailsentry
+
+#endif  // TRAILSENTRY_CLIENT_CLIENT_H_

@@ -1,0 +1,31 @@
+// The `trailsentry` CLI commands. Each returns the process exit code:
+// 0 ok, 1 input errors were found (the rest was still processed), 2 usage.
+//
+//   int rc = RunScan(options, {"archive/"});
+#ifndef TRAILSENTRY_CLIENT_COMMANDS_H_
+#define TRAILSENTRY_CLIENT_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "server/engine/config.h"
+
+namespace trailsentry::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInputErrors = 1;
+inline constexpr int kExitUsage = 2;
+
+// Runs the engine in-process over the files (backfill, hunting).
+int RunScan(const engine::Config& config, const std::vector<std::string>& paths);
+
+struct SubmitOptions {
+  std::string server = "127.0.0.1:50051";
+  int batch = 500;
+};
+// Sends the files' records to a server in batches.
+int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& paths);
+
+}  // namespace trailsentry::cli
+
+#endif  // TRAILSENTRY_CLIENT_COMMANDS_H_

@@ -1,0 +1,67 @@
+#include "server/engine/alert_proto.h"
+
+namespace trailsentry::engine {
+namespace {
+
+template <typename Set>
+void Copy(const Set& set, google::protobuf::RepeatedPtrField<std::string>* out) {
+  out->Reserve(static_cast<int>(set.size()));
+  for (const std::string& s : set) out->Add(std::string(s));
+}
+
+}  // namespace
+
+google::protobuf::Timestamp ToTimestamp(EventTime t) {
+  google::protobuf::Timestamp ts;
+  int64_t secs = t / kMillisPerSecond, ms = t % kMillisPerSecond;
+  if (ms < 0) {
+    ms += kMillisPerSecond;
+    --secs;
+  }
+  ts.set_seconds(secs);
+  ts.set_nanos(static_cast<int32_t>(ms * 1000000));
+  return ts;
+}
+
+void ToProto(const BurstAlert& a, v1::Alert* out) {
+  out->set_alert_id(a.alert_id);
+  out->set_rule_id(std::string(kBurstRuleId));
+  out->set_rule_name(std::string(kBurstRuleName));
+  out->set_severity(v1::LOW);
+  out->set_risk_score(kBurstRiskScore);
+  out->set_mitre_tactic("TA0007");
+  for (const char* t : {"T1087.004", "T1526", "T1580"}) out->add_mitre_techniques(t);
+  out->set_tenant(a.tenant);
+  out->set_identity(a.identity);
+  out->set_identity_type(a.identity_type);
+  out->set_user_name(a.user_name);
+  Copy(a.account_ids, out->mutable_account_ids());
+  Copy(a.access_key_ids, out->mutable_access_key_ids());
+  Copy(a.source_ips, out->mutable_source_ips());
+  Copy(a.regions, out->mutable_regions());
+  Copy(a.user_agents, out->mutable_user_agents());
+  Copy(a.providers, out->mutable_providers());
+  Copy(a.actions, out->mutable_actions());
+  out->set_distinct_action_count(static_cast<int32_t>(a.actions.size()));
+  *out->mutable_first_event_time() = ToTimestamp(a.first_event_time);
+  *out->mutable_last_event_time() = ToTimestamp(a.last_event_time);
+  *out->mutable_window_start() = ToTimestamp(a.window_start);
+  *out->mutable_window_end() = ToTimestamp(a.window_end);
+  for (const auto& [time, id] : a.event_ids) out->add_event_ids(id);
+  out->set_event_count(a.event_count);
+  out->set_update_count(a.update_count);
+  out->set_superseded_by(a.superseded_by);
+}
+
+void ToProto(const Verdict& v, std::string_view event_id, v1::Verdict* out) {
+  out->set_status(v1::Verdict::ACCEPTED);
+  for (int flag = v1::DISCOVERY; flag <= v1::DUPLICATE; ++flag) {
+    if (v.flags & (1u << flag)) out->add_flags(static_cast<v1::VerdictFlag>(flag));
+  }
+  out->set_exclusion(static_cast<v1::Exclusion>(v.exclusion));
+  out->set_identity(std::string(v.identity));
+  out->set_event_id(std::string(event_id));
+  if (!v.alert_id.empty()) out->add_alert_ids(v.alert_id);
+}
+
+}  // namespace trailsentry::engine

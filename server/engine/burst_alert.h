@@ -1,0 +1,76 @@
+// BurstAlert: the content of one `aws-discovery-cli-burst` alert (SPEC §2) as the
+// engine accumulates it, before conversion to the trailsentry.v1.Alert proto.
+//
+// Every set is ordered, so an alert's content depends only on which events are in
+// its episode, never on the order they arrived in:
+//
+//   BurstAlert a = BurstAlert::Open(tenant, identity, window_start);
+//   a.AddEvent(fields);
+#ifndef TRAILSENTRY_SERVER_ENGINE_BURST_ALERT_H_
+#define TRAILSENTRY_SERVER_ENGINE_BURST_ALERT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/container/btree_set.h"
+#include "server/engine/event_time.h"
+
+namespace trailsentry::engine {
+
+inline constexpr std::string_view kBurstRuleId = "aws-discovery-cli-burst";
+inline constexpr std::string_view kBurstRuleName =
+    "AWS Discovery API Calls via CLI from a Single Identity";
+inline constexpr int kBurstRiskScore = 21;
+inline constexpr size_t kMaxAlertEventIds = 100;
+
+// The fields of one event that an alert records.
+struct AlertEventFields {
+  EventTime time = 0;
+  std::string_view event_id;
+  std::string_view action;
+  std::string_view provider;
+  std::string_view source_ip;
+  std::string_view region;
+  std::string_view user_agent;
+  std::string_view access_key_id;
+  std::string_view account;
+};
+
+struct BurstAlert {
+  std::string alert_id;
+  std::string tenant;
+  std::string identity;
+  std::string identity_type;
+  std::string user_name;
+  absl::btree_set<std::string> account_ids;
+  absl::btree_set<std::string> access_key_ids;
+  absl::btree_set<std::string> source_ips;
+  absl::btree_set<std::string> regions;
+  absl::btree_set<std::string> user_agents;
+  absl::btree_set<std::string> providers;
+  absl::btree_set<std::string> actions;
+  // The earliest kMaxAlertEventIds events by (time, eventID); event_count counts all.
+  absl::btree_set<std::pair<EventTime, std::string>> event_ids;
+  int64_t event_count = 0;
+  EventTime first_event_time = 0;
+  EventTime last_event_time = 0;
+  EventTime window_start = 0;
+  EventTime window_end = 0;
+  int update_count = 0;
+  std::string superseded_by;
+
+  void AddEvent(const AlertEventFields& e);
+  // Takes in the events of an alert whose episode merged into this one.
+  void Absorb(const BurstAlert& other);
+};
+
+// "burst-" + 32 hex digits of a stable hash of (tenant, rule, identity,
+// window_start): the same inputs give the same id in every process and version.
+std::string MakeAlertId(std::string_view rule_id, std::string_view tenant,
+                        std::string_view identity, EventTime window_start);
+
+}  // namespace trailsentry::engine
+
+#endif  // TRAILSENTRY_SERVER_ENGINE_BURST_ALERT_H_

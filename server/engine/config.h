@@ -1,0 +1,76 @@
+// Config: every tunable of SPEC §5, with the SPEC defaults.
+//
+// Built from a text-format trailsentry.v1.Config by LoadConfig (config_loader.h);
+// tests construct it directly:
+//
+//   Config c;                      // SPEC defaults
+//   c.burst.mode = BurstMode::kTumbling;
+#ifndef TRAILSENTRY_SERVER_ENGINE_CONFIG_H_
+#define TRAILSENTRY_SERVER_ENGINE_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace trailsentry::engine {
+
+enum class BurstMode { kSliding, kTumbling };
+
+struct BurstConfig {
+  absl::Duration window = absl::Seconds(10);
+  int threshold = 5;
+  BurstMode mode = BurstMode::kSliding;
+  absl::Duration suppression = absl::Minutes(10);
+};
+
+struct DiscoveryConfig {
+  std::vector<std::string> providers = {"iam",        "ec2",
+                                        "s3",         "rds",
+                                        "lambda",     "dynamodb",
+                                        "kms",        "cloudfront",
+                                        "elasticloadbalancing", "cloudtrail",
+                                        "sts",        "ses",
+                                        "organizations"};
+  std::vector<std::string> prefixes = {"Describe", "Get", "List", "Generate"};
+  std::vector<std::string> excluded_actions = {"DescribeCapacityReservations"};
+};
+
+struct ExclusionsConfig {
+  std::vector<std::string> user_names = {"AWSServiceRoleForConfig"};
+  std::vector<std::string> identity_allowlist;    // ARN globs
+  std::vector<std::string> user_agent_allowlist;  // substrings
+};
+
+struct UnusualIpConfig {
+  int ipv4_prefix = 32;
+  int ipv6_prefix = 64;
+  absl::Duration settle = absl::Hours(1);
+  absl::Duration history = absl::Hours(24 * 10);
+  absl::Duration learning = absl::Hours(24);
+  int min_distinct_calls = 2;
+  absl::Duration suppression = absl::Hours(24);
+  bool require_new_to_account = false;
+  std::vector<std::string> network_allowlist;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:50051";
+  std::string data_dir = "./trailsentry-data";
+  int max_events_per_request = 10000;
+  int max_message_bytes = 64 << 20;
+};
+
+struct Config {
+  BurstConfig burst;
+  absl::Duration max_lateness = absl::Hours(1);
+  DiscoveryConfig discovery;
+  ExclusionsConfig exclusions;
+  UnusualIpConfig unusual_ip;
+  ServerConfig server;
+};
+
+}  // namespace trailsentry::engine
+
+#endif  // TRAILSENTRY_SERVER_ENGINE_CONFIG_H_

@@ -1,0 +1,197 @@
+#include "server/engine/absl_view.h"
+#include "server/engine/config_loader.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/engine/network.h"
+#include "trailsentry/v1/config.pb.h"
+
+namespace trailsentry::engine {
+namespace {
+
+namespace pb = ::trailsentry::v1;
+
+// Collects text-format parse errors with their line and column.
+class ErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    errors_.push_back(absl::StrCat("line ", line + 1, " column ", column + 1, ": ", message));
+  }
+  std::string Joined() const { return absl::StrJoin(errors_, "; "); }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+absl::Status Duration(bool has, const std::string& text, std::string_view field,
+                      absl::Duration& out) {
+  if (!has) return absl::OkStatus();
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(AbslView(field), ": not a duration: \"", text, "\" (use e.g. \"10s\", \"10m\", \"1h\")"));
+  }
+  out = d;
+  return absl::OkStatus();
+}
+
+void List(bool has, const pb::StringList& list, std::vector<std::string>& out) {
+  if (has) out.assign(list.values().begin(), list.values().end());
+}
+
+absl::Status FromProto(const pb::Config& p, Config& c) {
+  if (p.has_burst()) {
+    const auto& b = p.burst();
+    if (absl::Status s = Duration(b.has_window(), b.window(), "burst.window", c.burst.window);
+        !s.ok()) {
+      return s;
+    }
+    if (b.has_threshold()) c.burst.threshold = b.threshold();
+    if (b.mode() == pb::BurstConfig::TUMBLING) {
+      c.burst.mode = BurstMode::kTumbling;
+      c.burst.suppression = absl::ZeroDuration();
+    }
+    if (absl::Status s = Duration(b.has_suppression(), b.suppression(), "burst.suppression",
+                                  c.burst.suppression);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = Duration(p.has_max_lateness(), p.max_lateness(), "max_lateness",
+                                c.max_lateness);
+      !s.ok()) {
+    return s;
+  }
+  if (p.has_discovery()) {
+    const auto& d = p.discovery();
+    List(d.has_providers(), d.providers(), c.discovery.providers);
+    List(d.has_prefixes(), d.prefixes(), c.discovery.prefixes);
+    List(d.has_excluded_actions(), d.excluded_actions(), c.discovery.excluded_actions);
+  }
+  if (p.has_exclusions()) {
+    const auto& e = p.exclusions();
+    List(e.has_user_names(), e.user_names(), c.exclusions.user_names);
+    List(e.has_identity_allowlist(), e.identity_allowlist(), c.exclusions.identity_allowlist);
+    List(e.has_user_agent_allowlist(), e.user_agent_allowlist(),
+         c.exclusions.user_agent_allowlist);
+  }
+  if (p.has_unusual_ip()) {
+    const auto& u = p.unusual_ip();
+    auto& c_u = c.unusual_ip;
+    if (u.has_ipv4_prefix()) c_u.ipv4_prefix = u.ipv4_prefix();
+    if (u.has_ipv6_prefix()) c_u.ipv6_prefix = u.ipv6_prefix();
+    for (auto [has, text, name, out] :
+         {std::tuple{u.has_settle(), &u.settle(), "unusual_ip.settle", &c_u.settle},
+          std::tuple{u.has_history(), &u.history(), "unusual_ip.history", &c_u.history},
+          std::tuple{u.has_learning(), &u.learning(), "unusual_ip.learning", &c_u.learning},
+          std::tuple{u.has_suppression(), &u.suppression(), "unusual_ip.suppression",
+                     &c_u.suppression}}) {
+      if (absl::Status s = Duration(has, *text, name, *out); !s.ok()) return s;
+    }
+    if (u.has_min_distinct_calls()) c_u.min_distinct_calls = u.min_distinct_calls();
+    if (u.has_require_new_to_account()) c_u.require_new_to_account = u.require_new_to_account();
+    List(u.has_network_allowlist(), u.network_allowlist(), c_u.network_allowlist);
+  }
+  if (p.has_server()) {
+    const auto& s = p.server();
+    if (s.has_listen()) c.server.listen = s.listen();
+    if (s.has_data_dir()) c.server.data_dir = s.data_dir();
+    if (s.has_max_events_per_request()) c.server.max_events_per_request = s.max_events_per_request();
+    if (s.has_max_message_bytes()) c.server.max_message_bytes = s.max_message_bytes();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Invalid(std::string_view field, std::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(AbslView(field), ": ", AbslView(why)));
+}
+
+}  // namespace
+
+absl::Status ValidateConfig(const Config& c) {
+  if (c.burst.window < absl::Seconds(1)) return Invalid("burst.window", "must be at least 1s");
+  if (c.burst.window > absl::Hours(1)) return Invalid("burst.window", "must be at most 1h");
+  if (c.burst.threshold < 1) return Invalid("burst.threshold", "must be at least 1");
+  if (c.burst.threshold > 1000) return Invalid("burst.threshold", "must be at most 1000");
+  if (c.burst.suppression < absl::ZeroDuration()) {
+    return Invalid("burst.suppression", "must not be negative");
+  }
+  if (c.burst.suppression > absl::Hours(24)) {
+    return Invalid("burst.suppression", "must be at most 24h");
+  }
+  if (c.max_lateness < c.burst.window) {
+    return Invalid("max_lateness", "must be at least burst.window");
+  }
+  if (c.max_lateness > absl::Hours(24 * 7)) return Invalid("max_lateness", "must be at most 168h");
+  if (c.discovery.providers.empty()) {
+    return Invalid("discovery.providers", "must not be empty (use \"*\" for any service)");
+  }
+  for (const std::string& p : c.discovery.providers) {
+    if (p.empty()) return Invalid("discovery.providers", "holds an empty name");
+  }
+  if (c.discovery.prefixes.empty()) return Invalid("discovery.prefixes", "must not be empty");
+  for (const std::string& p : c.discovery.prefixes) {
+    if (p.empty()) return Invalid("discovery.prefixes", "holds an empty prefix");
+  }
+  for (const std::string& p : c.exclusions.user_agent_allowlist) {
+    if (p.empty()) {
+      return Invalid("exclusions.user_agent_allowlist", "holds an empty substring (would match all)");
+    }
+  }
+  const auto& u = c.unusual_ip;
+  if (u.ipv4_prefix < 8 || u.ipv4_prefix > 32) return Invalid("unusual_ip.ipv4_prefix", "must be 8..32");
+  if (u.ipv6_prefix < 16 || u.ipv6_prefix > 128) {
+    return Invalid("unusual_ip.ipv6_prefix", "must be 16..128");
+  }
+  for (auto [d, name] : {std::pair{u.settle, "unusual_ip.settle"},
+                         std::pair{u.history, "unusual_ip.history"},
+                         std::pair{u.learning, "unusual_ip.learning"},
+                         std::pair{u.suppression, "unusual_ip.suppression"}}) {
+    if (d < absl::ZeroDuration()) return Invalid(name, "must not be negative");
+  }
+  if (u.min_distinct_calls < 1) return Invalid("unusual_ip.min_distinct_calls", "must be at least 1");
+  for (const std::string& cidr : u.network_allowlist) {
+    if (!Network::ParseCidr(cidr).ok()) {
+      return Invalid("unusual_ip.network_allowlist", absl::StrCat("not a CIDR: \"", cidr, "\""));
+    }
+  }
+  if (c.server.max_events_per_request < 1) {
+    return Invalid("server.max_events_per_request", "must be at least 1");
+  }
+  if (c.server.max_message_bytes < 1024) {
+    return Invalid("server.max_message_bytes", "must be at least 1024");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> ParseConfig(std::string_view text_proto) {
+  pb::Config proto;
+  google::protobuf::TextFormat::Parser parser;
+  ErrorCollector errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text_proto), &proto)) {
+    return absl::InvalidArgumentError(absl::StrCat("config: ", errors.Joined()));
+  }
+  Config config;
+  if (absl::Status s = FromProto(proto, config); !s.ok()) return s;
+  if (absl::Status s = ValidateConfig(config); !s.ok()) return s;
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open config file"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  absl::StatusOr<Config> c = ParseConfig(ss.str());
+  if (!c.ok()) return absl::Status(c.status().code(), absl::StrCat(path, ": ", c.status().message()));
+  return c;
+}
+
+}  // namespace trailsentry::engine

@@ -1,0 +1,92 @@
+// Engine: evaluates CloudTrail events against the detection rules (SPEC §1-§2).
+//
+// Thread-safe. State is sharded by (tenant, identity) hash, each shard behind its
+// own mutex, so requests for different identities run in parallel and no lock is
+// global. Deterministic given its inputs; no I/O.
+//
+//   auto engine = Engine::Create(config).value();
+//   std::vector<AlertChange> changes;
+//   Verdict v = engine->Evaluate("default", event, changes);
+#ifndef TRAILSENTRY_SERVER_ENGINE_ENGINE_H_
+#define TRAILSENTRY_SERVER_ENGINE_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/engine/burst_window.h"
+#include "server/engine/config.h"
+#include "server/engine/event.h"
+#include "server/engine/event_classifier.h"
+#include "server/engine/string_pool.h"
+
+namespace trailsentry::engine {
+
+// Verdict flags (SPEC §4); bit values are 1 << the proto enum value.
+enum VerdictFlag : uint32_t {
+  kDiscovery = 1u << 1,
+  kCli = 1u << 2,
+  kExcluded = 1u << 3,
+  kLate = 1u << 4,
+  kUnattributable = 1u << 5,
+  kLearning = 1u << 6,
+  kUnusualNetwork = 1u << 7,
+  kDuplicate = 1u << 8,
+};
+
+struct Verdict {
+  uint32_t flags = 0;
+  Exclusion exclusion = Exclusion::kNone;
+  // Valid until the next Evaluate on this thread.
+  std::string_view identity;
+  // The alert this event opened or updated; empty when none.
+  std::string alert_id;
+};
+
+struct EngineStats {
+  size_t identities = 0;
+  size_t retained_events = 0;
+  size_t pooled_strings = 0;
+};
+
+class Engine {
+ public:
+  static constexpr int kShards = 64;
+
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Engine>> Create(const Config& config);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Evaluates one parsed event for `tenant`. Alerts it opens or updates are
+  // appended to `changes` (copies, in the order they changed).
+  Verdict Evaluate(std::string_view tenant, const Event& event, std::vector<AlertChange>& changes);
+
+  const Config& config() const { return config_; }
+  EngineStats Stats() const;
+
+ private:
+  struct Shard {
+    mutable absl::Mutex mu;
+    absl::flat_hash_map<std::string, std::unique_ptr<BurstWindow>> windows ABSL_GUARDED_BY(mu);
+    StringPool pool ABSL_GUARDED_BY(mu);
+    EventTime newest ABSL_GUARDED_BY(mu) = INT64_MIN;
+    uint64_t evaluated ABSL_GUARDED_BY(mu) = 0;
+  };
+
+  explicit Engine(const Config& config);
+  void EvictIdle(Shard& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+
+  const Config config_;
+  const EventClassifier classifier_;
+  std::unique_ptr<Shard[]> shards_;
+};
+
+}  // namespace trailsentry::engine
+
+#endif  // TRAILSENTRY_SERVER_ENGINE_ENGINE_H_

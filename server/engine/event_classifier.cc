@@ -1,0 +1,142 @@
+#include "server/engine/absl_view.h"
+#include "server/engine/event_classifier.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace trailsentry::engine {
+namespace {
+
+bool IsWordChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+bool IsAwsCliUserAgent(std::string_view ua) {
+  static constexpr std::string_view kCli = "aws-cli/";
+  for (size_t pos = ua.find(kCli); pos != std::string_view::npos; pos = ua.find(kCli, pos + 1)) {
+    if (pos > 0 && IsWordChar(ua[pos - 1])) continue;
+    size_t i = pos + kCli.size();
+    const size_t major = i;
+    while (i < ua.size() && IsDigit(ua[i])) ++i;
+    if (i == major || i >= ua.size() || ua[i] != '.') continue;
+    ++i;
+    if (i < ua.size() && IsDigit(ua[i])) return true;
+  }
+  return false;
+}
+
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0;
+  size_t star = std::string_view::npos, star_t = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      star_t = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++star_t;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::string_view ArnAccount(std::string_view arn) {
+  // arn:partition:service:region:account:resource
+  size_t pos = 0;
+  for (int i = 0; i < 4; ++i) {
+    pos = arn.find(':', pos);
+    if (pos == std::string_view::npos) return {};
+    ++pos;
+  }
+  const size_t end = arn.find(':', pos);
+  if (end == std::string_view::npos) return {};
+  return arn.substr(pos, end - pos);
+}
+
+EventClassifier::EventClassifier(const Config& config) {
+  for (const std::string& p : config.discovery.providers) {
+    if (p == "*") {
+      any_provider_ = true;
+    } else {
+      providers_.insert(absl::StrCat(p, ".amazonaws.com"));
+    }
+  }
+  prefixes_ = config.discovery.prefixes;
+  excluded_actions_.insert(config.discovery.excluded_actions.begin(),
+                           config.discovery.excluded_actions.end());
+  excluded_user_names_.insert(config.exclusions.user_names.begin(),
+                              config.exclusions.user_names.end());
+  identity_allowlist_ = config.exclusions.identity_allowlist;
+  user_agent_allowlist_ = config.exclusions.user_agent_allowlist;
+}
+
+bool EventClassifier::IsDiscovery(std::string_view source, std::string_view name) const {
+  if (!any_provider_ && !providers_.contains(AbslView(source))) return false;
+  bool prefixed = false;
+  for (const std::string& prefix : prefixes_) {
+    if (absl::StartsWith(AbslView(name), prefix)) {
+      prefixed = true;
+      break;
+    }
+  }
+  return prefixed && !excluded_actions_.contains(AbslView(name));
+}
+
+Classification EventClassifier::Classify(const Event& ev, std::string& key_buffer) const {
+  Classification c;
+  c.discovery = IsDiscovery(ev.event_source, ev.event_name);
+  c.cli = IsAwsCliUserAgent(ev.user_agent);
+  c.failed = !ev.error_code.empty();
+  c.source_ip = IpAddress::Parse(ev.source_ip);
+  c.user_name = !ev.user_name.empty() ? ev.user_name : ev.issuer_user_name;
+
+  c.account = ev.account_id;
+  if (c.account.empty()) c.account = ArnAccount(ev.arn);
+  if (c.account.empty()) c.account = ev.recipient_account_id;
+
+  if (!ev.arn.empty()) {
+    c.identity = ev.arn;
+  } else if (!ev.principal_id.empty()) {
+    key_buffer.assign(c.account);
+    key_buffer.push_back(':');
+    key_buffer.append(ev.principal_id);
+    c.identity = key_buffer;
+  }
+
+  if (ev.identity_type == "AWSService") {
+    c.exclusion = Exclusion::kAwsService;
+  } else if (ev.console_session) {
+    c.exclusion = Exclusion::kConsoleSession;
+  } else if (!c.source_ip) {
+    c.exclusion = Exclusion::kNoValidSourceIp;
+  } else if (!c.user_name.empty() && excluded_user_names_.contains(AbslView(c.user_name))) {
+    c.exclusion = Exclusion::kUserName;
+  } else {
+    for (const std::string& glob : identity_allowlist_) {
+      if (!ev.arn.empty() && GlobMatch(glob, ev.arn)) {
+        c.exclusion = Exclusion::kIdentityAllowlist;
+        break;
+      }
+    }
+    if (c.exclusion == Exclusion::kNone) {
+      for (const std::string& sub : user_agent_allowlist_) {
+        if (absl::StrContains(AbslView(ev.user_agent), sub)) {
+          c.exclusion = Exclusion::kUserAgentAllowlist;
+          break;
+        }
+      }
+    }
+  }
+  return c;
+}
+
+}  // namespace trailsentry::engine

@@ -1,0 +1,93 @@
+// trailsentryd: the trailsentry detection server.
+//
+//   trailsentryd --listen 127.0.0.1:50051 --data_dir ./trailsentry-data
+//   trailsentryd --config /etc/trailsentry/config.textproto
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "server/engine/config_loader.h"
+#include "server/service/server.h"
+
+ABSL_FLAG(std::string, config, "", "Config file (protobuf text format, see config.proto)");
+ABSL_FLAG(std::string, listen, "", "host:port to listen on (default 127.0.0.1:50051)");
+ABSL_FLAG(std::string, data_dir, "", "Data directory (default ./trailsentry-data)");
+ABSL_FLAG(std::string, window_mode, "", "Burst window mode: sliding or tumbling");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
+ABSL_FLAG(int, shutdown_grace_seconds, 10, "On SIGTERM, how long in-flight calls may finish");
+
+namespace {
+
+using trailsentry::engine::Config;
+
+absl::StatusOr<Config> BuildConfig() {
+  Config config;
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    absl::StatusOr<Config> loaded = trailsentry::engine::LoadConfigFile(path);
+    if (!loaded.ok()) return loaded.status();
+    config = *loaded;
+  }
+  if (const std::string v = absl::GetFlag(FLAGS_listen); !v.empty()) config.server.listen = v;
+  if (const std::string v = absl::GetFlag(FLAGS_data_dir); !v.empty()) config.server.data_dir = v;
+  if (const std::string mode = absl::GetFlag(FLAGS_window_mode); mode == "tumbling") {
+    config.burst.mode = trailsentry::engine::BurstMode::kTumbling;
+    config.burst.suppression = absl::ZeroDuration();
+  } else if (mode == "sliding") {
+    config.burst.mode = trailsentry::engine::BurstMode::kSliding;
+  } else if (!mode.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--window_mode: expected sliding or tumbling, got \"", mode, "\""));
+  }
+  if (absl::Status s = trailsentry::engine::ValidateConfig(config); !s.ok()) return s;
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("trailsentry detection server. Flags override the config file.");
+  absl::ParseCommandLine(argc, argv);
+  spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+
+  absl::StatusOr<Config> config = BuildConfig();
+  if (!config.ok()) {
+    std::fprintf(stderr, "trailsentryd: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config->server.data_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create data dir {}: {}", config->server.data_dir, ec.message());
+    return 1;
+  }
+
+  // Block the shutdown signals before gRPC starts its threads, then wait for one.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = trailsentry::service::Server::Start(*config);
+  if (!server.ok()) {
+    spdlog::error("{}", std::string(server.status().message()));
+    return 1;
+  }
+  spdlog::info("trailsentryd listening on {} (port {}), data dir {}, burst mode {}",
+               config->server.listen, (*server)->port(), config->server.data_dir,
+               config->burst.mode == trailsentry::engine::BurstMode::kSliding ? "sliding"
+                                                                               : "tumbling");
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {} received: draining in-flight calls", sig);
+  (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,49 @@
+// DetectionService: the trailsentry.v1.Detection gRPC service (callback API).
+//
+// A thin adapter: checks arguments, hands the request to RequestEvaluator, maps
+// the status. No detection logic lives here.
+//
+//   DetectionService service(engine, config.server);
+//   builder.RegisterService(&service);
+#ifndef TRAILSENTRY_SERVER_SERVICE_DETECTION_SERVICE_H_
+#define TRAILSENTRY_SERVER_SERVICE_DETECTION_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "server/engine/config.h"
+#include "server/engine/engine.h"
+#include "trailsentry/v1/detection.grpc.pb.h"
+
+namespace trailsentry::service {
+
+// The tenant every request belongs to until authentication assigns tenants.
+inline constexpr char kDefaultTenant[] = "default";
+
+class DetectionService final : public v1::Detection::CallbackService {
+ public:
+  DetectionService(engine::Engine& engine, const engine::ServerConfig& config)
+      : engine_(engine), config_(config) {}
+
+  grpc::ServerUnaryReactor* Evaluate(grpc::CallbackServerContext* context,
+                                     const v1::EvaluateRequest* request,
+                                     v1::EvaluateResponse* response) override;
+
+  grpc::ServerBidiReactor<v1::EvaluateRequest, v1::EvaluateResponse>* EvaluateStream(
+      grpc::CallbackServerContext* context) override;
+
+  uint64_t events_evaluated() const { return events_evaluated_.load(std::memory_order_relaxed); }
+
+ private:
+  class StreamReactor;
+  grpc::Status EvaluateOne(grpc::CallbackServerContext* context, const v1::EvaluateRequest& request,
+                           v1::EvaluateResponse* response);
+
+  engine::Engine& engine_;
+  const engine::ServerConfig config_;
+  std::atomic<uint64_t> events_evaluated_{0};
+};
+
+}  // namespace trailsentry::service
+
+#endif  // TRAILSENTRY_SERVER_SERVICE_DETECTION_SERVICE_H_

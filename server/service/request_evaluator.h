@@ -1,0 +1,38 @@
+// RequestEvaluator: one EvaluateRequest through the engine into an EvaluateResponse.
+//
+// Parses each event (raw JSON, EventBridge envelope or structured), evaluates it,
+// and fills a verdict per event in request order, then each alert the request
+// opened or updated, once, in its final state. A bad record only gets a REJECTED
+// verdict naming the field; it never fails the request or touches state.
+//
+//   RequestEvaluator evaluator(engine, limits);
+//   absl::Status s = evaluator.Evaluate("default", request, &response);
+#ifndef TRAILSENTRY_SERVER_SERVICE_REQUEST_EVALUATOR_H_
+#define TRAILSENTRY_SERVER_SERVICE_REQUEST_EVALUATOR_H_
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "server/engine/engine.h"
+#include "trailsentry/v1/detection.pb.h"
+
+namespace trailsentry::service {
+
+class RequestEvaluator {
+ public:
+  RequestEvaluator(engine::Engine& engine, int max_events_per_request)
+      : engine_(engine), max_events_(max_events_per_request) {}
+
+  // INVALID_ARGUMENT (naming the limit) when the request holds more events than
+  // max_events_per_request; nothing is evaluated then.
+  [[nodiscard]] absl::Status Evaluate(std::string_view tenant, const v1::EvaluateRequest& request,
+                                      v1::EvaluateResponse* response);
+
+ private:
+  engine::Engine& engine_;
+  const int max_events_;
+};
+
+}  // namespace trailsentry::service
+
+#endif  // TRAILSENTRY_SERVER_SERVICE_REQUEST_EVALUATOR_H_

@@ -1,0 +1,48 @@
+#include "server/service/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace trailsentry::service {
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& config) {
+  absl::StatusOr<std::unique_ptr<engine::Engine>> engine = engine::Engine::Create(config);
+  if (!engine.ok()) return engine.status();
+  std::unique_ptr<Server> server(new Server());
+  server->engine_ = *std::move(engine);
+  server->service_ = std::make_unique<DetectionService>(*server->engine_, config.server);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.server.listen, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.SetMaxReceiveMessageSize(config.server.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.server.max_message_bytes);
+  builder.RegisterService(server->service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.server.listen, " (address in use or invalid?)"));
+  }
+  server->server_->GetHealthCheckService()->SetServingStatus(true);
+  return server;
+}
+
+Server::~Server() { Shutdown(absl::ZeroDuration()); }
+
+void Server::Shutdown(absl::Duration grace) {
+  if (!server_) return;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+  server_->Wait();
+  server_.reset();
+}
+
+void Server::Wait() {
+  if (server_) server_->Wait();
+}
+
+}  // namespace trailsentry::service

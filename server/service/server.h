@@ -1,0 +1,46 @@
+// Server: the trailsentryd gRPC server — Detection service, health checking and
+// reflection — around one Engine.
+//
+//   auto server = Server::Start(config).value();   // listens on config.server.listen
+//   int port = server->port();
+//   server->Shutdown(absl::Seconds(10));           // drains in-flight calls
+#ifndef TRAILSENTRY_SERVER_SERVICE_SERVER_H_
+#define TRAILSENTRY_SERVER_SERVICE_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/engine/config.h"
+#include "server/engine/engine.h"
+#include "server/service/detection_service.h"
+
+namespace trailsentry::service {
+
+class Server {
+ public:
+  // Binds config.server.listen ("host:port"; port 0 picks a free port).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const engine::Config& config);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();
+
+  int port() const { return port_; }
+  engine::Engine& engine() { return *engine_; }
+  // Stops accepting calls, waits up to `grace` for in-flight ones, then cancels.
+  void Shutdown(absl::Duration grace);
+  void Wait();
+
+ private:
+  Server() = default;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<DetectionService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace trailsentry::service
+
+#endif  // TRAILSENTRY_SERVER_SERVICE_SERVER_H_
