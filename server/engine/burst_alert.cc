@@ -57,7 +57,8 @@ void BurstAlert::Absorb(const BurstAlert& o) {
         event_count == 0 ? o.last_event_time : std::max(last_event_time, o.last_event_time);
   }
   event_count += o.event_count;
-  if (o.window_end < window_end) {
+  if (o.window_end < window_end ||
+      (o.window_end == window_end && o.window_start < window_start)) {
     window_start = o.window_start;
     window_end = o.window_end;
   }

@@ -247,7 +247,10 @@ void BurstWindow::RescanSliding(size_t first, BurstContext& ctx) {
     if (survivor == o.serial) {
       CreateAlert(o.serial, o.window_start, o.fire, o.fire, ctx);
       s.created.push_back(o.serial);
-    } else if (OpenAlert& a = *alerts_.at(survivor); o.fire < a.fire_time) {
+    } else if (OpenAlert& a = *alerts_.at(survivor);
+               o.fire < a.fire_time ||
+               (o.fire == a.fire_time && o.window_start < a.alert.window_start)) {
+      // A late event made an earlier (or wider) first firing window.
       a.fire_time = o.fire;
       a.alert.window_start = o.window_start;
       a.alert.window_end = o.fire;
@@ -263,6 +266,10 @@ void BurstWindow::RescanSliding(size_t first, BurstContext& ctx) {
     into.fire_time = std::min(into.fire_time, from.fire_time);
     from.alert.superseded_by = into.alert.alert_id;
     PushUnique(s.changed, survivor);
+    // Its events before the rescanned range now belong to the survivor too.
+    for (size_t i = 0; i < lb; ++i) {
+      if (events_[i].alert == loser) events_[i].alert = survivor;
+    }
   }
   // Events that joined an episode add to its alert.
   for (size_t i = lb; i < n; ++i) {

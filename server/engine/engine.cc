@@ -6,9 +6,6 @@
 namespace trailsentry::engine {
 namespace {
 
-// How often (in events per shard) idle identities are swept out.
-constexpr uint64_t kEvictEvery = 1 << 16;
-
 struct ThreadBuffers {
   std::string key;       // tenant '\0' identity
   std::string identity;  // composed identity key when there is no ARN
@@ -27,7 +24,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Config& config) {
 }
 
 Engine::Engine(const Config& config)
-    : config_(config), classifier_(config), shards_(std::make_unique<Shard[]>(kShards)) {}
+    : config_(config),
+      classifier_(config),
+      idle_limit_(absl::ToInt64Milliseconds(config.max_lateness + config.burst.window +
+                                            config.burst.suppression)),
+      shards_(std::make_unique<Shard[]>(kShards)) {}
 
 Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
                          std::vector<AlertChange>& changes) {
@@ -79,16 +80,19 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
     v.flags |= kLate;
   }
   shard.newest = std::max(shard.newest, ev.time);
-  if (++shard.evaluated % kEvictEvery == 0) EvictIdle(shard);
+  ++shard.evaluated;
+  // Sweep idle identities each time the shard's event time moves on by a quarter
+  // of the idle limit: a bounded cost per stretch of event time, not per event.
+  if (shard.newest - shard.last_sweep >= idle_limit_ / 4) {
+    EvictIdle(shard);
+    shard.last_sweep = shard.newest;
+  }
   return v;
 }
 
 void Engine::EvictIdle(Shard& shard) {
-  // An identity idle for longer than this can no longer change any episode.
-  const int64_t idle = absl::ToInt64Milliseconds(config_.max_lateness + config_.burst.window +
-                                                 config_.burst.suppression);
   for (auto it = shard.windows.begin(); it != shard.windows.end();) {
-    if (shard.newest - it->second->newest() > idle) {
+    if (shard.newest - it->second->newest() > idle_limit_) {
       it->second->ReleaseAll(shard.pool);
       shard.windows.erase(it++);
     } else {

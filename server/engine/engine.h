@@ -77,6 +77,7 @@ class Engine {
     StringPool pool ABSL_GUARDED_BY(mu);
     EventTime newest ABSL_GUARDED_BY(mu) = INT64_MIN;
     uint64_t evaluated ABSL_GUARDED_BY(mu) = 0;
+    EventTime last_sweep ABSL_GUARDED_BY(mu) = INT64_MIN / 2;
   };
 
   explicit Engine(const Config& config);
@@ -84,6 +85,9 @@ class Engine {
 
   const Config config_;
   const EventClassifier classifier_;
+  // An identity idle (in event time) for longer than this can no longer change
+  // any episode: max_lateness + window + suppression.
+  const int64_t idle_limit_;
   std::unique_ptr<Shard[]> shards_;
 };
 

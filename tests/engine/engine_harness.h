@@ -1,0 +1,72 @@
+// EngineHarness: feeds JSON records through the real parser into a real Engine
+// and keeps every alert in its final state, for the rule tests.
+//
+//   EngineHarness h;                       // SPEC defaults
+//   engine::Verdict v = h.Feed(Record().AtSecond(1).Action("ListUsers").Json());
+//   EXPECT_EQ(h.OpenAlerts().size(), 1);
+#ifndef TRAILSENTRY_TESTS_ENGINE_ENGINE_HARNESS_H_
+#define TRAILSENTRY_TESTS_ENGINE_ENGINE_HARNESS_H_
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/engine/engine.h"
+#include "server/engine/record_parser.h"
+
+namespace trailsentry::testing {
+
+class EngineHarness {
+ public:
+  explicit EngineHarness(engine::Config config = {}, std::string tenant = "default")
+      : engine_(engine::Engine::Create(config).value()), tenant_(std::move(tenant)) {}
+
+  engine::Verdict Feed(const std::string& json) {
+    simdjson::padded_string padded(json);
+    simdjson::dom::element doc = parser_.parse(padded).value();
+    engine::Event ev;
+    std::optional<engine::RecordError> err = engine::ParseRecord(doc, ev);
+    EXPECT_FALSE(err.has_value()) << err->field << ": " << err->reason << " in " << json;
+    std::vector<engine::AlertChange> changes;
+    engine::Verdict v = engine_->Evaluate(tenant_, ev, changes);
+    identity_ = std::string(v.identity);
+    for (engine::AlertChange& c : changes) {
+      last_changes_.push_back(c);
+      alerts_[c.alert.alert_id] = std::move(c.alert);
+    }
+    return v;
+  }
+
+  void FeedAll(const std::vector<std::string>& records) {
+    for (const std::string& r : records) Feed(r);
+  }
+
+  // Alerts in their final state, not superseded, by alert id.
+  std::map<std::string, engine::BurstAlert> OpenAlerts() const {
+    std::map<std::string, engine::BurstAlert> open;
+    for (const auto& [id, a] : alerts_) {
+      if (a.superseded_by.empty()) open.emplace(id, a);
+    }
+    return open;
+  }
+  const std::map<std::string, engine::BurstAlert>& AllAlerts() const { return alerts_; }
+  std::vector<engine::AlertChange> TakeChanges() { return std::exchange(last_changes_, {}); }
+  engine::Engine& engine() { return *engine_; }
+  const std::string& last_identity() const { return identity_; }
+
+ private:
+  std::unique_ptr<engine::Engine> engine_;
+  std::string tenant_;
+  simdjson::dom::parser parser_;
+  std::map<std::string, engine::BurstAlert> alerts_;
+  std::vector<engine::AlertChange> last_changes_;
+  std::string identity_;
+};
+
+}  // namespace trailsentry::testing
+
+#endif  // TRAILSENTRY_TESTS_ENGINE_ENGINE_HARNESS_H_

@@ -1,0 +1,223 @@
+// RecordReader over every container of SPEC §1, bad input, and the real
+// CloudTrail datasets in ../shared/datasets/cloudtrail (counts from SOURCES.md).
+#include "server/engine/record_reader.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "server/engine/engine.h"
+#include "server/engine/event_classifier.h"
+#include "server/engine/record_parser.h"
+#include "tests/testing/cloudtrail_builder.h"
+#include "tests/testing/temp_dir.h"
+
+namespace trailsentry::testing {
+namespace {
+
+using engine::RecordOrError;
+using engine::RecordReader;
+
+struct Counts {
+  int records = 0, errors = 0, parsed = 0;
+  std::vector<std::string> names;
+};
+
+Counts ReadAll(RecordReader& reader, std::string_view bytes, absl::Status* status = nullptr) {
+  Counts c;
+  absl::Status st = reader.Read(bytes, [&](size_t, const RecordOrError& r) {
+    ++c.records;
+    if (r.error) {
+      ++c.errors;
+      return;
+    }
+    engine::Event ev;
+    if (!engine::ParseRecord(r.record, ev)) {
+      ++c.parsed;
+      c.names.emplace_back(ev.event_name);
+    }
+  });
+  if (status) *status = st;
+  return c;
+}
+
+std::string Gzip(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, in.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+TEST(RecordReader, ReadsEveryContainer) {
+  const std::string a = Record().Action("ListUsers").Json(), b = Record().Action("ListRoles").Json();
+  RecordReader reader;
+  const std::map<std::string, std::string> inputs = {
+      {"s3 delivery", "{\"Records\":[" + a + "," + b + "]}"},
+      {"array", "[" + a + ",\n" + b + "]"},
+      {"json lines", a + "\n" + b + "\n"},
+      {"json lines crlf", a + "\r\n\r\n" + b},
+      {"eventbridge lines",
+       "{\"version\":\"0\",\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":" + a + "}\n" +
+           "{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":" + b + "}"},
+      {"eventbridge array", "[{\"detail-type\":\"x\",\"detail\":" + a + "},{\"detail-type\":\"x\",\"detail\":" + b + "}]"},
+  };
+  for (const auto& [name, text] : inputs) {
+    for (bool gz : {false, true}) {
+      Counts c = ReadAll(reader, gz ? Gzip(text) : text);
+      EXPECT_EQ(c.parsed, 2) << name << (gz ? " gz" : "");
+      EXPECT_EQ(c.names, (std::vector<std::string>{"ListUsers", "ListRoles"})) << name;
+    }
+  }
+  // A single pretty-printed record and a single envelope.
+  EXPECT_EQ(ReadAll(reader, "  \n" + a).parsed, 1);
+  EXPECT_EQ(ReadAll(reader, "{\"detail-type\":\"x\",\"detail\":" + a + "}").parsed, 1);
+  // Concatenated gzip members (as `cat a.gz b.gz` makes).
+  EXPECT_EQ(ReadAll(reader, Gzip(a + "\n") + Gzip(b + "\n")).parsed, 2);
+}
+
+TEST(RecordReader, BadLinesAreRecordErrorsNotFileErrors) {
+  RecordReader reader;
+  const std::string good = Record().Json();
+  absl::Status st;
+  Counts c = ReadAll(reader, good + "\n{\"eventName\": broken\n" + good + "\n", &st);
+  EXPECT_TRUE(st.ok());
+  EXPECT_EQ(c.records, 3);
+  EXPECT_EQ(c.errors, 1);
+  EXPECT_EQ(c.parsed, 2);
+}
+
+TEST(RecordReader, WholeInputErrorsNameThePosition) {
+  RecordReader reader;
+  absl::Status st;
+  ReadAll(reader, "hello", &st);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("byte 0"), std::string::npos);
+  ReadAll(reader, "[{\"a\":1},", &st);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  std::string gz = Gzip(Record().Json());
+  ReadAll(reader, gz.substr(0, gz.size() / 2), &st);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("gzip"), std::string::npos);
+  // Empty input and empty containers hold no records and are fine.
+  for (const char* empty : {"", "  \n", "[]", "{\"Records\":[]}"}) {
+    Counts c = ReadAll(reader, empty, &st);
+    EXPECT_TRUE(st.ok()) << empty;
+    EXPECT_EQ(c.records, 0) << empty;
+  }
+}
+
+TEST(RecordReader, ReadFileReportsMissingFiles) {
+  RecordReader reader;
+  absl::Status st = reader.ReadFile("/nonexistent/file.json", [](size_t, const RecordOrError&) {});
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(st.message().find("/nonexistent/file.json"), std::string::npos);
+}
+
+// Rows of SOURCES.md: "| <file> | <events> | <aws-cli events> | <burst> | ..."
+struct SourceRow {
+  int events = 0, cli = 0;
+  bool burst = false;
+};
+
+std::map<std::string, SourceRow> ReadSources(const std::string& datasets) {
+  std::ifstream in(datasets + "/SOURCES.md");
+  EXPECT_TRUE(in) << "missing " << datasets << "/SOURCES.md";
+  std::map<std::string, SourceRow> rows;
+  std::string section, line;
+  const std::regex row(R"(^\| ([^|]+\.json) \| (\d+) \| (\d+) \| (yes|no) \|)");
+  while (std::getline(in, line)) {
+    if (line.rfind("## ", 0) == 0) section = line.substr(3);
+    std::smatch m;
+    if (std::regex_search(line, m, row)) {
+      rows[section + "/" + m[1].str()] = {std::stoi(m[2]), std::stoi(m[3]), m[4] == "yes"};
+    }
+  }
+  return rows;
+}
+
+TEST(Datasets, EveryRecordParsesAndCountsMatchSources) {
+  const std::string datasets = TRAILSENTRY_DATASETS_DIR;
+  ASSERT_TRUE(std::filesystem::is_directory(datasets))
+      << datasets << " is missing: the tests read ../shared/datasets beside the checkout";
+  const std::map<std::string, SourceRow> sources = ReadSources(datasets);
+  ASSERT_GT(sources.size(), 80u);
+  engine::Config config;
+  engine::EventClassifier classifier(config);
+  RecordReader reader;
+  int files = 0, total = 0;
+  std::string key;
+  for (const auto& [name, expected] : sources) {
+    const std::string path = datasets + "/" + name;
+    if (!std::filesystem::exists(path)) {
+      ADD_FAILURE() << "listed in SOURCES.md but missing: " << path;
+      continue;
+    }
+    int records = 0, cli = 0, rejected = 0;
+    absl::Status st = reader.ReadFile(path, [&](size_t index, const RecordOrError& r) {
+      ++records;
+      engine::Event ev;
+      std::optional<engine::RecordError> err;
+      if (r.error) {
+        err = *r.error;
+      } else {
+        err = engine::ParseRecord(r.record, ev);
+      }
+      if (err) {
+        ++rejected;
+        ADD_FAILURE() << path << " record " << index << ": " << err->field << ": " << err->reason;
+        return;
+      }
+      if (engine::IsAwsCliUserAgent(ev.user_agent)) ++cli;
+      (void)classifier.Classify(ev, key);
+    });
+    ASSERT_TRUE(st.ok()) << st;
+    EXPECT_EQ(records, expected.events) << path;
+    EXPECT_EQ(cli, expected.cli) << path;
+    EXPECT_EQ(rejected, 0) << path;
+    ++files;
+    total += records;
+  }
+  EXPECT_EQ(files, 91);
+  EXPECT_EQ(total, 2900 + 310 + 103);
+}
+
+TEST(Datasets, NoBurstWhereSourcesSaysNone) {
+  // SOURCES.md marks no file as holding an aws-cli burst; the engine agrees, in
+  // both window modes.
+  const std::string datasets = TRAILSENTRY_DATASETS_DIR;
+  for (engine::BurstMode mode : {engine::BurstMode::kSliding, engine::BurstMode::kTumbling}) {
+    engine::Config config;
+    config.burst.mode = mode;
+    auto eng = engine::Engine::Create(config).value();
+    RecordReader reader;
+    std::vector<engine::AlertChange> changes;
+    int evaluated = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(datasets)) {
+      if (entry.path().extension() != ".json") continue;
+      ASSERT_TRUE(reader.ReadFile(entry.path().string(), [&](size_t, const RecordOrError& r) {
+        engine::Event ev;
+        if (!r.error && !engine::ParseRecord(r.record, ev)) {
+          eng->Evaluate("default", ev, changes);
+          ++evaluated;
+        }
+      }).ok());
+    }
+    EXPECT_EQ(evaluated, 3313);
+    EXPECT_TRUE(changes.empty());
+  }
+}
+
+}  // namespace
+}  // namespace trailsentry::testing
