@@ -78,8 +78,7 @@ class ResponseBuilder {
     v1::Verdict* v = response_->add_verdicts();
     v->set_status(v1::Verdict::REJECTED);
     v->set_reject_field(err.field);
-    v->set_reject_reason(
-        absl::StrCat("record ", response_->verdicts_size() - 1, ": ", err.field, ": ", err.reason));
+    v->set_reject_reason(absl::StrCat(err.field, ": ", err.reason));
     response_->set_rejected(response_->rejected() + 1);
   }
 

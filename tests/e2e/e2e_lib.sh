@@ -1,0 +1,47 @@
+# Shared helpers for the e2e tests: start the real trailsentryd, check, stop.
+# Sourced by each test; expects TRAILSENTRYD, TRAILSENTRY, SOURCE_DIR, DATASETS_DIR.
+set -euo pipefail
+
+WORK="$(mktemp -d -t trailsentry-e2e-XXXXXX)"
+SERVER_PID=""
+cleanup() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -9 "$SERVER_PID" || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  [[ -f "$WORK/server.log" ]] && { echo "--- server log" >&2; tail -n 30 "$WORK/server.log" >&2; }
+  exit 1
+}
+
+# Starts trailsentryd on a free port; sets PORT and SERVER_PID.
+start_server() {
+  "$TRAILSENTRYD" --listen 127.0.0.1:0 --data_dir "$WORK/data" "$@" >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    PORT="$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$WORK/server.log" | head -n1)"
+    [[ -n "$PORT" ]] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || fail "trailsentryd exited at start"
+    sleep 0.1
+  done
+  fail "trailsentryd did not report its port"
+}
+
+# Stops the server with SIGTERM and checks it exits 0 within 15 s.
+stop_server() {
+  kill -TERM "$SERVER_PID"
+  for _ in $(seq 1 150); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      wait "$SERVER_PID" || fail "trailsentryd exited non-zero after SIGTERM"
+      SERVER_PID=""
+      return 0
+    fi
+    sleep 0.1
+  done
+  fail "trailsentryd did not stop within 15 s of SIGTERM"
+}
+
+expect_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
+expect_contains() { grep -q -- "$2" "$1" || fail "$3: '$2' not in $1: $(head -c 400 "$1")"; }

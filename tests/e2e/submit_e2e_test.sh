@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# e2e: the real trailsentryd, fed by the real `trailsentry submit`.
+source "$(dirname "$0")/e2e_lib.sh"
+EXAMPLES="$SOURCE_DIR/deploy/examples"
+
+start_server
+# The example recon burst raises exactly one alert, for the leaked CI key.
+"$TRAILSENTRY" submit --server "127.0.0.1:$PORT" --batch 5 "$EXAMPLES" >"$WORK/alerts.jsonl" 2>"$WORK/err.txt" ||
+  fail "submit exited $? : $(cat "$WORK/err.txt")"
+expect_eq "$(wc -l <"$WORK/alerts.jsonl")" "1" "alerts from the example"
+expect_contains "$WORK/alerts.jsonl" '"ruleId":"aws-discovery-cli-burst"' "rule id"
+expect_contains "$WORK/alerts.jsonl" '"identity":"arn:aws:iam::111122223333:user/ci-deployer"' "identity"
+expect_contains "$WORK/alerts.jsonl" '"accessKeyIds":\["AKIAQXZ5EXAMPLEKEY7"\]' "access key"
+expect_contains "$WORK/alerts.jsonl" '"sourceIps":\["185.220.101.47"\]' "source ip"
+expect_contains "$WORK/alerts.jsonl" '"distinctActionCount":8' "distinct actions"
+expect_contains "$WORK/err.txt" "23 events read from 1 files" "summary"
+expect_contains "$WORK/err.txt" "23 accepted, 0 rejected; 1 alerts" "summary counts"
+
+# Redelivering the same records changes nothing: every eventID is a duplicate,
+# so no alert is opened or updated.
+"$TRAILSENTRY" submit --server "127.0.0.1:$PORT" --batch 1000 "$EXAMPLES" >"$WORK/again.jsonl" 2>"$WORK/again.txt" ||
+  fail "second submit failed"
+expect_eq "$(wc -l <"$WORK/again.jsonl")" "0" "alerts on redelivery"
+expect_contains "$WORK/again.txt" "23 accepted, 0 rejected; 0 alerts" "redelivery summary"
+
+# The real datasets: every record accepted, no alerts (SOURCES.md: no burst).
+"$TRAILSENTRY" submit --server "127.0.0.1:$PORT" "$DATASETS_DIR" >"$WORK/ds.jsonl" 2>"$WORK/ds.txt" ||
+  fail "datasets submit exited non-zero: $(tail -n 3 "$WORK/ds.txt")"
+expect_contains "$WORK/ds.txt" "3313 events read from 91 files" "datasets summary"
+expect_contains "$WORK/ds.txt" "3313 accepted, 0 rejected; 0 alerts" "datasets counts"
+
+# Bad input: exit 1, each bad record named, the good ones still evaluated.
+printf '%s\n' '{"eventName":"ListUsers","eventSource":"iam.amazonaws.com","eventTime":"2026-03-15T09:00:00Z"}' \
+  '{"eventSource":"iam.amazonaws.com","eventTime":"2026-03-15T09:00:00Z"}' 'not json' \
+  '{"eventName":"ListUsers","eventSource":"iam.amazonaws.com","eventTime":"2026-13-15T09:00:00Z"}' >"$WORK/bad.jsonl"
+set +e
+"$TRAILSENTRY" submit --server "127.0.0.1:$PORT" "$WORK/bad.jsonl" >/dev/null 2>"$WORK/bad.txt"
+rc=$?
+set -e
+expect_eq "$rc" "1" "exit code on bad input"
+expect_contains "$WORK/bad.txt" "bad.jsonl record 1: eventName: missing" "missing eventName named"
+expect_contains "$WORK/bad.txt" "bad.jsonl record 2: record: invalid JSON" "invalid JSON named"
+expect_contains "$WORK/bad.txt" "bad.jsonl record 3: .*eventTime" "bad time named"
+expect_contains "$WORK/bad.txt" "1 accepted, 3 rejected" "bad input summary"
+
+# Usage errors exit 2; an unreachable server is an error, not a hang.
+set +e
+"$TRAILSENTRY" submit --server "127.0.0.1:$PORT" >/dev/null 2>&1; rc_usage=$?
+"$TRAILSENTRY" frobnicate x >/dev/null 2>&1; rc_cmd=$?
+set -e
+expect_eq "$rc_usage" "2" "exit code without PATH"
+expect_eq "$rc_cmd" "2" "exit code for unknown command"
+
+# Still serving after all that; then a clean SIGTERM.
+"$TRAILSENTRY" submit --server "127.0.0.1:$PORT" "$EXAMPLES" >/dev/null 2>&1 || fail "server stopped serving"
+stop_server
+echo "submit e2e: ok"

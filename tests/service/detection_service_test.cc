@@ -1,0 +1,269 @@
+// The Detection service in-process, on a real port, through the real client.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "server/service/server.h"
+#include "tests/testing/cloudtrail_builder.h"
+#include "trailsentry/v1/detection.grpc.pb.h"
+
+namespace trailsentry::testing {
+namespace {
+
+const std::vector<std::string> kActions = {"DescribeInstances", "ListUsers", "ListRoles",
+                                           "GetCallerIdentity", "ListBuckets",
+                                           "DescribeSecurityGroups", "ListKeys"};
+
+class DetectionServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(engine::Config{}); }
+
+  void Start(engine::Config config) {
+    client_.reset();
+    server_.reset();
+    config.server.listen = "127.0.0.1:0";
+    config.server.max_events_per_request = max_events_;
+    server_ = service::Server::Start(config).value();
+    client_ = Client::Connect({.target = "127.0.0.1:" + std::to_string(server_->port())}).value();
+  }
+
+  static v1::EvaluateRequest Request(const std::vector<std::string>& records) {
+    v1::EvaluateRequest r;
+    for (const std::string& json : records) r.add_events()->set_raw_json(json);
+    return r;
+  }
+
+  static std::vector<std::string> Burst(int n, int64_t start) {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) out.push_back(Record().AtSecond(start + i).Action(kActions[i]).Json());
+    return out;
+  }
+
+  int max_events_ = 10000;
+  std::unique_ptr<service::Server> server_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(DetectionServiceTest, EvaluateReturnsVerdictsInOrderAndNewAlert) {
+  std::vector<std::string> records = Burst(6, 0);
+  records.insert(records.begin() + 2, Record().AtSecond(1).Console("\"true\"").Json());
+  auto response = client_->Evaluate(Request(records));
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->verdicts_size(), 7);
+  EXPECT_EQ(response->accepted(), 7);
+  const v1::Verdict& excluded = response->verdicts(2);
+  EXPECT_EQ(excluded.exclusion(), v1::EXCLUSION_CONSOLE_SESSION);
+  EXPECT_TRUE(std::count(excluded.flags().begin(), excluded.flags().end(), v1::EXCLUDED));
+  const v1::Verdict& last = response->verdicts(6);
+  EXPECT_EQ(last.status(), v1::Verdict::ACCEPTED);
+  EXPECT_EQ(last.identity(), "arn:aws:iam::111122223333:user/alice");
+  EXPECT_TRUE(std::count(last.flags().begin(), last.flags().end(), v1::DISCOVERY));
+  EXPECT_TRUE(std::count(last.flags().begin(), last.flags().end(), v1::CLI));
+  ASSERT_EQ(last.alert_ids_size(), 1);
+  ASSERT_EQ(response->alerts_size(), 1);
+  const v1::AlertChange& change = response->alerts(0);
+  EXPECT_EQ(change.kind(), v1::AlertChange::NEW);
+  EXPECT_EQ(change.alert().alert_id(), last.alert_ids(0));
+  EXPECT_EQ(change.alert().rule_id(), "aws-discovery-cli-burst");
+  EXPECT_EQ(change.alert().distinct_action_count(), 6);
+  EXPECT_EQ(change.alert().event_ids_size(), 6);
+  EXPECT_EQ(change.alert().severity(), v1::LOW);
+  EXPECT_EQ(change.alert().risk_score(), 21);
+}
+
+TEST_F(DetectionServiceTest, LaterBatchUpdatesTheAlertOnce) {
+  ASSERT_TRUE(client_->Evaluate(Request(Burst(6, 0))).ok());
+  auto response = client_->Evaluate(Request({Record().AtSecond(8).Action("ListKeys").Json(),
+                                             Record().AtSecond(9).Action("ListAliases").Source("kms.amazonaws.com").Json()}));
+  ASSERT_TRUE(response.ok());
+  ASSERT_EQ(response->alerts_size(), 1);  // each alert once per response
+  EXPECT_EQ(response->alerts(0).kind(), v1::AlertChange::UPDATED);
+  EXPECT_EQ(response->alerts(0).alert().distinct_action_count(), 8);
+  EXPECT_EQ(response->verdicts(0).alert_ids(0), response->alerts(0).alert().alert_id());
+}
+
+TEST_F(DetectionServiceTest, MalformedRecordsAreRejectedAndTheRestGoesOn) {
+  std::vector<std::string> records = Burst(6, 0);
+  records.insert(records.begin() + 1, "{not json");
+  records.insert(records.begin() + 3, Record().Without("eventName").Json());
+  records.insert(records.begin() + 4, Record().At("2023-02-30T00:00:00Z").Json());
+  records.insert(records.begin() + 5, "[]");
+  auto response = client_->Evaluate(Request(records));
+  ASSERT_TRUE(response.ok());
+  ASSERT_EQ(response->verdicts_size(), 10);
+  EXPECT_EQ(response->rejected(), 4);
+  EXPECT_EQ(response->accepted(), 6);
+  EXPECT_EQ(response->verdicts(1).reject_field(), "raw_json");
+  EXPECT_EQ(response->verdicts(3).reject_field(), "eventName");
+  EXPECT_EQ(response->verdicts(4).reject_field(), "eventTime");
+  EXPECT_EQ(response->verdicts(5).reject_field(), "record");
+  EXPECT_EQ(response->verdicts(4).reject_reason(),
+            "eventTime: not an RFC 3339 time between 1970 and 9999: \"2023-02-30T00:00:00Z\"");
+  EXPECT_EQ(response->alerts_size(), 1);
+}
+
+TEST_F(DetectionServiceTest, StructuredEventsAndEnvelopes) {
+  v1::EvaluateRequest request;
+  for (int i = 0; i < 3; ++i) {
+    v1::CloudTrailEvent* e = request.add_events()->mutable_structured();
+    e->mutable_event_time()->set_seconds(1773567000 + i);
+    e->set_event_source("iam.amazonaws.com");
+    e->set_event_name(kActions[i]);
+    e->set_event_id("structured-" + std::to_string(i));
+    e->set_source_ip_address("198.51.100.7");
+    e->set_user_agent(kCliAgent);
+    e->mutable_user_identity()->set_arn("arn:aws:iam::111122223333:user/alice");
+    e->mutable_user_identity()->set_type("IAMUser");
+  }
+  for (int i = 3; i < 6; ++i) {
+    request.add_events()->set_raw_json("{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":" +
+                                       Record().AtSecond(i).Action(kActions[i]).Json() + "}");
+  }
+  request.add_events()->mutable_structured();  // no name, source or time
+  request.add_events();                        // neither body
+  auto response = client_->Evaluate(request);
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->accepted(), 6);
+  EXPECT_EQ(response->verdicts(6).reject_field(), "structured.event_name");
+  EXPECT_EQ(response->verdicts(7).reject_field(), "event");
+  ASSERT_EQ(response->alerts_size(), 1);
+  EXPECT_EQ(response->alerts(0).alert().event_count(), 6);
+}
+
+TEST_F(DetectionServiceTest, PayloadHoldsAWholeContainer) {
+  std::string file = "{\"Records\":[";
+  for (const std::string& r : Burst(6, 0)) file += r + ",";
+  file.back() = ']';
+  file += "}";
+  v1::EvaluateRequest request;
+  request.set_payload(file);
+  auto response = client_->Evaluate(request);
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->verdicts_size(), 6);
+  EXPECT_EQ(response->alerts_size(), 1);
+  // Garbage payload: one REJECTED verdict naming the payload; no RPC error.
+  request.set_payload("garbage");
+  response = client_->Evaluate(request);
+  ASSERT_TRUE(response.ok());
+  ASSERT_EQ(response->verdicts_size(), 1);
+  EXPECT_EQ(response->verdicts(0).reject_field(), "payload");
+}
+
+TEST_F(DetectionServiceTest, EmptyRequestIsFine) {
+  auto response = client_->Evaluate(v1::EvaluateRequest());
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->verdicts_size(), 0);
+}
+
+TEST_F(DetectionServiceTest, TooManyEventsFailsCleanlyNamingTheLimit) {
+  max_events_ = 5;
+  Start(engine::Config{});
+  auto response = client_->Evaluate(Request(Burst(6, 0)));
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(response.status().message().find("max_events_per_request"), std::string::npos);
+  // Nothing was evaluated: five of the six do not fire later.
+  response = client_->Evaluate(Request(Burst(5, 0)));
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->alerts_size(), 0);
+}
+
+TEST_F(DetectionServiceTest, OversizedMessageIsResourceExhausted) {
+  engine::Config config;
+  config.server.max_message_bytes = 64 * 1024;
+  Start(config);
+  v1::EvaluateRequest request;
+  request.set_payload(std::string(100 * 1024, ' '));
+  auto response = client_->Evaluate(request);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(DetectionServiceTest, BatchingHelperSendsEverything) {
+  std::vector<std::string> records = Burst(7, 0);
+  int responses = 0, verdicts = 0;
+  std::set<std::string> alert_ids;
+  ASSERT_TRUE(client_->EvaluateRecords(records, 3, [&](const v1::EvaluateResponse& r) {
+    ++responses;
+    verdicts += r.verdicts_size();
+    for (const auto& a : r.alerts()) alert_ids.insert(a.alert().alert_id());
+  }).ok());
+  EXPECT_EQ(responses, 3);
+  EXPECT_EQ(verdicts, 7);
+  EXPECT_EQ(alert_ids.size(), 1u);
+}
+
+TEST_F(DetectionServiceTest, DeadlineExceededWhenServerIsUnreachable) {
+  auto client = Client::Connect({.target = "127.0.0.1:1", .timeout = absl::Milliseconds(300)}).value();
+  auto response = client->Evaluate(Request(Burst(1, 0)));
+  ASSERT_FALSE(response.ok());
+  EXPECT_TRUE(response.status().code() == absl::StatusCode::kUnavailable ||
+              response.status().code() == absl::StatusCode::kDeadlineExceeded)
+      << response.status();
+}
+
+TEST_F(DetectionServiceTest, StreamAnswersEachRequestInOrder) {
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::Detection::NewStub(channel);
+  grpc::ClientContext context;
+  auto stream = stub->EvaluateStream(&context);
+  std::vector<std::string> burst = Burst(6, 0);
+  std::vector<v1::EvaluateResponse> responses;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(stream->Write(Request({burst[2 * i], burst[2 * i + 1]})));
+    v1::EvaluateResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    responses.push_back(response);
+  }
+  stream->WritesDone();
+  ASSERT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(responses[0].alerts_size(), 0);
+  EXPECT_EQ(responses[1].alerts_size(), 0);
+  ASSERT_EQ(responses[2].alerts_size(), 1);
+  EXPECT_EQ(responses[2].alerts(0).kind(), v1::AlertChange::NEW);
+}
+
+TEST_F(DetectionServiceTest, BatchBoundariesAndOrderDoNotChangeFinalAlerts) {
+  // Two identities, two bursts each (one pair joined by suppression), noise.
+  std::vector<std::string> records;
+  for (const char* user : {"alice", "bob"}) {
+    for (int64_t start : {0, 200, 2000}) {
+      for (int i = 0; i < 7; ++i) {
+        records.push_back(Record().User(user).AtSecond(start + i).Action(kActions[i]).Json());
+      }
+    }
+    records.push_back(Record().User(user).AtSecond(100).Agent("Boto3/1.28").Json());
+  }
+  auto final_alerts = [&](const std::vector<std::string>& input, int batch) {
+    Start(engine::Config{});
+    std::map<std::string, v1::Alert> alerts;
+    EXPECT_TRUE(client_->EvaluateRecords(input, batch, [&](const v1::EvaluateResponse& r) {
+      for (const auto& a : r.alerts()) alerts[a.alert().alert_id()] = a.alert();
+    }).ok());
+    std::set<std::tuple<std::string, int64_t, int64_t, int64_t>> out;
+    for (const auto& [id, a] : alerts) {
+      if (a.superseded_by().empty()) {
+        out.emplace(a.identity(), a.window_start().seconds(), a.window_end().seconds(), a.event_count());
+      }
+    }
+    return out;
+  };
+  const auto expected = final_alerts(records, 1000);
+  EXPECT_EQ(expected.size(), 4u);
+  std::mt19937 rng(42);
+  for (int batch : {1, 3, 10}) {
+    std::shuffle(records.begin(), records.end(), rng);
+    EXPECT_EQ(final_alerts(records, batch), expected) << "batch " << batch;
+  }
+}
+
+}  // namespace
+}  // namespace trailsentry::testing
