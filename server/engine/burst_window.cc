@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/hash/hash.h"
+#include "server/engine/absl_view.h"
 
 namespace trailsentry::engine {
 namespace {
@@ -56,10 +57,6 @@ void PushUnique(std::vector<uint32_t>& v, uint32_t x) {
 
 }  // namespace
 
-bool BurstWindow::IsLate(EventTime t, const Config& config) const {
-  return newest_ != INT64_MIN && t < newest_ - Millis(config.max_lateness);
-}
-
 BurstWindow::Event BurstWindow::Intern(const BurstInput& in, StringPool& pool) const {
   const AlertEventFields& f = in.fields;
   Event e;
@@ -90,12 +87,6 @@ void BurstWindow::ReleaseStrings(const Event& e, StringPool& pool) {
   }
 }
 
-bool BurstWindow::Touch(EventTime t, const Config& config) {
-  if (IsLate(t, config)) return true;
-  newest_ = std::max(newest_, t);
-  return false;
-}
-
 AlertEventFields BurstWindow::Fields(const Event& e, const StringPool& pool) const {
   AlertEventFields f;
   f.time = e.time;
@@ -114,12 +105,10 @@ AlertEventFields BurstWindow::Fields(const Event& e, const StringPool& pool) con
 AddResult BurstWindow::Add(const BurstInput& input, BurstContext& ctx) {
   const Config& config = *ctx.config;
   const EventTime t = input.fields.time;
-  if (IsLate(t, config)) return {AddOutcome::kLate, {}};
   if (!input.fields.event_id.empty()) {
-    const uint64_t h = absl::Hash<std::string_view>{}(input.fields.event_id);
+    const uint64_t h = absl::Hash<absl::string_view>{}(AbslView(input.fields.event_id));
     if (!seen_ids_.insert(h).second) return {AddOutcome::kDuplicate, {}};
   }
-  newest_ = std::max(newest_, t);
   if (identity_type_.empty()) identity_type_ = input.identity_type;
   if (user_name_.empty()) user_name_ = input.user_name;
 
@@ -141,7 +130,7 @@ AddResult BurstWindow::Add(const BurstInput& input, BurstContext& ctx) {
   if (const uint32_t serial = events_[index].alert; serial != 0) {
     result.alert_id = alerts_.at(serial)->alert.alert_id;
   }
-  Prune(config, *ctx.pool);
+  Prune(config, ctx.identity_newest, *ctx.pool);
   return result;
 }
 
@@ -330,12 +319,12 @@ void BurstWindow::Report(uint32_t serial, bool is_new, BurstContext& ctx) {
   ctx.changes->push_back(AlertChange{is_new, a});
 }
 
-void BurstWindow::Prune(const Config& config, StringPool& pool) {
+void BurstWindow::Prune(const Config& config, EventTime newest, StringPool& pool) {
   const int64_t window = Millis(config.burst.window);
   const int64_t suppression = Millis(config.burst.suppression);
   // A future event is no older than newest - max_lateness; its windows reach back
   // one window further. Older events can never matter again.
-  const EventTime keep_after = newest_ - Millis(config.max_lateness) - window;
+  const EventTime keep_after = newest - Millis(config.max_lateness) - window;
   size_t k = 0;
   while (k < events_.size() && events_[k].time <= keep_after) ++k;
   // Erase in chunks so steady in-order traffic does not shift the vector each time.
@@ -343,7 +332,7 @@ void BurstWindow::Prune(const Config& config, StringPool& pool) {
   for (size_t i = 0; i < k; ++i) {
     const Event& e = events_[i];
     const std::string_view id = Fields(e, pool).event_id;
-    if (!id.empty()) seen_ids_.erase(absl::Hash<std::string_view>{}(id));
+    if (!id.empty()) seen_ids_.erase(absl::Hash<absl::string_view>{}(AbslView(id)));
     ReleaseStrings(e, pool);
   }
   const Event& last_pruned = events_[k - 1];

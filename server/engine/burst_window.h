@@ -1,7 +1,7 @@
 // BurstWindow: one identity's recent qualifying events and its CLI-burst episodes
 // (SPEC §2), for both window modes.
 //
-// Events may arrive in any order within `max_lateness` of the newest one seen;
+// Events may arrive in any order within `max_lateness` of the identity's newest;
 // each Add re-evaluates only the windows the new event can change, so the final
 // episodes (and their alerts) are those the full event set defines, whatever the
 // arrival order or batching.
@@ -42,13 +42,16 @@ struct AlertChange {
 // Shared, per-shard state an Add works with.
 struct BurstContext {
   const Config* config = nullptr;
+  // The newest event time of the identity, this event included. The caller keeps
+  // it (over all the identity's events) and has already rejected late events.
+  EventTime identity_newest = 0;
   std::string_view tenant;
   std::string_view identity;
   StringPool* pool = nullptr;
   std::vector<AlertChange>* changes = nullptr;  // appended to
 };
 
-enum class AddOutcome { kAdded, kDuplicate, kLate };
+enum class AddOutcome { kAdded, kDuplicate };
 
 struct AddResult {
   AddOutcome outcome = AddOutcome::kAdded;
@@ -68,16 +71,7 @@ class BurstWindow {
   // Frees every pooled string this window holds; call before destroying it.
   void ReleaseAll(StringPool& pool);
 
-  // Newest event time seen (qualifying or not, see Touch), for lateness and eviction.
-  EventTime newest() const { return newest_; }
-  bool empty() const { return events_.empty() && alerts_.empty(); }
   size_t retained_events() const { return events_.size(); }
-
-  // True when the event at `t` is older than max_lateness behind the newest.
-  bool IsLate(EventTime t, const Config& config) const;
-  // Records an event of this identity that is not a burst candidate: it moves the
-  // newest time. Returns true (and changes nothing) when the event is late.
-  bool Touch(EventTime t, const Config& config);
 
  private:
   struct Event {
@@ -105,7 +99,7 @@ class BurstWindow {
   void CreateAlert(uint32_t serial, EventTime window_start, EventTime window_end, EventTime fire,
                    BurstContext& ctx);
   static void ReleaseStrings(const Event& e, StringPool& pool);
-  void Prune(const Config& config, StringPool& pool);
+  void Prune(const Config& config, EventTime newest, StringPool& pool);
   void Report(uint32_t serial, bool is_new, BurstContext& ctx);
 
   std::vector<Event> events_;  // sorted by (time, action, event id)
@@ -113,7 +107,6 @@ class BurstWindow {
   absl::flat_hash_map<uint32_t, std::unique_ptr<OpenAlert>> alerts_;
   uint32_t next_serial_ = 1;
   Tail tail_;
-  EventTime newest_ = INT64_MIN;
   std::string identity_type_, user_name_;
 };
 

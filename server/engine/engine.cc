@@ -16,6 +16,12 @@ ThreadBuffers& Buffers() {
   return buffers;
 }
 
+IdentityHash HashIdentity(const std::string& key) {
+  const absl::string_view k(key);
+  return {absl::Hash<std::pair<absl::string_view, uint64_t>>{}({k, 0x9e3779b97f4a7c15ULL}),
+          absl::Hash<absl::string_view>{}(k)};
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Config& config) {
@@ -26,6 +32,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Config& config) {
 Engine::Engine(const Config& config)
     : config_(config),
       classifier_(config),
+      max_lateness_(absl::ToInt64Milliseconds(config.max_lateness)),
       idle_limit_(absl::ToInt64Milliseconds(config.max_lateness + config.burst.window +
                                             config.burst.suppression)),
       shards_(std::make_unique<Shard[]>(kShards)) {}
@@ -50,15 +57,21 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
   buf.key.assign(tenant);
   buf.key.push_back('\0');
   buf.key.append(c.identity);
-  Shard& shard = shards_[absl::Hash<std::string_view>{}(buf.key) % kShards];
+  const IdentityHash key = HashIdentity(buf.key);
+  // The shard comes from the high hash: each shard's map hashes the low one, whose
+  // bits must not be the same for every key in a shard.
+  Shard& shard = shards_[key.high % kShards];
 
-  absl::MutexLock lock(&shard.mu);
-  auto it = shard.windows.find(buf.key);
-  if (it == shard.windows.end()) {
-    it = shard.windows.emplace(buf.key, std::make_unique<BurstWindow>()).first;
+  std::lock_guard<std::mutex> lock(shard.mu);
+  IdentitySlot& slot = shard.identities[key];
+  // Late: older than max_lateness behind the identity's newest event.
+  if (slot.newest != INT64_MIN && ev.time < slot.newest - max_lateness_) {
+    v.flags |= kLate;
+    return v;
   }
-  BurstWindow& window = *it->second;
+  slot.newest = std::max(slot.newest, ev.time);
   if (c.discovery && c.cli) {
+    if (!slot.window) slot.window = std::make_unique<BurstWindow>();
     BurstInput in;
     in.fields.time = ev.time;
     in.fields.event_id = ev.event_id;
@@ -71,13 +84,10 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
     in.fields.account = c.account;
     in.identity_type = ev.identity_type;
     in.user_name = c.user_name;
-    BurstContext ctx{&config_, tenant, c.identity, &shard.pool, &changes};
-    AddResult r = window.Add(in, ctx);
-    if (r.outcome == AddOutcome::kLate) v.flags |= kLate;
+    BurstContext ctx{&config_, slot.newest, tenant, c.identity, &shard.pool, &changes};
+    AddResult r = slot.window->Add(in, ctx);
     if (r.outcome == AddOutcome::kDuplicate) v.flags |= kDuplicate;
     v.alert_id = std::move(r.alert_id);
-  } else if (window.Touch(ev.time, config_)) {
-    v.flags |= kLate;
   }
   shard.newest = std::max(shard.newest, ev.time);
   ++shard.evaluated;
@@ -91,10 +101,10 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
 }
 
 void Engine::EvictIdle(Shard& shard) {
-  for (auto it = shard.windows.begin(); it != shard.windows.end();) {
-    if (shard.newest - it->second->newest() > idle_limit_) {
-      it->second->ReleaseAll(shard.pool);
-      shard.windows.erase(it++);
+  for (auto it = shard.identities.begin(); it != shard.identities.end();) {
+    if (shard.newest - it->second.newest > idle_limit_) {
+      if (it->second.window) it->second.window->ReleaseAll(shard.pool);
+      shard.identities.erase(it++);
     } else {
       ++it;
     }
@@ -104,9 +114,11 @@ void Engine::EvictIdle(Shard& shard) {
 EngineStats Engine::Stats() const {
   EngineStats stats;
   for (int i = 0; i < kShards; ++i) {
-    absl::MutexLock lock(&shards_[i].mu);
-    stats.identities += shards_[i].windows.size();
-    for (const auto& [key, window] : shards_[i].windows) stats.retained_events += window->retained_events();
+    std::lock_guard<std::mutex> lock(shards_[i].mu);
+    stats.identities += shards_[i].identities.size();
+    for (const auto& [key, slot] : shards_[i].identities) {
+      if (slot.window) stats.retained_events += slot.window->retained_events();
+    }
     stats.pooled_strings += shards_[i].pool.size();
   }
   return stats;

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "server/engine/internal/name_set.h"
 #include "server/engine/config.h"
 #include "server/engine/event.h"
 #include "server/engine/ip_address.h"
@@ -58,10 +58,10 @@ class EventClassifier {
 
  private:
   bool any_provider_ = false;
-  absl::flat_hash_set<std::string> providers_;  // full eventSource names
+  internal::NameSet providers_;  // full eventSource names
   std::vector<std::string> prefixes_;
-  absl::flat_hash_set<std::string> excluded_actions_;
-  absl::flat_hash_set<std::string> excluded_user_names_;
+  internal::NameSet excluded_actions_;
+  internal::NameSet excluded_user_names_;
   std::vector<std::string> identity_allowlist_;
   std::vector<std::string> user_agent_allowlist_;
 };

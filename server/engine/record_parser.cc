@@ -1,6 +1,9 @@
 #include "server/engine/record_parser.h"
 
+#include <cstring>
 #include <string>
+
+#include "server/engine/internal/name_set.h"
 
 namespace trailsentry::engine {
 namespace {
@@ -32,95 +35,118 @@ const char* TypeName(element_type t) {
   return "unknown";
 }
 
+using internal::KeyIs;
+
+// The parse helpers return true on success; on failure they fill `err`, so the
+// common path moves no strings.
+
 // Reads an optional string field: absent, null or of another type yields "".
 // Over-long values are an error naming the field.
-std::optional<RecordError> OptionalString(element value, std::string_view field,
-                                          std::string_view& out) {
+bool OptionalString(element value, const char* field, std::string_view& out, RecordError& err) {
   std::string_view s;
-  if (value.get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
+  if (value.get_string().get(s) != simdjson::SUCCESS) return true;
   if (s.size() > kMaxFieldBytes) {
-    return RecordError{std::string(field), "longer than " + std::to_string(kMaxFieldBytes) +
-                                               " bytes (" + std::to_string(s.size()) + ")"};
+    err = {field, "longer than " + std::to_string(kMaxFieldBytes) + " bytes (" +
+                      std::to_string(s.size()) + ")"};
+    return false;
   }
   out = s;
-  return std::nullopt;
+  return true;
 }
 
-std::optional<RecordError> ParseSessionIssuer(element session_context, Event& out) {
+bool ParseSessionIssuer(element session_context, Event& out, RecordError& err) {
   object ctx;
-  if (session_context.get_object().get(ctx) != simdjson::SUCCESS) return std::nullopt;
-  element issuer_el;
-  if (ctx["sessionIssuer"].get(issuer_el) != simdjson::SUCCESS) return std::nullopt;
-  object issuer;
-  if (issuer_el.get_object().get(issuer) != simdjson::SUCCESS) return std::nullopt;
-  for (auto field : issuer) {
-    std::optional<RecordError> err;
-    if (field.key == "userName") {
-      err = OptionalString(field.value, "userIdentity.sessionContext.sessionIssuer.userName",
-                           out.issuer_user_name);
-    } else if (field.key == "arn") {
-      err = OptionalString(field.value, "userIdentity.sessionContext.sessionIssuer.arn",
-                           out.issuer_arn);
+  if (session_context.get_object().get(ctx) != simdjson::SUCCESS) return true;
+  for (auto field : ctx) {
+    if (field.key != "sessionIssuer") continue;
+    object issuer;
+    if (field.value.get_object().get(issuer) != simdjson::SUCCESS) return true;
+    for (auto f : issuer) {
+      if (KeyIs(f.key, "userName")) {
+        if (!OptionalString(f.value, "userIdentity.sessionContext.sessionIssuer.userName",
+                            out.issuer_user_name, err)) {
+          return false;
+        }
+      } else if (KeyIs(f.key, "arn")) {
+        if (!OptionalString(f.value, "userIdentity.sessionContext.sessionIssuer.arn",
+                            out.issuer_arn, err)) {
+          return false;
+        }
+      }
     }
-    if (err) return err;
   }
-  return std::nullopt;
+  return true;
 }
 
-std::optional<RecordError> ParseUserIdentity(element value, Event& out) {
+bool ParseUserIdentity(element value, Event& out, RecordError& err) {
   object identity;
-  if (value.get_object().get(identity) != simdjson::SUCCESS) return std::nullopt;
+  if (value.get_object().get(identity) != simdjson::SUCCESS) return true;
   for (auto field : identity) {
     const std::string_view key = field.key;
-    std::optional<RecordError> err;
-    if (key == "type") {
-      err = OptionalString(field.value, "userIdentity.type", out.identity_type);
-    } else if (key == "arn") {
-      err = OptionalString(field.value, "userIdentity.arn", out.arn);
-    } else if (key == "principalId") {
-      err = OptionalString(field.value, "userIdentity.principalId", out.principal_id);
-    } else if (key == "accountId") {
-      err = OptionalString(field.value, "userIdentity.accountId", out.account_id);
-    } else if (key == "accessKeyId") {
-      err = OptionalString(field.value, "userIdentity.accessKeyId", out.access_key_id);
-    } else if (key == "userName") {
-      err = OptionalString(field.value, "userIdentity.userName", out.user_name);
-    } else if (key == "sessionContext") {
-      err = ParseSessionIssuer(field.value, out);
+    bool ok = true;
+    switch (key.size()) {
+      case 3:
+        if (KeyIs(key, "arn")) ok = OptionalString(field.value, "userIdentity.arn", out.arn, err);
+        break;
+      case 4:
+        if (KeyIs(key, "type")) ok = OptionalString(field.value, "userIdentity.type", out.identity_type, err);
+        break;
+      case 8:
+        if (KeyIs(key, "userName")) {
+          ok = OptionalString(field.value, "userIdentity.userName", out.user_name, err);
+        }
+        break;
+      case 9:
+        if (KeyIs(key, "accountId")) {
+          ok = OptionalString(field.value, "userIdentity.accountId", out.account_id, err);
+        }
+        break;
+      case 11:
+        if (KeyIs(key, "principalId")) {
+          ok = OptionalString(field.value, "userIdentity.principalId", out.principal_id, err);
+        } else if (KeyIs(key, "accessKeyId")) {
+          ok = OptionalString(field.value, "userIdentity.accessKeyId", out.access_key_id, err);
+        }
+        break;
+      case 14:
+        if (KeyIs(key, "sessionContext")) ok = ParseSessionIssuer(field.value, out, err);
+        break;
+      default:
+        break;
     }
-    if (err) return err;
+    if (!ok) return false;
   }
-  return std::nullopt;
+  return true;
 }
 
 // eventName / eventSource: present, a non-empty string, of sane length.
-std::optional<RecordError> RequiredName(element value, std::string_view field,
-                                        std::string_view& out) {
+bool RequiredName(element value, const char* field, std::string_view& out, RecordError& err) {
   std::string_view s;
   if (value.get_string().get(s) != simdjson::SUCCESS) {
-    return RecordError{std::string(field),
-                       std::string("expected a string, found ") + TypeName(value.type())};
+    err = {field, std::string("expected a string, found ") + TypeName(value.type())};
+    return false;
   }
-  if (s.empty()) return RecordError{std::string(field), "is empty"};
+  if (s.empty()) {
+    err = {field, "is empty"};
+    return false;
+  }
   if (s.size() > kMaxNameBytes) {
-    return RecordError{std::string(field), "longer than " + std::to_string(kMaxNameBytes) +
-                                               " bytes (" + std::to_string(s.size()) + ")"};
+    err = {field, "longer than " + std::to_string(kMaxNameBytes) + " bytes (" +
+                      std::to_string(s.size()) + ")"};
+    return false;
   }
   out = s;
-  return std::nullopt;
+  return true;
 }
 
-std::optional<RecordError> ParseTime(element value, std::string_view field, EventTime& out) {
+std::optional<RecordError> ParseTime(element value, const char* field, EventTime& out) {
   std::string_view s;
   if (value.get_string().get(s) != simdjson::SUCCESS) {
-    return RecordError{std::string(field), std::string("expected an RFC 3339 string, found ") +
-                                               TypeName(value.type())};
+    return RecordError{field, std::string("expected an RFC 3339 string, found ") +
+                                  TypeName(value.type())};
   }
   std::optional<EventTime> t = ParseRfc3339(s);
-  if (!t) {
-    return RecordError{std::string(field),
-                       "not an RFC 3339 time between 1970 and 9999: " + Quote(s)};
-  }
+  if (!t) return RecordError{field, "not an RFC 3339 time between 1970 and 9999: " + Quote(s)};
   out = *t;
   return std::nullopt;
 }
@@ -138,12 +164,18 @@ std::optional<RecordError> CheckNotInFuture(EventTime time, EventTime now) {
 element UnwrapEventBridge(element doc) {
   object obj;
   if (doc.get_object().get(obj) != simdjson::SUCCESS) return doc;
-  element detail_type, detail;
-  if (obj["detail-type"].get(detail_type) == simdjson::SUCCESS &&
-      obj["detail"].get(detail) == simdjson::SUCCESS && detail.is_object()) {
-    return detail;
+  bool typed = false;
+  element detail;
+  bool have_detail = false;
+  for (auto field : obj) {
+    if (KeyIs(field.key, "detail-type")) {
+      typed = true;
+    } else if (KeyIs(field.key, "detail") && field.value.is_object()) {
+      detail = field.value;
+      have_detail = true;
+    }
   }
-  return doc;
+  return typed && have_detail ? detail : doc;
 }
 
 std::optional<RecordError> ParseRecord(element record, Event& out) {
@@ -156,33 +188,60 @@ std::optional<RecordError> ParseRecord(element record, Event& out) {
   bool have_name = false, have_source = false;
   bool have_time = false, have_timestamp = false;
   element event_time, timestamp;
+  RecordError err;
+  // Records carry ~25 top-level keys; dispatching on length first means most
+  // keys we do not read cost one comparison of sizes.
   for (auto field : obj) {
     const std::string_view key = field.key;
-    std::optional<RecordError> err;
-    // Dispatch on the first letter: records carry ~25 top-level keys.
-    switch (key.empty() ? '\0' : key[0]) {
-      case 'e':
-        if (key == "eventName") {
-          err = RequiredName(field.value, "eventName", out.event_name);
+    bool ok = true;
+    switch (key.size()) {
+      case 7:
+        if (KeyIs(key, "eventID")) ok = OptionalString(field.value, "eventID", out.event_id, err);
+        break;
+      case 9:
+        if (KeyIs(key, "eventName")) {
+          ok = RequiredName(field.value, "eventName", out.event_name, err);
           have_name = true;
-        } else if (key == "eventSource") {
-          err = RequiredName(field.value, "eventSource", out.event_source);
-          have_source = true;
-        } else if (key == "eventTime") {
+        } else if (KeyIs(key, "eventTime")) {
           if (!field.value.is_null()) {
             event_time = field.value;
             have_time = true;
           }
-        } else if (key == "eventID") {
-          err = OptionalString(field.value, "eventID", out.event_id);
-        } else if (key == "errorCode") {
-          err = OptionalString(field.value, "errorCode", out.error_code);
+        } else if (KeyIs(key, "errorCode")) {
+          ok = OptionalString(field.value, "errorCode", out.error_code, err);
+        } else if (KeyIs(key, "awsRegion")) {
+          ok = OptionalString(field.value, "awsRegion", out.aws_region, err);
+        } else if (KeyIs(key, "userAgent")) {
+          ok = OptionalString(field.value, "userAgent", out.user_agent, err);
         }
         break;
-      case 's':
-        if (key == "sourceIPAddress") {
-          err = OptionalString(field.value, "sourceIPAddress", out.source_ip);
-        } else if (key == "sessionCredentialFromConsole") {
+      case 10:
+        if (KeyIs(key, "@timestamp") && !field.value.is_null()) {
+          timestamp = field.value;
+          have_timestamp = true;
+        }
+        break;
+      case 11:
+        if (KeyIs(key, "eventSource")) {
+          ok = RequiredName(field.value, "eventSource", out.event_source, err);
+          have_source = true;
+        }
+        break;
+      case 12:
+        if (KeyIs(key, "userIdentity")) ok = ParseUserIdentity(field.value, out, err);
+        break;
+      case 15:
+        if (KeyIs(key, "sourceIPAddress")) {
+          ok = OptionalString(field.value, "sourceIPAddress", out.source_ip, err);
+        }
+        break;
+      case 18:
+        if (KeyIs(key, "recipientAccountId")) {
+          ok = OptionalString(field.value, "recipientAccountId", out.recipient_account_id, err);
+        }
+        break;
+      case 28:
+        if (KeyIs(key, "sessionCredentialFromConsole")) {
           bool b;
           std::string_view s;
           if (field.value.get_bool().get(b) == simdjson::SUCCESS) {
@@ -192,31 +251,10 @@ std::optional<RecordError> ParseRecord(element record, Event& out) {
           }
         }
         break;
-      case 'u':
-        if (key == "userAgent") {
-          err = OptionalString(field.value, "userAgent", out.user_agent);
-        } else if (key == "userIdentity") {
-          err = ParseUserIdentity(field.value, out);
-        }
-        break;
-      case 'a':
-        if (key == "awsRegion") err = OptionalString(field.value, "awsRegion", out.aws_region);
-        break;
-      case 'r':
-        if (key == "recipientAccountId") {
-          err = OptionalString(field.value, "recipientAccountId", out.recipient_account_id);
-        }
-        break;
-      case '@':
-        if (key == "@timestamp" && !field.value.is_null()) {
-          timestamp = field.value;
-          have_timestamp = true;
-        }
-        break;
       default:
         break;
     }
-    if (err) return err;
+    if (!ok) return err;
   }
   if (!have_name) return RecordError{"eventName", "missing"};
   if (!have_source) return RecordError{"eventSource", "missing"};

@@ -1,12 +1,17 @@
 #include "server/engine/absl_view.h"
 #include "server/engine/record_reader.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <cstdio>
 #include <memory>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "server/engine/internal/name_set.h"
 
 namespace trailsentry::engine {
 namespace {
@@ -77,15 +82,32 @@ absl::Status Gunzip(std::string_view in, std::string& out) {
 }
 
 void RecordReader::EmitDocument(element doc, size_t& index, Callback fn) {
+  // One pass over the keys: a container ({"Records":[...]}), an EventBridge
+  // envelope, or a record. Key lengths are compared first, so a plain record's
+  // keys cost little here.
   simdjson::dom::object obj;
   if (doc.get_object().get(obj) == simdjson::SUCCESS) {
-    simdjson::dom::array records;
-    if (obj["Records"].get_array().get(records) == simdjson::SUCCESS) {
-      for (element r : records) fn(index++, RecordOrError{UnwrapEventBridge(r)});
+    bool typed = false, have_detail = false;
+    element detail;
+    for (auto field : obj) {
+      const std::string_view key = field.key;
+      if (internal::KeyIs(key, "Records") && field.value.is_array()) {
+        const simdjson::dom::array records = field.value.get_array().value_unsafe();
+        for (element r : records) fn(index++, RecordOrError{UnwrapEventBridge(r)});
+        return;
+      }
+      if (internal::KeyIs(key, "detail-type")) typed = true;
+      if (internal::KeyIs(key, "detail") && field.value.is_object()) {
+        detail = field.value;
+        have_detail = true;
+      }
+    }
+    if (typed && have_detail) {
+      fn(index++, RecordOrError{detail});
       return;
     }
   }
-  fn(index++, RecordOrError{UnwrapEventBridge(doc)});
+  fn(index++, RecordOrError{doc});
 }
 
 absl::Status RecordReader::ReadJsonLines(std::string_view text, size_t& index, Callback fn) {
@@ -134,32 +156,177 @@ absl::Status RecordReader::Read(std::string_view bytes, Callback fn) {
         "not a CloudTrail container: expected '{' or '[' at byte ", start, ", found '",
         AbslView(bytes.substr(start, 1)), "'"));
   }
-  // One document (S3 delivery file, envelope, single pretty-printed record) or
-  // JSON lines: try the whole input as one document first.
+  // JSON lines when the first line is a whole document and more follows;
+  // otherwise one document (S3 delivery file, envelope, pretty-printed record),
+  // falling back to lines if it does not parse as one.
+  const size_t first_newline = bytes.find('\n', start);
+  if (first_newline != std::string_view::npos &&
+      SkipSpace(bytes, first_newline) != bytes.size()) {
+    element first;
+    if (!parser_.parse(bytes.data() + start, first_newline - start, false).get(first)) {
+      return ReadJsonLines(bytes, index, fn);
+    }
+  }
   element doc;
-  auto error = parser_.parse(bytes.data(), bytes.size(), false).get(doc);
-  if (!error) {
+  if (!parser_.parse(bytes.data(), bytes.size(), false).get(doc)) {
     EmitDocument(doc, index, fn);
     return absl::OkStatus();
   }
   return ReadJsonLines(bytes, index, fn);
 }
 
+namespace {
+
+// Bytes of a file, plain or gzip-compressed, in pieces.
+class FileSource {
+ public:
+  explicit FileSource(FILE* f) : f_(f) {}
+  ~FileSource() {
+    if (gzip_) inflateEnd(&zs_);
+  }
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+
+  bool gzip() const { return gzip_; }
+
+  // Appends up to `max` bytes to `out`; returns how many (0 at the end).
+  absl::StatusOr<size_t> Read(std::string& out, size_t max) {
+    if (!started_) {
+      started_ = true;
+      unsigned char magic[2] = {0, 0};
+      const size_t got = std::fread(magic, 1, 2, f_);
+      if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+        gzip_ = true;
+        if (inflateInit2(&zs_, 15 + 32) != Z_OK) return absl::InternalError("gzip: init failed");
+      }
+      std::rewind(f_);
+    }
+    const size_t old = out.size();
+    out.resize(old + max);
+    size_t n = gzip_ ? 0 : std::fread(out.data() + old, 1, max, f_);
+    if (gzip_) {
+      zs_.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+      zs_.avail_out = static_cast<uInt>(max);
+      while (zs_.avail_out > 0 && !done_) {
+        if (zs_.avail_in == 0) {
+          in_.resize(1 << 16);
+          zs_.avail_in = static_cast<uInt>(std::fread(in_.data(), 1, in_.size(), f_));
+          zs_.next_in = reinterpret_cast<Bytef*>(in_.data());
+          if (zs_.avail_in == 0) {
+            if (!stream_ended_) return absl::InvalidArgumentError("gzip: truncated stream");
+            done_ = true;
+            break;
+          }
+        }
+        if (stream_ended_) {  // another gzip member follows
+          inflateReset(&zs_);
+          stream_ended_ = false;
+        }
+        const int rc = inflate(&zs_, Z_NO_FLUSH);
+        if (rc == Z_STREAM_END) {
+          stream_ended_ = true;
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("gzip: corrupt stream", zs_.msg ? ": " : "", zs_.msg ? zs_.msg : ""));
+        }
+      }
+      n = max - zs_.avail_out;
+    }
+    if (std::ferror(f_)) return absl::InternalError("read error");
+    out.resize(old + n);
+    return n;
+  }
+
+ private:
+  FILE* f_;
+  bool started_ = false, gzip_ = false, stream_ended_ = false, done_ = false;
+  z_stream zs_{};
+  std::string in_;
+};
+
+constexpr size_t kChunk = 4 << 20;
+
+}  // namespace
+
 absl::Status RecordReader::ReadFile(const std::string& path, Callback fn) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  if (std::fseek(f.get(), 0, SEEK_END) != 0) return absl::InternalError(path + ": cannot seek");
-  const long size = std::ftell(f.get());
-  if (size < 0) return absl::InternalError(path + ": cannot tell size");
-  std::rewind(f.get());
-  file_.reserve(static_cast<size_t>(size) + simdjson::SIMDJSON_PADDING);
-  file_.resize(static_cast<size_t>(size));
-  if (size > 0 && std::fread(file_.data(), 1, file_.size(), f.get()) != file_.size()) {
-    return absl::InternalError(absl::StrCat(path, ": short read"));
+  FileSource source(f.get());
+  auto fail = [&](const absl::Status& st) {
+    return absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
+  };
+  file_.clear();
+  file_.reserve(kChunk + simdjson::SIMDJSON_PADDING);
+  absl::StatusOr<size_t> n = source.Read(file_, kChunk);
+  if (!n.ok()) return fail(n.status());
+
+  // JSON lines stream through a fixed buffer: whole lines are parsed in place,
+  // the partial last line moves to the front, and the buffer grows only for a
+  // line longer than it. Anything else is read whole (a DOM needs it all).
+  const size_t start = SkipSpace(file_, 0);
+  const size_t first_newline = file_.find('\n', start);
+  bool lines = false;
+  if (start < file_.size() && file_[start] == '{' && first_newline != std::string::npos &&
+      SkipSpace(file_, first_newline) != file_.size()) {
+    element first;
+    lines = !parser_.parse(file_.data() + start, first_newline - start, false).get(first);
   }
-  absl::Status st = Read(file_, fn);
-  if (!st.ok()) return absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
-  return st;
+  if (!lines) {
+    while (*n > 0) {
+      file_.reserve(file_.size() + kChunk + simdjson::SIMDJSON_PADDING);
+      n = source.Read(file_, kChunk);
+      if (!n.ok()) return fail(n.status());
+    }
+    file_.reserve(file_.size() + simdjson::SIMDJSON_PADDING);
+    absl::Status st = Read(file_, fn);
+    return st.ok() ? st : fail(st);
+  }
+  size_t index = 0;
+  if (!source.gzip()) {
+    // A plain file is mapped: lines are parsed where the page cache holds them,
+    // with no copy; only the lines in its last SIMDJSON_PADDING bytes (which
+    // simdjson would read past the mapping's end) are copied to a padded buffer.
+    const int fd = fileno(f.get());
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+      const size_t size = static_cast<size_t>(st.st_size);
+      void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (map != MAP_FAILED) {
+        absl::Cleanup unmap = [&] { munmap(map, size); };
+        madvise(map, size, MADV_SEQUENTIAL);
+        const std::string_view text(static_cast<const char*>(map), size);
+        size_t in_place = 0;
+        if (size > simdjson::SIMDJSON_PADDING) {
+          const size_t nl = text.rfind('\n', size - simdjson::SIMDJSON_PADDING - 1);
+          if (nl != std::string_view::npos) in_place = nl + 1;
+        }
+        absl::Status status = ReadJsonLines(text.substr(0, in_place), index, fn);
+        if (!status.ok()) return fail(status);
+        file_.reserve(size - in_place + simdjson::SIMDJSON_PADDING);
+        file_.assign(text.substr(in_place));
+        status = ReadJsonLines(file_, index, fn);
+        return status.ok() ? status : fail(status);
+      }
+    }
+  }
+  while (true) {
+    const size_t last_newline = file_.rfind('\n');
+    const bool at_end = *n == 0;
+    const size_t complete = at_end ? file_.size()
+                            : last_newline == std::string::npos ? 0
+                                                                : last_newline + 1;
+    if (complete > 0) {
+      absl::Status st = ReadJsonLines(std::string_view(file_.data(), complete), index, fn);
+      if (!st.ok()) return fail(st);
+      file_.erase(0, complete);
+    }
+    if (at_end) break;
+    const size_t want = std::max(kChunk, file_.size());  // grow for a very long line
+    file_.reserve(file_.size() + want + simdjson::SIMDJSON_PADDING);
+    n = source.Read(file_, want);
+    if (!n.ok()) return fail(n.status());
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace trailsentry::engine

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 
 namespace trailsentry::engine {
 
@@ -44,7 +45,7 @@ class StringPool {
     std::unique_ptr<std::string> text;  // stable address: index_ keys view it
     uint32_t refs = 0;
   };
-  absl::flat_hash_map<std::string_view, uint32_t> index_;
+  absl::flat_hash_map<absl::string_view, uint32_t> index_;  // abseil string hash
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
 };
