@@ -125,6 +125,64 @@ TEST(RecordReader, ReadFileReportsMissingFiles) {
   EXPECT_NE(st.message().find("/nonexistent/file.json"), std::string::npos);
 }
 
+TEST(RecordReader, FilesStreamJsonLinesPlainAndGzip) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += Record().AtSecond(i).NewId().Json() + "\n";
+  text += "{broken\n";
+  // A last record with no newline, inside the final SIMDJSON_PADDING bytes.
+  text += Record().Action("ListUsers").Json();
+  RecordReader reader;
+  for (const std::string& path :
+       {dir.Write("lines.jsonl", text), dir.Write("lines.jsonl.gz", Gzip(text))}) {
+    int records = 0, errors = 0;
+    std::string last;
+    ASSERT_TRUE(reader.ReadFile(path, [&](size_t index, const RecordOrError& r) {
+      EXPECT_EQ(index, static_cast<size_t>(records));
+      ++records;
+      if (r.error) {
+        ++errors;
+        return;
+      }
+      engine::Event ev;
+      ASSERT_FALSE(engine::ParseRecord(r.record, ev));
+      last = std::string(ev.event_name);
+    }).ok()) << path;
+    EXPECT_EQ(records, 20002) << path;
+    EXPECT_EQ(errors, 1) << path;
+    EXPECT_EQ(last, "ListUsers") << path;
+  }
+}
+
+TEST(RecordReader, FilesWithLinesLongerThanTheBuffer) {
+  TempDir dir;
+  // A 6 MB userAgent: longer than the 4 MiB stream buffer (and rejected by the
+  // parser as over-long, naming the field).
+  const std::string huge = Record().Agent(std::string(6 << 20, 'x')).Json();
+  const std::string text = Record().Json() + "\n" + huge + "\n" + Record().Json() + "\n";
+  RecordReader reader;
+  for (const std::string& path : {dir.Write("long.jsonl", text), dir.Write("long.jsonl.gz", Gzip(text))}) {
+    std::vector<std::string> fields;
+    ASSERT_TRUE(reader.ReadFile(path, [&](size_t, const RecordOrError& r) {
+      ASSERT_EQ(r.error, nullptr);
+      engine::Event ev;
+      auto err = engine::ParseRecord(r.record, ev);
+      fields.push_back(err ? err->field : "ok");
+    }).ok()) << path;
+    EXPECT_EQ(fields, (std::vector<std::string>{"ok", "userAgent", "ok"})) << path;
+  }
+}
+
+TEST(RecordReader, CorruptGzipFileIsAnErrorNamingTheFile) {
+  TempDir dir;
+  std::string gz = Gzip(Record().Json() + "\n" + Record().Json() + "\n");
+  const std::string path = dir.Write("bad.json.gz", gz.substr(0, gz.size() - 12));
+  RecordReader reader;
+  absl::Status st = reader.ReadFile(path, [](size_t, const RecordOrError&) {});
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("bad.json.gz"), std::string::npos) << st;
+}
+
 // Rows of SOURCES.md: "| <file> | <events> | <aws-cli events> | <burst> | ..."
 struct SourceRow {
   int events = 0, cli = 0;
