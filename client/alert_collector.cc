@@ -58,13 +58,13 @@ void RunSummary::MaybeProgress(std::FILE* out) {
 
 void RunSummary::Print(std::FILE* out, const char* command, const AlertCollector& alerts) const {
   const double secs = absl::ToDoubleSeconds(absl::Now() - start);
-  std::fprintf(out,
-               "trailsentry %s: %llu events read from %llu files in %.2fs (%.0f events/s): "
-               "%llu accepted, %llu rejected",
-               command, static_cast<unsigned long long>(events),
-               static_cast<unsigned long long>(files), secs,
-               secs > 0 ? static_cast<double>(events) / secs : 0.0,
-               static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(rejected));
+  std::fprintf(
+      out,
+      "trailsentry %s: %llu events read from %llu files in %.2fs (%.0f events/s): "
+      "%llu accepted, %llu rejected",
+      command, static_cast<unsigned long long>(events), static_cast<unsigned long long>(files),
+      secs, secs > 0 ? static_cast<double>(events) / secs : 0.0,
+      static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(rejected));
   if (!rejected_by_field.empty()) {
     std::fprintf(out, " (");
     bool first = true;

@@ -25,7 +25,8 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, Options options)
 
 absl::StatusOr<v1::EvaluateResponse> Client::Evaluate(const v1::EvaluateRequest& request) {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options_.timeout));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(options_.timeout));
   v1::EvaluateResponse response;
   grpc::Status status = stub_->Evaluate(&context, request, &response);
   if (!status.ok()) {
@@ -35,8 +36,9 @@ absl::StatusOr<v1::EvaluateResponse> Client::Evaluate(const v1::EvaluateRequest&
   return response;
 }
 
-absl::Status Client::EvaluateRecords(const std::vector<std::string>& records, int batch_size,
-                                     absl::FunctionRef<void(const v1::EvaluateResponse&)> on_response) {
+absl::Status Client::EvaluateRecords(
+    const std::vector<std::string>& records, int batch_size,
+    absl::FunctionRef<void(const v1::EvaluateResponse&)> on_response) {
   if (batch_size < 1) return absl::InvalidArgumentError("batch size must be at least 1");
   v1::EvaluateRequest request;
   for (size_t start = 0; start < records.size(); start += static_cast<size_t>(batch_size)) {

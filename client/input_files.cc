@@ -24,7 +24,8 @@ std::optional<std::string> DeliveryTime(std::string_view name) {
 }
 
 bool LooksLikeCloudTrail(std::string_view name) {
-  for (std::string_view ext : {".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"}) {
+  for (std::string_view ext :
+       {".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"}) {
     if (name.size() >= ext.size() && name.substr(name.size() - ext.size()) == ext) return true;
   }
   return false;
@@ -35,10 +36,11 @@ absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::str
   for (const std::string& path : paths) {
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
-    if (ec || !fs::exists(st)) return absl::NotFoundError(absl::StrCat(path, ": no such file or folder"));
+    if (ec || !fs::exists(st))
+      return absl::NotFoundError(absl::StrCat(path, ": no such file or folder"));
     if (fs::is_directory(st)) {
-      for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
-           it.increment(ec)) {
+      for (auto it = fs::recursive_directory_iterator(path, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (it->is_regular_file() && LooksLikeCloudTrail(it->path().filename().string())) {
           files.push_back(it->path().string());
         }

@@ -24,15 +24,16 @@ int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& path
   }
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect({.target = options.server});
   if (!client.ok()) {
-    std::fprintf(stderr, "trailsentry submit: %s\n", std::string(client.status().message()).c_str());
+    std::fprintf(stderr, "trailsentry submit: %s\n",
+                 std::string(client.status().message()).c_str());
     return kExitUsage;
   }
 
   RunSummary summary;
   AlertCollector alerts;
   engine::RecordReader reader;
-  std::vector<std::string> records;       // this file's records, minified
-  std::vector<std::string> where;         // "file record N" for each
+  std::vector<std::string> records;  // this file's records, minified
+  std::vector<std::string> where;    // "file record N" for each
   for (const std::string& file : *files) {
     ++summary.files;
     records.clear();

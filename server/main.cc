@@ -80,10 +80,10 @@ int main(int argc, char** argv) {
     spdlog::error("{}", std::string(server.status().message()));
     return 1;
   }
-  spdlog::info("trailsentryd listening on {} (port {}), data dir {}, burst mode {}",
-               config->server.listen, (*server)->port(), config->server.data_dir,
-               config->burst.mode == trailsentry::engine::BurstMode::kSliding ? "sliding"
-                                                                               : "tumbling");
+  spdlog::info(
+      "trailsentryd listening on {} (port {}), data dir {}, burst mode {}", config->server.listen,
+      (*server)->port(), config->server.data_dir,
+      config->burst.mode == trailsentry::engine::BurstMode::kSliding ? "sliding" : "tumbling");
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {} received: draining in-flight calls", sig);

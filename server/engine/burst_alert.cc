@@ -51,14 +51,13 @@ void BurstAlert::Absorb(const BurstAlert& o) {
   event_ids.insert(o.event_ids.begin(), o.event_ids.end());
   while (event_ids.size() > kMaxAlertEventIds) event_ids.erase(std::prev(event_ids.end()));
   if (o.event_count > 0) {
-    first_event_time = event_count == 0 ? o.first_event_time
-                                        : std::min(first_event_time, o.first_event_time);
+    first_event_time =
+        event_count == 0 ? o.first_event_time : std::min(first_event_time, o.first_event_time);
     last_event_time =
         event_count == 0 ? o.last_event_time : std::max(last_event_time, o.last_event_time);
   }
   event_count += o.event_count;
-  if (o.window_end < window_end ||
-      (o.window_end == window_end && o.window_start < window_start)) {
+  if (o.window_end < window_end || (o.window_end == window_end && o.window_start < window_start)) {
     window_start = o.window_start;
     window_end = o.window_end;
   }

@@ -22,9 +22,9 @@ struct Scratch {
     EventTime window_start, fire;
   };
   std::vector<Opening> openings;
-  std::vector<uint32_t> losers;     // existing alerts merged into another
-  std::vector<uint32_t> changed;    // existing alerts updated
-  std::vector<uint32_t> created;    // alerts opened
+  std::vector<uint32_t> losers;   // existing alerts merged into another
+  std::vector<uint32_t> changed;  // existing alerts updated
+  std::vector<uint32_t> created;  // alerts opened
 
   uint32_t Resolve(uint32_t s) const {
     while (s != 0) {
@@ -90,8 +90,9 @@ void BurstWindow::ReleaseStrings(const Event& e, StringPool& pool) {
 AlertEventFields BurstWindow::Fields(const Event& e, const StringPool& pool) const {
   AlertEventFields f;
   f.time = e.time;
-  f.event_id = e.long_event_id != StringPool::kEmpty ? pool.Get(e.long_event_id)
-                                                     : std::string_view(e.event_id, e.event_id_size);
+  f.event_id = e.long_event_id != StringPool::kEmpty
+                   ? pool.Get(e.long_event_id)
+                   : std::string_view(e.event_id, e.event_id_size);
   f.action = pool.Get(e.action);
   f.provider = pool.Get(e.provider);
   f.source_ip = pool.Get(e.source_ip);
@@ -157,10 +158,10 @@ void BurstWindow::RescanSliding(size_t first, BurstContext& ctx) {
   const size_t n = events_.size();
   const EventTime t0 = events_[first].time;
   // Lookbacks from firing times >= t0 reach events later than t0 - window.
-  const size_t lb = static_cast<size_t>(
-      std::upper_bound(events_.begin(), events_.end(), t0 - window,
-                       [](EventTime v, const Event& e) { return v < e.time; }) -
-      events_.begin());
+  const size_t lb =
+      static_cast<size_t>(std::upper_bound(events_.begin(), events_.end(), t0 - window,
+                                           [](EventTime v, const Event& e) { return v < e.time; }) -
+                          events_.begin());
 
   Scratch& s = ThreadScratch();
   s.Reset();

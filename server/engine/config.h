@@ -26,12 +26,10 @@ struct BurstConfig {
 };
 
 struct DiscoveryConfig {
-  std::vector<std::string> providers = {"iam",        "ec2",
-                                        "s3",         "rds",
-                                        "lambda",     "dynamodb",
-                                        "kms",        "cloudfront",
-                                        "elasticloadbalancing", "cloudtrail",
-                                        "sts",        "ses",
+  std::vector<std::string> providers = {"iam",          "ec2",        "s3",
+                                        "rds",          "lambda",     "dynamodb",
+                                        "kms",          "cloudfront", "elasticloadbalancing",
+                                        "cloudtrail",   "sts",        "ses",
                                         "organizations"};
   std::vector<std::string> prefixes = {"Describe", "Get", "List", "Generate"};
   std::vector<std::string> excluded_actions = {"DescribeCapacityReservations"};

@@ -1,4 +1,3 @@
-#include "server/engine/absl_view.h"
 #include "server/engine/config_loader.h"
 
 #include <google/protobuf/io/tokenizer.h>
@@ -9,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/engine/absl_view.h"
 #include "server/engine/network.h"
 #include "trailsentry/v1/config.pb.h"
 
@@ -34,8 +34,8 @@ absl::Status Duration(bool has, const std::string& text, std::string_view field,
   if (!has) return absl::OkStatus();
   absl::Duration d;
   if (!absl::ParseDuration(text, &d)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(AbslView(field), ": not a duration: \"", text, "\" (use e.g. \"10s\", \"10m\", \"1h\")"));
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(field), ": not a duration: \"", text,
+                                                   "\" (use e.g. \"10s\", \"10m\", \"1h\")"));
   }
   out = d;
   return absl::OkStatus();
@@ -63,8 +63,8 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
       return s;
     }
   }
-  if (absl::Status s = Duration(p.has_max_lateness(), p.max_lateness(), "max_lateness",
-                                c.max_lateness);
+  if (absl::Status s =
+          Duration(p.has_max_lateness(), p.max_lateness(), "max_lateness", c.max_lateness);
       !s.ok()) {
     return s;
   }
@@ -78,8 +78,7 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
     const auto& e = p.exclusions();
     List(e.has_user_names(), e.user_names(), c.exclusions.user_names);
     List(e.has_identity_allowlist(), e.identity_allowlist(), c.exclusions.identity_allowlist);
-    List(e.has_user_agent_allowlist(), e.user_agent_allowlist(),
-         c.exclusions.user_agent_allowlist);
+    List(e.has_user_agent_allowlist(), e.user_agent_allowlist(), c.exclusions.user_agent_allowlist);
   }
   if (p.has_unusual_ip()) {
     const auto& u = p.unusual_ip();
@@ -102,7 +101,8 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
     const auto& s = p.server();
     if (s.has_listen()) c.server.listen = s.listen();
     if (s.has_data_dir()) c.server.data_dir = s.data_dir();
-    if (s.has_max_events_per_request()) c.server.max_events_per_request = s.max_events_per_request();
+    if (s.has_max_events_per_request())
+      c.server.max_events_per_request = s.max_events_per_request();
     if (s.has_max_message_bytes()) c.server.max_message_bytes = s.max_message_bytes();
   }
   return absl::OkStatus();
@@ -141,21 +141,24 @@ absl::Status ValidateConfig(const Config& c) {
   }
   for (const std::string& p : c.exclusions.user_agent_allowlist) {
     if (p.empty()) {
-      return Invalid("exclusions.user_agent_allowlist", "holds an empty substring (would match all)");
+      return Invalid("exclusions.user_agent_allowlist",
+                     "holds an empty substring (would match all)");
     }
   }
   const auto& u = c.unusual_ip;
-  if (u.ipv4_prefix < 8 || u.ipv4_prefix > 32) return Invalid("unusual_ip.ipv4_prefix", "must be 8..32");
+  if (u.ipv4_prefix < 8 || u.ipv4_prefix > 32)
+    return Invalid("unusual_ip.ipv4_prefix", "must be 8..32");
   if (u.ipv6_prefix < 16 || u.ipv6_prefix > 128) {
     return Invalid("unusual_ip.ipv6_prefix", "must be 16..128");
   }
-  for (auto [d, name] : {std::pair{u.settle, "unusual_ip.settle"},
-                         std::pair{u.history, "unusual_ip.history"},
-                         std::pair{u.learning, "unusual_ip.learning"},
-                         std::pair{u.suppression, "unusual_ip.suppression"}}) {
+  for (auto [d, name] :
+       {std::pair{u.settle, "unusual_ip.settle"}, std::pair{u.history, "unusual_ip.history"},
+        std::pair{u.learning, "unusual_ip.learning"},
+        std::pair{u.suppression, "unusual_ip.suppression"}}) {
     if (d < absl::ZeroDuration()) return Invalid(name, "must not be negative");
   }
-  if (u.min_distinct_calls < 1) return Invalid("unusual_ip.min_distinct_calls", "must be at least 1");
+  if (u.min_distinct_calls < 1)
+    return Invalid("unusual_ip.min_distinct_calls", "must be at least 1");
   for (const std::string& cidr : u.network_allowlist) {
     if (!Network::ParseCidr(cidr).ok()) {
       return Invalid("unusual_ip.network_allowlist", absl::StrCat("not a CIDR: \"", cidr, "\""));
@@ -190,7 +193,8 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   absl::StatusOr<Config> c = ParseConfig(ss.str());
-  if (!c.ok()) return absl::Status(c.status().code(), absl::StrCat(path, ": ", c.status().message()));
+  if (!c.ok())
+    return absl::Status(c.status().code(), absl::StrCat(path, ": ", c.status().message()));
   return c;
 }
 

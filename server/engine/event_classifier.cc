@@ -1,10 +1,10 @@
-#include "server/engine/absl_view.h"
 #include "server/engine/event_classifier.h"
 
 #include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/engine/absl_view.h"
 
 namespace trailsentry::engine {
 namespace {

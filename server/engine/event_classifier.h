@@ -15,9 +15,9 @@
 #include <string_view>
 #include <vector>
 
-#include "server/engine/internal/name_set.h"
 #include "server/engine/config.h"
 #include "server/engine/event.h"
+#include "server/engine/internal/name_set.h"
 #include "server/engine/ip_address.h"
 
 namespace trailsentry::engine {

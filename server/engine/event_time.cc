@@ -131,8 +131,8 @@ std::string FormatRfc3339(EventTime t) {
   const int hh = static_cast<int>(rem / 3600), mm = static_cast<int>(rem / 60 % 60),
             ss = static_cast<int>(rem % 60);
   if (ms == 0) {
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y),
-                  m, d, hh, mm, ss);
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m,
+                  d, hh, mm, ss);
   } else {
     std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
                   static_cast<long long>(y), m, d, hh, mm, ss, static_cast<int>(ms));

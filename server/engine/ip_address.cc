@@ -19,7 +19,8 @@ bool ParseIpv4(std::string_view s, uint8_t out[4]) {
     }
     const size_t start = i;
     unsigned value = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) value = value * 10 + (s[i++] - '0');
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3)
+      value = value * 10 + (s[i++] - '0');
     if (i == start || value > 255 || (s[start] == '0' && i - start > 1)) return false;
     out[part] = static_cast<uint8_t>(value);
   }
@@ -29,7 +30,8 @@ bool ParseIpv4(std::string_view s, uint8_t out[4]) {
 }  // namespace
 
 std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
-  if (!text.empty() && text[0] >= '0' && text[0] <= '9' && text.find(':') == std::string_view::npos) {
+  if (!text.empty() && text[0] >= '0' && text[0] <= '9' &&
+      text.find(':') == std::string_view::npos) {
     IpAddress ip;
     if (!ParseIpv4(text, ip.bytes_.data())) return std::nullopt;
     ip.v4_ = true;

@@ -1,19 +1,21 @@
-#include "server/engine/absl_view.h"
 #include "server/engine/network.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/engine/absl_view.h"
 
 namespace trailsentry::engine {
 
 absl::StatusOr<Network> Network::ParseCidr(std::string_view text) {
   const size_t slash = text.find('/');
   std::optional<IpAddress> ip = IpAddress::Parse(text.substr(0, slash));
-  if (!ip) return absl::InvalidArgumentError(absl::StrCat("not an IP address: \"", AbslView(text), "\""));
+  if (!ip)
+    return absl::InvalidArgumentError(absl::StrCat("not an IP address: \"", AbslView(text), "\""));
   const int max_prefix = ip->is_v4() ? 32 : 128;
   int prefix = max_prefix;
   if (slash != std::string_view::npos) {
-    if (!absl::SimpleAtoi(AbslView(text.substr(slash + 1)), &prefix) || prefix < 0 || prefix > max_prefix) {
+    if (!absl::SimpleAtoi(AbslView(text.substr(slash + 1)), &prefix) || prefix < 0 ||
+        prefix > max_prefix) {
       return absl::InvalidArgumentError(
           absl::StrCat("bad prefix length in \"", AbslView(text), "\" (0..", max_prefix, ")"));
     }

@@ -23,14 +23,20 @@ std::string Quote(std::string_view s) {
 
 const char* TypeName(element_type t) {
   switch (t) {
-    case element_type::ARRAY: return "an array";
-    case element_type::OBJECT: return "an object";
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
     case element_type::INT64:
     case element_type::UINT64:
-    case element_type::DOUBLE: return "a number";
-    case element_type::STRING: return "a string";
-    case element_type::BOOL: return "a boolean";
-    case element_type::NULL_VALUE: return "null";
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
   }
   return "unknown";
 }
@@ -89,7 +95,8 @@ bool ParseUserIdentity(element value, Event& out, RecordError& err) {
         if (KeyIs(key, "arn")) ok = OptionalString(field.value, "userIdentity.arn", out.arn, err);
         break;
       case 4:
-        if (KeyIs(key, "type")) ok = OptionalString(field.value, "userIdentity.type", out.identity_type, err);
+        if (KeyIs(key, "type"))
+          ok = OptionalString(field.value, "userIdentity.type", out.identity_type, err);
         break;
       case 8:
         if (KeyIs(key, "userName")) {
@@ -142,8 +149,8 @@ bool RequiredName(element value, const char* field, std::string_view& out, Recor
 std::optional<RecordError> ParseTime(element value, const char* field, EventTime& out) {
   std::string_view s;
   if (value.get_string().get(s) != simdjson::SUCCESS) {
-    return RecordError{field, std::string("expected an RFC 3339 string, found ") +
-                                  TypeName(value.type())};
+    return RecordError{field,
+                       std::string("expected an RFC 3339 string, found ") + TypeName(value.type())};
   }
   std::optional<EventTime> t = ParseRfc3339(s);
   if (!t) return RecordError{field, "not an RFC 3339 time between 1970 and 9999: " + Quote(s)};

@@ -1,4 +1,3 @@
-#include "server/engine/absl_view.h"
 #include "server/engine/record_reader.h"
 
 #include <sys/mman.h>
@@ -11,6 +10,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "server/engine/absl_view.h"
 #include "server/engine/internal/name_set.h"
 
 namespace trailsentry::engine {
@@ -72,9 +72,9 @@ absl::Status Gunzip(std::string_view in, std::string& out) {
   const std::string msg = zs.msg ? zs.msg : "";
   inflateEnd(&zs);
   if (truncated) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("gzip: corrupt or truncated stream after ", produced, " bytes",
-                     msg.empty() ? "" : ": ", msg));
+    return absl::InvalidArgumentError(absl::StrCat("gzip: corrupt or truncated stream after ",
+                                                   produced, " bytes", msg.empty() ? "" : ": ",
+                                                   msg));
   }
   out.resize(produced);
   out.reserve(produced + simdjson::SIMDJSON_PADDING);
@@ -152,16 +152,15 @@ absl::Status RecordReader::Read(std::string_view bytes, Callback fn) {
     return absl::OkStatus();
   }
   if (bytes[start] != '{') {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "not a CloudTrail container: expected '{' or '[' at byte ", start, ", found '",
-        AbslView(bytes.substr(start, 1)), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a CloudTrail container: expected '{' or '[' at byte ", start, ", found '",
+                     AbslView(bytes.substr(start, 1)), "'"));
   }
   // JSON lines when the first line is a whole document and more follows;
   // otherwise one document (S3 delivery file, envelope, pretty-printed record),
   // falling back to lines if it does not parse as one.
   const size_t first_newline = bytes.find('\n', start);
-  if (first_newline != std::string_view::npos &&
-      SkipSpace(bytes, first_newline) != bytes.size()) {
+  if (first_newline != std::string_view::npos && SkipSpace(bytes, first_newline) != bytes.size()) {
     element first;
     if (!parser_.parse(bytes.data() + start, first_newline - start, false).get(first)) {
       return ReadJsonLines(bytes, index, fn);
@@ -312,7 +311,7 @@ absl::Status RecordReader::ReadFile(const std::string& path, Callback fn) {
   while (true) {
     const size_t last_newline = file_.rfind('\n');
     const bool at_end = *n == 0;
-    const size_t complete = at_end ? file_.size()
+    const size_t complete = at_end                              ? file_.size()
                             : last_newline == std::string::npos ? 0
                                                                 : last_newline + 1;
     if (complete > 0) {

@@ -40,9 +40,8 @@ std::optional<RecordError> FromStructured(const v1::CloudTrailEvent& s, Event& e
   if (ts.seconds() < 0 || ts.seconds() > 253402300799 || ts.nanos() < 0 || ts.nanos() > 999999999) {
     return RecordError{"structured.event_time", "out of range (1970..9999)"};
   }
-  for (const auto& [value, field] :
-       {std::pair{&s.event_name(), "structured.event_name"},
-        std::pair{&s.event_source(), "structured.event_source"}}) {
+  for (const auto& [value, field] : {std::pair{&s.event_name(), "structured.event_name"},
+                                     std::pair{&s.event_source(), "structured.event_source"}}) {
     if (value->size() > engine::kMaxNameBytes) {
       return RecordError{field, absl::StrCat("longer than ", engine::kMaxNameBytes, " bytes")};
     }
@@ -72,7 +71,10 @@ std::optional<RecordError> FromStructured(const v1::CloudTrailEvent& s, Event& e
 class ResponseBuilder {
  public:
   ResponseBuilder(engine::Engine& engine, std::string_view tenant, v1::EvaluateResponse* response)
-      : engine_(engine), tenant_(tenant), response_(response), now_(absl::ToUnixMillis(absl::Now())) {}
+      : engine_(engine),
+        tenant_(tenant),
+        response_(response),
+        now_(absl::ToUnixMillis(absl::Now())) {}
 
   void Reject(const RecordError& err) {
     v1::Verdict* v = response_->add_verdicts();
@@ -125,8 +127,7 @@ class ResponseBuilder {
 
 }  // namespace
 
-absl::Status RequestEvaluator::Evaluate(std::string_view tenant,
-                                        const v1::EvaluateRequest& request,
+absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::EvaluateRequest& request,
                                         v1::EvaluateResponse* response) {
   if (request.events_size() > max_events_) {
     return absl::InvalidArgumentError(absl::StrCat("request holds ", request.events_size(),
@@ -143,7 +144,8 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant,
         buf.padded.assign(raw);
         simdjson::dom::element doc;
         if (auto error = buf.parser.parse(buf.padded.data(), buf.padded.size(), false).get(doc)) {
-          builder.Reject({"raw_json", absl::StrCat("invalid JSON: ", simdjson::error_message(error))});
+          builder.Reject(
+              {"raw_json", absl::StrCat("invalid JSON: ", simdjson::error_message(error))});
           break;
         }
         builder.Record(engine::UnwrapEventBridge(doc));
@@ -165,8 +167,8 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant,
   }
   if (!request.payload().empty()) {
     int payload_records = 0;
-    absl::Status read = buf.reader.Read(
-        request.payload(), [&](size_t, const engine::RecordOrError& r) {
+    absl::Status read =
+        buf.reader.Read(request.payload(), [&](size_t, const engine::RecordOrError& r) {
           if (++payload_records + request.events_size() > max_events_) {
             builder.Reject({"payload", absl::StrCat("record beyond max_events_per_request (",
                                                     max_events_, "): not evaluated")});

@@ -17,8 +17,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.server.listen, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(config.server.listen, grpc::InsecureServerCredentials(), &server->port_);
   builder.SetMaxReceiveMessageSize(config.server.max_message_bytes);
   builder.SetMaxSendMessageSize(config.server.max_message_bytes);
   builder.RegisterService(server->service_.get());

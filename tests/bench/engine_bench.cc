@@ -88,7 +88,8 @@ void BM_ParseAndEvaluate(benchmark::State& state) {
   for (auto _ : state) {
     const auto [off, len] = w.records[i];
     simdjson::dom::element doc = parser.parse(w.text.data() + off, len, false).value_unsafe();
-    if (!engine::ParseRecord(doc, ev)) benchmark::DoNotOptimize(eng->Evaluate("default", ev, changes));
+    if (!engine::ParseRecord(doc, ev))
+      benchmark::DoNotOptimize(eng->Evaluate("default", ev, changes));
     changes.clear();
     if (++i == w.records.size()) {
       i = 0;
@@ -121,7 +122,8 @@ void BM_EvaluateOnly(benchmark::State& state) {
           eng = engine::Engine::Create(config).value();
         }
         const auto [off, len] = w.records[next++];
-        simdjson::dom::element doc = parsers[k].parse(w.text.data() + off, len, false).value_unsafe();
+        simdjson::dom::element doc =
+            parsers[k].parse(w.text.data() + off, len, false).value_unsafe();
         (void)engine::ParseRecord(doc, events[k]);
       }
       in_batch = 0;

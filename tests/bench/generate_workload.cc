@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
     ++n;
   }
   std::fprintf(stderr, "trailsentry-gen: %llu records, %.0f bytes/record, %lld CLI bursts\n",
-               static_cast<unsigned long long>(n), n ? static_cast<double>(bytes) / static_cast<double>(n) : 0.0,
+               static_cast<unsigned long long>(n),
+               n ? static_cast<double>(bytes) / static_cast<double>(n) : 0.0,
                static_cast<long long>(gen.bursts_started()));
   return 0;
 }

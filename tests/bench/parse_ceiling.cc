@@ -35,8 +35,10 @@ int main(int argc, char** argv) {
     }
     pos = end + 1;
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("parse-ceiling: %zu records (%zu errors) in %.2fs: %.0f records/s, %.0f MB/s\n", records,
-              errors, secs, static_cast<double>(records) / secs, static_cast<double>(file.size()) / secs / 1e6);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("parse-ceiling: %zu records (%zu errors) in %.2fs: %.0f records/s, %.0f MB/s\n",
+              records, errors, secs, static_cast<double>(records) / secs,
+              static_cast<double>(file.size()) / secs / 1e6);
   return 0;
 }

@@ -26,9 +26,10 @@ struct GenEvent {
 // on arrival order by design).
 // Times are seconds after the builder's base time; ids are the alert's first 100
 // by (time, eventID), the count is all of them.
-using Canonical = std::tuple<std::string /*identity*/, int64_t /*window_start*/, int64_t /*window_end*/,
-                             int64_t /*event_count*/, std::set<std::string> /*actions*/,
-                             std::vector<std::string> /*event ids*/>;
+using Canonical =
+    std::tuple<std::string /*identity*/, int64_t /*window_start*/, int64_t /*window_end*/,
+               int64_t /*event_count*/, std::set<std::string> /*actions*/,
+               std::vector<std::string> /*event ids*/>;
 
 constexpr int64_t kBaseSecond = 1773567000;  // TimeAt(0)
 
@@ -44,8 +45,9 @@ std::vector<std::string> FirstIds(std::set<std::pair<int64_t, std::string>> time
 std::string Describe(const std::set<Canonical>& alerts) {
   std::string out;
   for (const auto& [identity, start, end, count, actions, ids] : alerts) {
-    out += identity + " [" + std::to_string(start) + "," + std::to_string(end) + "] events=" +
-           std::to_string(count) + " actions=" + std::to_string(actions.size()) + "\n";
+    out += identity + " [" + std::to_string(start) + "," + std::to_string(end) +
+           "] events=" + std::to_string(count) + " actions=" + std::to_string(actions.size()) +
+           "\n";
   }
   return out;
 }
@@ -53,10 +55,11 @@ std::string Describe(const std::set<Canonical>& alerts) {
 std::vector<GenEvent> Generate(uint32_t seed) {
   std::mt19937 rng(seed);
   const std::vector<std::string> actions = {
-      "DescribeInstances", "ListUsers", "ListRoles", "GetCallerIdentity", "ListBuckets",
-      "DescribeSecurityGroups", "ListKeys", "DescribeVpcs", "GetAccountAuthorizationDetails",
-      "DescribeSnapshots", "ListFunctions", "DescribeDBInstances", "ListPolicies",
-      "GetBucketPolicy", "DescribeSubnets"};
+      "DescribeInstances", "ListUsers",       "ListRoles",
+      "GetCallerIdentity", "ListBuckets",     "DescribeSecurityGroups",
+      "ListKeys",          "DescribeVpcs",    "GetAccountAuthorizationDetails",
+      "DescribeSnapshots", "ListFunctions",   "DescribeDBInstances",
+      "ListPolicies",      "GetBucketPolicy", "DescribeSubnets"};
   std::vector<GenEvent> out;
   const int users = 2 + static_cast<int>(rng() % 3);
   for (int u = 0; u < users; ++u) {
@@ -70,7 +73,8 @@ std::vector<GenEvent> Generate(uint32_t seed) {
       const int64_t start = rng() % 2990;
       const int n = 3 + static_cast<int>(rng() % 8);
       for (int i = 0; i < n; ++i) {
-        out.push_back({user, actions[rng() % actions.size()], "", start + static_cast<int64_t>(rng() % 9), ""});
+        out.push_back({user, actions[rng() % actions.size()], "",
+                       start + static_cast<int64_t>(rng() % 9), ""});
       }
     }
   }
@@ -159,7 +163,8 @@ std::set<Canonical> Reference(const std::vector<GenEvent>& all, const engine::Co
         Episode ep{0, e.second, e.second, {}, {}};
         ep.start = e.second;
         for (const GenEvent& w : events) {
-          if (w.second > e.second - window && w.second <= e.second) ep.start = std::min(ep.start, w.second);
+          if (w.second > e.second - window && w.second <= e.second)
+            ep.start = std::min(ep.start, w.second);
         }
         for (const GenEvent& w : events) {
           if (w.second >= ep.start && w.second <= e.second && !in_episode.contains(w.id)) {
@@ -207,13 +212,15 @@ TEST_P(BurstProperty, ShuffledInputGivesTheSameAlertsAsTheDefinition) {
                      [](const GenEvent& a, const GenEvent& b) { return a.second < b.second; });
     std::set<Canonical> got = FromEngine(sorted, config);
     EXPECT_TRUE(got == expected) << "seed " << seed << " in time order\ngot:\n"
-                                 << Describe(got) << "expected:\n" << Describe(expected);
+                                 << Describe(got) << "expected:\n"
+                                 << Describe(expected);
     std::mt19937 rng(seed * 7919);
     for (int shuffle = 0; shuffle < 3; ++shuffle) {
       std::shuffle(events.begin(), events.end(), rng);
       got = FromEngine(events, config);
       EXPECT_TRUE(got == expected) << "seed " << seed << " shuffle " << shuffle << "\ngot:\n"
-                                   << Describe(got) << "expected:\n" << Describe(expected);
+                                   << Describe(got) << "expected:\n"
+                                   << Describe(expected);
     }
   }
   EXPECT_GT(with_alerts, 50);  // the generator does exercise the rule

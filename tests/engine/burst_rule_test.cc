@@ -15,9 +15,10 @@ using engine::BurstMode;
 using engine::Config;
 
 const std::vector<std::string> kActions = {
-    "DescribeInstances", "ListUsers",          "ListRoles",      "GetCallerIdentity",
-    "ListBuckets",       "DescribeSecurityGroups", "ListKeys",   "DescribeVpcs",
-    "GetAccountAuthorizationDetails", "DescribeSnapshots", "ListFunctions", "DescribeDBInstances"};
+    "DescribeInstances", "ListUsers",     "ListRoles",
+    "GetCallerIdentity", "ListBuckets",   "DescribeSecurityGroups",
+    "ListKeys",          "DescribeVpcs",  "GetAccountAuthorizationDetails",
+    "DescribeSnapshots", "ListFunctions", "DescribeDBInstances"};
 
 // `n` distinct discovery actions, one per `step` seconds from `start`.
 std::vector<std::string> Burst(int n, int64_t start, int64_t step = 1, Record base = Record()) {
@@ -80,7 +81,8 @@ TEST(BurstRule, WindowIsHalfOpenTenSeconds) {
   EXPECT_TRUE(spread.OpenAlerts().empty());
   // Spanning 9 s they fit.
   EngineHarness tight;
-  for (int i = 0; i < 6; ++i) tight.Feed(Record().AtSecond(i == 5 ? 9 : i).Action(kActions[i]).Json());
+  for (int i = 0; i < 6; ++i)
+    tight.Feed(Record().AtSecond(i == 5 ? 9 : i).Action(kActions[i]).Json());
   EXPECT_EQ(tight.OpenAlerts().size(), 1u);
 }
 
@@ -135,7 +137,8 @@ TEST(BurstRule, AssumedRoleSessionsAreTwoIdentities) {
     h.Feed(Record().AtSecond(i).Action(kActions[i]).Role("admin", i % 2 ? "s1" : "s2").Json());
   }
   EXPECT_TRUE(h.OpenAlerts().empty());
-  for (int i = 0; i < 6; ++i) h.Feed(Record().AtSecond(30 + i).Action(kActions[i]).Role("admin", "s1").Json());
+  for (int i = 0; i < 6; ++i)
+    h.Feed(Record().AtSecond(30 + i).Action(kActions[i]).Role("admin", "s1").Json());
   auto alerts = h.OpenAlerts();
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts.begin()->second.identity, "arn:aws:sts::111122223333:assumed-role/admin/s1");
@@ -148,12 +151,17 @@ TEST(BurstRule, OnlyAwsCliCounts) {
         "APN/1.0 HashiCorp/1.0 Terraform/1.7.4", "aws-sdk-go-v2/1.21.0 os/linux",
         "xaws-cli/2.13.5 Python/3.11.4", "aws-cli/ Python/3.11.4", "AWS-CLI/2.13.5"}) {
     EngineHarness h;
-    for (int i = 0; i < 6; ++i) h.Feed(Record().AtSecond(i).Action(kActions[i]).Agent(agent).Json());
+    for (int i = 0; i < 6; ++i)
+      h.Feed(Record().AtSecond(i).Action(kActions[i]).Agent(agent).Json());
     EXPECT_TRUE(h.OpenAlerts().empty()) << agent;
   }
   EngineHarness v1;
   for (int i = 0; i < 6; ++i) {
-    v1.Feed(Record().AtSecond(i).Action(kActions[i]).Agent("aws-cli/1.18.136 Python/3.8.5 Linux/4.14 botocore/1.17.59").Json());
+    v1.Feed(Record()
+                .AtSecond(i)
+                .Action(kActions[i])
+                .Agent("aws-cli/1.18.136 Python/3.8.5 Linux/4.14 botocore/1.17.59")
+                .Json());
   }
   EXPECT_EQ(v1.OpenAlerts().size(), 1u);
 }
@@ -165,7 +173,8 @@ TEST(BurstRule, NonDiscoveryCallsDoNotCount) {
   h.Feed(Record().AtSecond(5).Action("ListSecrets").Source("secretsmanager.amazonaws.com").Json());
   h.Feed(Record().AtSecond(5).Action("DescribeCapacityReservations").Json());
   EXPECT_TRUE(h.OpenAlerts().empty());
-  h.Feed(Record().AtSecond(6).Action("GenerateCredentialReport").Source("iam.amazonaws.com").Json());
+  h.Feed(
+      Record().AtSecond(6).Action("GenerateCredentialReport").Source("iam.amazonaws.com").Json());
   EXPECT_EQ(h.OpenAlerts().size(), 1u);
 }
 
@@ -174,7 +183,11 @@ TEST(BurstRule, AnyProviderWithStar) {
   c.discovery.providers = {"*"};
   EngineHarness h(c);
   for (int i = 0; i < 6; ++i) {
-    h.Feed(Record().AtSecond(i).Action("List" + std::to_string(i)).Source("secretsmanager.amazonaws.com").Json());
+    h.Feed(Record()
+               .AtSecond(i)
+               .Action("List" + std::to_string(i))
+               .Source("secretsmanager.amazonaws.com")
+               .Json());
   }
   EXPECT_EQ(h.OpenAlerts().size(), 1u);
 }
@@ -205,7 +218,8 @@ TEST(BurstRule, EachExclusionFeedsNoRule) {
   for (const ExclusionCase& c : cases) {
     EngineHarness h(c.config);
     engine::Verdict v;
-    for (int i = 0; i < 6; ++i) v = h.Feed(Record(c.record).NewId().AtSecond(i).Action(kActions[i]).Json());
+    for (int i = 0; i < 6; ++i)
+      v = h.Feed(Record(c.record).NewId().AtSecond(i).Action(kActions[i]).Json());
     EXPECT_TRUE(h.OpenAlerts().empty()) << c.name;
     EXPECT_TRUE(v.flags & engine::kExcluded) << c.name;
     EXPECT_EQ(v.exclusion, c.expected) << c.name;
@@ -237,7 +251,8 @@ TEST(BurstRule, IdentityFallsBackToAccountAndPrincipal) {
 TEST(BurstRule, UnattributableEventsFeedNoRule) {
   EngineHarness h;
   engine::Verdict v;
-  for (int i = 0; i < 6; ++i) v = h.Feed(Record().NoArn().NoPrincipal().AtSecond(i).Action(kActions[i]).Json());
+  for (int i = 0; i < 6; ++i)
+    v = h.Feed(Record().NoArn().NoPrincipal().AtSecond(i).Action(kActions[i]).Json());
   EXPECT_TRUE(v.flags & engine::kUnattributable);
   EXPECT_TRUE(h.OpenAlerts().empty());
 }

@@ -15,9 +15,9 @@ TEST(CliUserAgent, MatchesVersionAtWordBoundary) {
                          "exec-env/CloudShell aws-cli/2.1.0", "[aws-cli/2.0.1]", "aws-cli/10.0"}) {
     EXPECT_TRUE(IsAwsCliUserAgent(ua)) << ua;
   }
-  for (const char* ua : {"", "Boto3/1.28.0", "console.amazonaws.com", "aws-cli/", "aws-cli/2",
-                         "aws-cli/2.", "aws-cli/x.1", "myaws-cli/2.1", "AWS-CLI/2.13.5",
-                         "aws-cli/.5", "aws-sdk-go/1.44"}) {
+  for (const char* ua :
+       {"", "Boto3/1.28.0", "console.amazonaws.com", "aws-cli/", "aws-cli/2", "aws-cli/2.",
+        "aws-cli/x.1", "myaws-cli/2.1", "AWS-CLI/2.13.5", "aws-cli/.5", "aws-sdk-go/1.44"}) {
     EXPECT_FALSE(IsAwsCliUserAgent(ua)) << ua;
   }
 }
@@ -69,8 +69,8 @@ TEST(IpAddress, ParsesV4V6AndNormalisesMapped) {
   ASSERT_TRUE(mapped);
   EXPECT_TRUE(mapped->is_v4());
   EXPECT_EQ(mapped->ToString(), "198.51.100.7");
-  for (const char* bad : {"", "AWS Internal", "ec2.amazonaws.com", "1.2.3", "1.2.3.4.5", "256.1.1.1",
-                          "01.2.3.4x", "fe80::1%eth0", "::ffff:1.2.3"}) {
+  for (const char* bad : {"", "AWS Internal", "ec2.amazonaws.com", "1.2.3", "1.2.3.4.5",
+                          "256.1.1.1", "01.2.3.4x", "fe80::1%eth0", "::ffff:1.2.3"}) {
     EXPECT_FALSE(IpAddress::Parse(bad).has_value()) << bad;
   }
 }
@@ -124,7 +124,8 @@ TEST(ConfigLoader, DefaultsOverridesAndErrorsNamingTheField) {
            {"max_lateness: \"1s\"", "max_lateness"},
            {"discovery { prefixes { } }", "discovery.prefixes"},
            {"unusual_ip { ipv4_prefix: 40 }", "unusual_ip.ipv4_prefix"},
-           {"unusual_ip { network_allowlist { values: \"10.0.0.1/8\" } }", "unusual_ip.network_allowlist"},
+           {"unusual_ip { network_allowlist { values: \"10.0.0.1/8\" } }",
+            "unusual_ip.network_allowlist"},
            {"burst { windw: \"1s\" }", "line 1"},
        }) {
     auto bad = ParseConfig(b.text);

@@ -44,14 +44,16 @@ TEST(EventTime, RejectsAbsurdAndMalformedTimes) {
 }
 
 TEST(EventTime, FormatsRoundTrip) {
-  for (const char* t : {"2023-07-10T11:42:36Z", "2020-09-14T00:44:23.120Z", "9999-12-31T23:59:59Z"}) {
+  for (const char* t :
+       {"2023-07-10T11:42:36Z", "2020-09-14T00:44:23.120Z", "9999-12-31T23:59:59Z"}) {
     EXPECT_EQ(engine::FormatRfc3339(*engine::ParseRfc3339(t)), t);
   }
 }
 
 TEST(RecordParser, ReadsEveryUsedField) {
   Event ev;
-  ASSERT_FALSE(Parse(Record().Role("admin", "sess").Error("AccessDenied").Console("\"false\"").Json(), ev));
+  ASSERT_FALSE(
+      Parse(Record().Role("admin", "sess").Error("AccessDenied").Console("\"false\"").Json(), ev));
   EXPECT_EQ(ev.event_name, "DescribeInstances");
   EXPECT_EQ(ev.event_source, "ec2.amazonaws.com");
   EXPECT_EQ(ev.source_ip, "198.51.100.7");
@@ -72,15 +74,23 @@ TEST(RecordParser, ReadsEveryUsedField) {
 
 TEST(RecordParser, FallsBackToTimestampWhenEventTimeAbsentOrNull) {
   Event ev;
-  ASSERT_FALSE(Parse(Record().Without("eventTime").Extra("\"@timestamp\":\"2020-09-14T00:44:23.000Z\"").Json(), ev));
+  ASSERT_FALSE(Parse(
+      Record().Without("eventTime").Extra("\"@timestamp\":\"2020-09-14T00:44:23.000Z\"").Json(),
+      ev));
   EXPECT_EQ(engine::FormatRfc3339(ev.time), "2020-09-14T00:44:23Z");
-  ASSERT_FALSE(Parse(Record().Without("eventTime").Extra("\"eventTime\":null").Extra("\"@timestamp\":\"2020-09-14T00:44:23Z\"").Json(), ev));
+  ASSERT_FALSE(Parse(Record()
+                         .Without("eventTime")
+                         .Extra("\"eventTime\":null")
+                         .Extra("\"@timestamp\":\"2020-09-14T00:44:23Z\"")
+                         .Json(),
+                     ev));
   EXPECT_EQ(engine::FormatRfc3339(ev.time), "2020-09-14T00:44:23Z");
 }
 
 TEST(RecordParser, PresentButBadEventTimeRejectsEvenWithTimestamp) {
   Event ev;
-  auto err = Parse(Record().At("2023-07-10 noon").Extra("\"@timestamp\":\"2020-09-14T00:44:23Z\"").Json(), ev);
+  auto err = Parse(
+      Record().At("2023-07-10 noon").Extra("\"@timestamp\":\"2020-09-14T00:44:23Z\"").Json(), ev);
   ASSERT_TRUE(err);
   EXPECT_EQ(err->field, "eventTime");
   EXPECT_NE(err->reason.find("2023-07-10 noon"), std::string::npos);
@@ -118,9 +128,15 @@ TEST(RecordParser, RejectionsNameTheField) {
 
 TEST(RecordParser, IllTypedOptionalFieldsAreIgnored) {
   Event ev;
-  ASSERT_FALSE(Parse(Record().Without("userAgent").Without("sourceIPAddress").Without("userIdentity")
-                         .Extra("\"userAgent\":5").Extra("\"sourceIPAddress\":[1]")
-                         .Extra("\"userIdentity\":\"root\"").Json(), ev));
+  ASSERT_FALSE(Parse(Record()
+                         .Without("userAgent")
+                         .Without("sourceIPAddress")
+                         .Without("userIdentity")
+                         .Extra("\"userAgent\":5")
+                         .Extra("\"sourceIPAddress\":[1]")
+                         .Extra("\"userIdentity\":\"root\"")
+                         .Json(),
+                     ev));
   EXPECT_TRUE(ev.user_agent.empty());
   EXPECT_TRUE(ev.source_ip.empty());
   EXPECT_TRUE(ev.arn.empty());

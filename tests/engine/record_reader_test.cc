@@ -61,7 +61,8 @@ std::string Gzip(const std::string& in) {
 }
 
 TEST(RecordReader, ReadsEveryContainer) {
-  const std::string a = Record().Action("ListUsers").Json(), b = Record().Action("ListRoles").Json();
+  const std::string a = Record().Action("ListUsers").Json(),
+                    b = Record().Action("ListRoles").Json();
   RecordReader reader;
   const std::map<std::string, std::string> inputs = {
       {"s3 delivery", "{\"Records\":[" + a + "," + b + "]}"},
@@ -69,9 +70,10 @@ TEST(RecordReader, ReadsEveryContainer) {
       {"json lines", a + "\n" + b + "\n"},
       {"json lines crlf", a + "\r\n\r\n" + b},
       {"eventbridge lines",
-       "{\"version\":\"0\",\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":" + a + "}\n" +
-           "{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":" + b + "}"},
-      {"eventbridge array", "[{\"detail-type\":\"x\",\"detail\":" + a + "},{\"detail-type\":\"x\",\"detail\":" + b + "}]"},
+       "{\"version\":\"0\",\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":" + a +
+           "}\n" + "{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":" + b + "}"},
+      {"eventbridge array", "[{\"detail-type\":\"x\",\"detail\":" + a +
+                                "},{\"detail-type\":\"x\",\"detail\":" + b + "}]"},
   };
   for (const auto& [name, text] : inputs) {
     for (bool gz : {false, true}) {
@@ -137,17 +139,21 @@ TEST(RecordReader, FilesStreamJsonLinesPlainAndGzip) {
        {dir.Write("lines.jsonl", text), dir.Write("lines.jsonl.gz", Gzip(text))}) {
     int records = 0, errors = 0;
     std::string last;
-    ASSERT_TRUE(reader.ReadFile(path, [&](size_t index, const RecordOrError& r) {
-      EXPECT_EQ(index, static_cast<size_t>(records));
-      ++records;
-      if (r.error) {
-        ++errors;
-        return;
-      }
-      engine::Event ev;
-      ASSERT_FALSE(engine::ParseRecord(r.record, ev));
-      last = std::string(ev.event_name);
-    }).ok()) << path;
+    ASSERT_TRUE(reader
+                    .ReadFile(path,
+                              [&](size_t index, const RecordOrError& r) {
+                                EXPECT_EQ(index, static_cast<size_t>(records));
+                                ++records;
+                                if (r.error) {
+                                  ++errors;
+                                  return;
+                                }
+                                engine::Event ev;
+                                ASSERT_FALSE(engine::ParseRecord(r.record, ev));
+                                last = std::string(ev.event_name);
+                              })
+                    .ok())
+        << path;
     EXPECT_EQ(records, 20002) << path;
     EXPECT_EQ(errors, 1) << path;
     EXPECT_EQ(last, "ListUsers") << path;
@@ -161,14 +167,19 @@ TEST(RecordReader, FilesWithLinesLongerThanTheBuffer) {
   const std::string huge = Record().Agent(std::string(6 << 20, 'x')).Json();
   const std::string text = Record().Json() + "\n" + huge + "\n" + Record().Json() + "\n";
   RecordReader reader;
-  for (const std::string& path : {dir.Write("long.jsonl", text), dir.Write("long.jsonl.gz", Gzip(text))}) {
+  for (const std::string& path :
+       {dir.Write("long.jsonl", text), dir.Write("long.jsonl.gz", Gzip(text))}) {
     std::vector<std::string> fields;
-    ASSERT_TRUE(reader.ReadFile(path, [&](size_t, const RecordOrError& r) {
-      ASSERT_EQ(r.error, nullptr);
-      engine::Event ev;
-      auto err = engine::ParseRecord(r.record, ev);
-      fields.push_back(err ? err->field : "ok");
-    }).ok()) << path;
+    ASSERT_TRUE(reader
+                    .ReadFile(path,
+                              [&](size_t, const RecordOrError& r) {
+                                ASSERT_EQ(r.error, nullptr);
+                                engine::Event ev;
+                                auto err = engine::ParseRecord(r.record, ev);
+                                fields.push_back(err ? err->field : "ok");
+                              })
+                    .ok())
+        << path;
     EXPECT_EQ(fields, (std::vector<std::string>{"ok", "userAgent", "ok"})) << path;
   }
 }
@@ -264,13 +275,16 @@ TEST(Datasets, NoBurstWhereSourcesSaysNone) {
     int evaluated = 0;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(datasets)) {
       if (entry.path().extension() != ".json") continue;
-      ASSERT_TRUE(reader.ReadFile(entry.path().string(), [&](size_t, const RecordOrError& r) {
-        engine::Event ev;
-        if (!r.error && !engine::ParseRecord(r.record, ev)) {
-          eng->Evaluate("default", ev, changes);
-          ++evaluated;
-        }
-      }).ok());
+      ASSERT_TRUE(reader
+                      .ReadFile(entry.path().string(),
+                                [&](size_t, const RecordOrError& r) {
+                                  engine::Event ev;
+                                  if (!r.error && !engine::ParseRecord(r.record, ev)) {
+                                    eng->Evaluate("default", ev, changes);
+                                    ++evaluated;
+                                  }
+                                })
+                      .ok());
     }
     EXPECT_EQ(evaluated, 3313);
     EXPECT_TRUE(changes.empty());

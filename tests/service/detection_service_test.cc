@@ -17,9 +17,9 @@
 namespace trailsentry::testing {
 namespace {
 
-const std::vector<std::string> kActions = {"DescribeInstances", "ListUsers", "ListRoles",
-                                           "GetCallerIdentity", "ListBuckets",
-                                           "DescribeSecurityGroups", "ListKeys"};
+const std::vector<std::string> kActions = {
+    "DescribeInstances",      "ListUsers", "ListRoles", "GetCallerIdentity", "ListBuckets",
+    "DescribeSecurityGroups", "ListKeys"};
 
 class DetectionServiceTest : public ::testing::Test {
  protected:
@@ -42,7 +42,8 @@ class DetectionServiceTest : public ::testing::Test {
 
   static std::vector<std::string> Burst(int n, int64_t start) {
     std::vector<std::string> out;
-    for (int i = 0; i < n; ++i) out.push_back(Record().AtSecond(start + i).Action(kActions[i]).Json());
+    for (int i = 0; i < n; ++i)
+      out.push_back(Record().AtSecond(start + i).Action(kActions[i]).Json());
     return out;
   }
 
@@ -80,8 +81,9 @@ TEST_F(DetectionServiceTest, EvaluateReturnsVerdictsInOrderAndNewAlert) {
 
 TEST_F(DetectionServiceTest, LaterBatchUpdatesTheAlertOnce) {
   ASSERT_TRUE(client_->Evaluate(Request(Burst(6, 0))).ok());
-  auto response = client_->Evaluate(Request({Record().AtSecond(8).Action("ListKeys").Json(),
-                                             Record().AtSecond(9).Action("ListAliases").Source("kms.amazonaws.com").Json()}));
+  auto response = client_->Evaluate(
+      Request({Record().AtSecond(8).Action("ListKeys").Json(),
+               Record().AtSecond(9).Action("ListAliases").Source("kms.amazonaws.com").Json()}));
   ASSERT_TRUE(response.ok());
   ASSERT_EQ(response->alerts_size(), 1);  // each alert once per response
   EXPECT_EQ(response->alerts(0).kind(), v1::AlertChange::UPDATED);
@@ -123,8 +125,9 @@ TEST_F(DetectionServiceTest, StructuredEventsAndEnvelopes) {
     e->mutable_user_identity()->set_type("IAMUser");
   }
   for (int i = 3; i < 6; ++i) {
-    request.add_events()->set_raw_json("{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":" +
-                                       Record().AtSecond(i).Action(kActions[i]).Json() + "}");
+    request.add_events()->set_raw_json(
+        "{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":" +
+        Record().AtSecond(i).Action(kActions[i]).Json() + "}");
   }
   request.add_events()->mutable_structured();  // no name, source or time
   request.add_events();                        // neither body
@@ -190,18 +193,23 @@ TEST_F(DetectionServiceTest, BatchingHelperSendsEverything) {
   std::vector<std::string> records = Burst(7, 0);
   int responses = 0, verdicts = 0;
   std::set<std::string> alert_ids;
-  ASSERT_TRUE(client_->EvaluateRecords(records, 3, [&](const v1::EvaluateResponse& r) {
-    ++responses;
-    verdicts += r.verdicts_size();
-    for (const auto& a : r.alerts()) alert_ids.insert(a.alert().alert_id());
-  }).ok());
+  ASSERT_TRUE(client_
+                  ->EvaluateRecords(records, 3,
+                                    [&](const v1::EvaluateResponse& r) {
+                                      ++responses;
+                                      verdicts += r.verdicts_size();
+                                      for (const auto& a : r.alerts())
+                                        alert_ids.insert(a.alert().alert_id());
+                                    })
+                  .ok());
   EXPECT_EQ(responses, 3);
   EXPECT_EQ(verdicts, 7);
   EXPECT_EQ(alert_ids.size(), 1u);
 }
 
 TEST_F(DetectionServiceTest, DeadlineExceededWhenServerIsUnreachable) {
-  auto client = Client::Connect({.target = "127.0.0.1:1", .timeout = absl::Milliseconds(300)}).value();
+  auto client =
+      Client::Connect({.target = "127.0.0.1:1", .timeout = absl::Milliseconds(300)}).value();
   auto response = client->Evaluate(Request(Burst(1, 0)));
   ASSERT_FALSE(response.ok());
   EXPECT_TRUE(response.status().code() == absl::StatusCode::kUnavailable ||
@@ -245,13 +253,18 @@ TEST_F(DetectionServiceTest, BatchBoundariesAndOrderDoNotChangeFinalAlerts) {
   auto final_alerts = [&](const std::vector<std::string>& input, int batch) {
     Start(engine::Config{});
     std::map<std::string, v1::Alert> alerts;
-    EXPECT_TRUE(client_->EvaluateRecords(input, batch, [&](const v1::EvaluateResponse& r) {
-      for (const auto& a : r.alerts()) alerts[a.alert().alert_id()] = a.alert();
-    }).ok());
+    EXPECT_TRUE(client_
+                    ->EvaluateRecords(input, batch,
+                                      [&](const v1::EvaluateResponse& r) {
+                                        for (const auto& a : r.alerts())
+                                          alerts[a.alert().alert_id()] = a.alert();
+                                      })
+                    .ok());
     std::set<std::tuple<std::string, int64_t, int64_t, int64_t>> out;
     for (const auto& [id, a] : alerts) {
       if (a.superseded_by().empty()) {
-        out.emplace(a.identity(), a.window_start().seconds(), a.window_end().seconds(), a.event_count());
+        out.emplace(a.identity(), a.window_start().seconds(), a.window_end().seconds(),
+                    a.event_count());
       }
     }
     return out;

@@ -46,22 +46,70 @@ Record::Record()
   User("alice");
 }
 
-Record& Record::At(const std::string& t) { time_ = t; return *this; }
-Record& Record::AtSecond(int64_t s) { time_ = TimeAt(s); return *this; }
-Record& Record::Action(const std::string& n) { name_ = n; return *this; }
-Record& Record::Source(const std::string& s) { source_ = s; return *this; }
-Record& Record::Agent(const std::string& a) { agent_ = a; return *this; }
-Record& Record::Ip(const std::string& ip) { ip_ = ip; return *this; }
-Record& Record::Id(const std::string& id) { event_id_ = id; return *this; }
-Record& Record::NewId() { event_id_ = NextEventId(); return *this; }
-Record& Record::Error(const std::string& e) { error_ = e; return *this; }
-Record& Record::Type(const std::string& t) { type_ = t; return *this; }
-Record& Record::NoArn() { arn_.clear(); return *this; }
-Record& Record::NoPrincipal() { principal_.clear(); return *this; }
-Record& Record::Console(const std::string& v) { console_ = v; return *this; }
-Record& Record::Region(const std::string& r) { region_ = r; return *this; }
-Record& Record::Extra(const std::string& m) { extra_.push_back(m); return *this; }
-Record& Record::Without(const std::string& f) { without_.push_back(f); return *this; }
+Record& Record::At(const std::string& t) {
+  time_ = t;
+  return *this;
+}
+Record& Record::AtSecond(int64_t s) {
+  time_ = TimeAt(s);
+  return *this;
+}
+Record& Record::Action(const std::string& n) {
+  name_ = n;
+  return *this;
+}
+Record& Record::Source(const std::string& s) {
+  source_ = s;
+  return *this;
+}
+Record& Record::Agent(const std::string& a) {
+  agent_ = a;
+  return *this;
+}
+Record& Record::Ip(const std::string& ip) {
+  ip_ = ip;
+  return *this;
+}
+Record& Record::Id(const std::string& id) {
+  event_id_ = id;
+  return *this;
+}
+Record& Record::NewId() {
+  event_id_ = NextEventId();
+  return *this;
+}
+Record& Record::Error(const std::string& e) {
+  error_ = e;
+  return *this;
+}
+Record& Record::Type(const std::string& t) {
+  type_ = t;
+  return *this;
+}
+Record& Record::NoArn() {
+  arn_.clear();
+  return *this;
+}
+Record& Record::NoPrincipal() {
+  principal_.clear();
+  return *this;
+}
+Record& Record::Console(const std::string& v) {
+  console_ = v;
+  return *this;
+}
+Record& Record::Region(const std::string& r) {
+  region_ = r;
+  return *this;
+}
+Record& Record::Extra(const std::string& m) {
+  extra_.push_back(m);
+  return *this;
+}
+Record& Record::Without(const std::string& f) {
+  without_.push_back(f);
+  return *this;
+}
 
 Record& Record::User(const std::string& user) {
   type_ = "IAMUser";
@@ -100,7 +148,8 @@ std::string Record::Json() const {
   if (!issuer_user_name_.empty()) {
     identity.push_back(absl::StrCat(
         "\"sessionContext\":{\"sessionIssuer\":{\"type\":\"Role\",\"arn\":", Quoted(issuer_arn_),
-        ",\"userName\":", Quoted(issuer_user_name_), "},\"attributes\":{\"mfaAuthenticated\":\"false\"}}"));
+        ",\"userName\":", Quoted(issuer_user_name_),
+        "},\"attributes\":{\"mfaAuthenticated\":\"false\"}}"));
   }
   add("userIdentity", absl::StrCat("{", absl::StrJoin(identity, ","), "}"));
   add("eventTime", Quoted(time_));

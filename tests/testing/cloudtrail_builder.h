@@ -15,7 +15,8 @@
 
 namespace trailsentry::testing {
 
-inline constexpr char kCliAgent[] = "aws-cli/2.13.5 Python/3.11.4 Linux/5.15.0 exe/x86_64.ubuntu.22";
+inline constexpr char kCliAgent[] =
+    "aws-cli/2.13.5 Python/3.11.4 Linux/5.15.0 exe/x86_64.ubuntu.22";
 inline constexpr char kAccount[] = "111122223333";
 
 class Record {
@@ -31,7 +32,7 @@ class Record {
   Record& Id(const std::string& event_id);
   Record& NewId();  // a fresh, unique eventID
   Record& Error(const std::string& error_code);
-  Record& User(const std::string& user_name);  // IAM user in kAccount
+  Record& User(const std::string& user_name);                         // IAM user in kAccount
   Record& Role(const std::string& role, const std::string& session);  // assumed role
   Record& Type(const std::string& identity_type);
   Record& NoArn();
