@@ -23,14 +23,18 @@ google::protobuf::Timestamp ToTimestamp(EventTime t) {
   return ts;
 }
 
-void ToProto(const BurstAlert& a, v1::Alert* out) {
+void ToProto(const Alert& a, v1::Alert* out) {
+  const bool burst = a.rule == Rule::kBurst;
   out->set_alert_id(a.alert_id);
-  out->set_rule_id(std::string(kBurstRuleId));
-  out->set_rule_name(std::string(kBurstRuleName));
-  out->set_severity(v1::LOW);
-  out->set_risk_score(kBurstRiskScore);
+  out->set_rule_id(std::string(RuleId(a.rule)));
+  out->set_rule_name(std::string(burst ? kBurstRuleName : kUnusualIpRuleName));
+  out->set_severity(!burst && a.new_to_account ? v1::MEDIUM : v1::LOW);
+  out->set_risk_score(burst ? kBurstRiskScore
+                            : a.new_to_account ? kUnusualIpNewToAccountRiskScore
+                                               : kUnusualIpRiskScore);
   out->set_mitre_tactic("TA0007");
   for (const char* t : {"T1087.004", "T1526", "T1580"}) out->add_mitre_techniques(t);
+  if (!burst) out->add_mitre_techniques("T1078.004");
   out->set_tenant(a.tenant);
   out->set_identity(a.identity);
   out->set_identity_type(a.identity_type);
@@ -51,6 +55,13 @@ void ToProto(const BurstAlert& a, v1::Alert* out) {
   out->set_event_count(a.event_count);
   out->set_update_count(a.update_count);
   out->set_superseded_by(a.superseded_by);
+  if (!burst) {
+    out->set_network(a.network);
+    out->set_new_to_account(a.new_to_account);
+    *out->mutable_baseline_since() = ToTimestamp(a.baseline_since);
+    out->set_known_network_count(a.known_network_count);
+    for (const std::string& n : a.recent_known_networks) out->add_recent_known_networks(n);
+  }
 }
 
 void ToProto(const Verdict& v, std::string_view event_id, v1::Verdict* out) {
@@ -61,7 +72,8 @@ void ToProto(const Verdict& v, std::string_view event_id, v1::Verdict* out) {
   out->set_exclusion(static_cast<v1::Exclusion>(v.exclusion));
   out->set_identity(std::string(v.identity));
   out->set_event_id(std::string(event_id));
-  if (!v.alert_id.empty()) out->add_alert_ids(v.alert_id);
+  if (!v.burst_alert_id.empty()) out->add_alert_ids(v.burst_alert_id);
+  if (!v.unusual_ip_alert_id.empty()) out->add_alert_ids(v.unusual_ip_alert_id);
 }
 
 }  // namespace trailsentry::engine

@@ -5,14 +5,14 @@
 #ifndef TRAILSENTRY_SERVER_ENGINE_ALERT_PROTO_H_
 #define TRAILSENTRY_SERVER_ENGINE_ALERT_PROTO_H_
 
-#include "server/engine/burst_alert.h"
+#include "server/engine/alert.h"
 #include "server/engine/engine.h"
 #include "trailsentry/v1/alert.pb.h"
 #include "trailsentry/v1/event.pb.h"
 
 namespace trailsentry::engine {
 
-void ToProto(const BurstAlert& alert, v1::Alert* out);
+void ToProto(const Alert& alert, v1::Alert* out);
 void ToProto(const Verdict& verdict, std::string_view event_id, v1::Verdict* out);
 google::protobuf::Timestamp ToTimestamp(EventTime t);
 

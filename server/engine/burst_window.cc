@@ -138,7 +138,7 @@ AddResult BurstWindow::Add(const BurstInput& input, BurstContext& ctx) {
 void BurstWindow::CreateAlert(uint32_t serial, EventTime window_start, EventTime window_end,
                               EventTime fire, BurstContext& ctx) {
   auto open = std::make_unique<OpenAlert>();
-  BurstAlert& a = open->alert;
+  Alert& a = open->alert;
   a.alert_id = MakeAlertId(kBurstRuleId, ctx.tenant, ctx.identity, window_start);
   a.tenant = ctx.tenant;
   a.identity = ctx.identity;
@@ -304,7 +304,7 @@ void BurstWindow::RescanTumbling(size_t index, BurstContext& ctx) {
     serial = next_serial_++;
     CreateAlert(serial, bucket_start, bucket_end, bucket_start, ctx);
   }
-  BurstAlert& alert = alerts_.at(serial)->alert;
+  Alert& alert = alerts_.at(serial)->alert;
   for (auto it = lo; it != hi; ++it) {
     if (it->alert == 0) {
       it->alert = serial;
@@ -315,7 +315,7 @@ void BurstWindow::RescanTumbling(size_t index, BurstContext& ctx) {
 }
 
 void BurstWindow::Report(uint32_t serial, bool is_new, BurstContext& ctx) {
-  BurstAlert& a = alerts_.at(serial)->alert;
+  Alert& a = alerts_.at(serial)->alert;
   if (!is_new) ++a.update_count;
   ctx.changes->push_back(AlertChange{is_new, a});
 }
@@ -359,6 +359,22 @@ void BurstWindow::Prune(const Config& config, EventTime newest, StringPool& pool
       ++a;
     }
   }
+}
+
+std::vector<std::string> BurstWindow::Actions(const StringPool& pool) const {
+  std::vector<std::string> out;
+  for (const Event& e : events_) out.emplace_back(pool.Get(e.action));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<const Alert*> BurstWindow::OpenAlerts() const {
+  std::vector<const Alert*> out;
+  for (const auto& [serial, open] : alerts_) {
+    if (open->alert.superseded_by.empty()) out.push_back(&open->alert);
+  }
+  return out;
 }
 
 void BurstWindow::ReleaseAll(StringPool& pool) {

@@ -19,7 +19,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "server/engine/burst_alert.h"
+#include "server/engine/alert.h"
 #include "server/engine/config.h"
 #include "server/engine/event_time.h"
 #include "server/engine/string_pool.h"
@@ -31,12 +31,6 @@ struct BurstInput {
   AlertEventFields fields;
   std::string_view identity_type;
   std::string_view user_name;
-};
-
-// An alert opened or updated by an Add, copied out for the response.
-struct AlertChange {
-  bool is_new = false;
-  BurstAlert alert;
 };
 
 // Shared, per-shard state an Add works with.
@@ -72,6 +66,9 @@ class BurstWindow {
   void ReleaseAll(StringPool& pool);
 
   size_t retained_events() const { return events_.size(); }
+  // The distinct actions among the retained events, sorted.
+  std::vector<std::string> Actions(const StringPool& pool) const;
+  std::vector<const Alert*> OpenAlerts() const;
 
  private:
   struct Event {
@@ -83,7 +80,7 @@ class BurstWindow {
     char event_id[39];
   };
   struct OpenAlert {
-    BurstAlert alert;
+    Alert alert;
     EventTime fire_time = 0;  // the firing time the episode opened at
   };
   // Scan state carried across pruned events.

@@ -24,23 +24,61 @@ IdentityHash HashIdentity(const std::string& key) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Config& config) {
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Config& config,
+                                                       StateReader* reader) {
   if (absl::Status s = ValidateConfig(config); !s.ok()) return s;
-  return std::unique_ptr<Engine>(new Engine(config));
+  std::vector<Network> allowlist;
+  for (const std::string& cidr : config.unusual_ip.network_allowlist) {
+    absl::StatusOr<Network> n = Network::ParseCidr(cidr);
+    if (!n.ok()) return n.status();
+    allowlist.push_back(*n);
+  }
+  return std::unique_ptr<Engine>(new Engine(config, reader, std::move(allowlist)));
 }
 
-Engine::Engine(const Config& config)
+Engine::Engine(const Config& config, StateReader* reader, std::vector<Network> allowlist)
     : config_(config),
       classifier_(config),
       max_lateness_(absl::ToInt64Milliseconds(config.max_lateness)),
       idle_limit_(absl::ToInt64Milliseconds(config.max_lateness + config.burst.window +
                                             config.burst.suppression)),
+      reader_(reader),
+      allowlist_(std::move(allowlist)),
+      accounts_(std::make_unique<AccountBaselines>(config_, reader, size_t{4} << 20)),
       shards_(std::make_unique<Shard[]>(kShards)) {}
 
-Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
-                         std::vector<AlertChange>& changes) {
+Engine::Shard& Engine::ShardFor(std::string_view tenant, std::string_view identity,
+                                IdentityHash& key) {
   ThreadBuffers& buf = Buffers();
-  const Classification c = classifier_.Classify(ev, buf.identity);
+  buf.key.assign(tenant);
+  buf.key.push_back('\0');
+  buf.key.append(identity);
+  key = HashIdentity(buf.key);
+  // The shard comes from the high hash: each shard's map hashes the low one, whose
+  // bits must not be the same for every key in a shard.
+  return shards_[key.high % kShards];
+}
+
+absl::Status Engine::LoadBaseline(std::string_view tenant, std::string_view identity,
+                                  IdentitySlot& slot) {
+  if (slot.baseline) return absl::OkStatus();
+  StoredIdentity stored;
+  absl::Status status;
+  if (reader_ != nullptr) {
+    absl::StatusOr<StoredIdentity> loaded = reader_->LoadIdentity(tenant, identity);
+    if (loaded.ok()) {
+      stored = *std::move(loaded);
+    } else {
+      status = loaded.status();
+    }
+  }
+  slot.baseline = std::make_unique<IdentityBaseline>(std::move(stored));
+  return status;
+}
+
+Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
+                         std::vector<AlertChange>& changes, StateWriter* writer) {
+  const Classification c = classifier_.Classify(ev, Buffers().identity);
   Verdict v;
   v.identity = c.identity;
   if (c.discovery) v.flags |= kDiscovery;
@@ -54,41 +92,65 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
     v.flags |= kUnattributable;
     return v;
   }
-  buf.key.assign(tenant);
-  buf.key.push_back('\0');
-  buf.key.append(c.identity);
-  const IdentityHash key = HashIdentity(buf.key);
-  // The shard comes from the high hash: each shard's map hashes the low one, whose
-  // bits must not be the same for every key in a shard.
-  Shard& shard = shards_[key.high % kShards];
+  IdentityHash key;
+  Shard& shard = ShardFor(tenant, c.identity, key);
+  const size_t changes_before = changes.size();
 
   std::lock_guard<std::mutex> lock(shard.mu);
   IdentitySlot& slot = shard.identities[key];
-  // Late: older than max_lateness behind the identity's newest event.
-  if (slot.newest != INT64_MIN && ev.time < slot.newest - max_lateness_) {
+  // Late: older than max_lateness behind the identity's newest event. A late
+  // event still teaches the baselines, but is judged by neither rule.
+  const bool late = slot.newest != INT64_MIN && ev.time < slot.newest - max_lateness_;
+  if (late) {
     v.flags |= kLate;
-    return v;
+  } else {
+    slot.newest = std::max(slot.newest, ev.time);
   }
-  slot.newest = std::max(slot.newest, ev.time);
-  if (c.discovery && c.cli) {
+  AlertEventFields fields;
+  fields.time = ev.time;
+  fields.event_id = ev.event_id;
+  fields.action = ev.event_name;
+  fields.provider = ev.event_source;
+  fields.source_ip = ev.source_ip;
+  fields.region = ev.aws_region;
+  fields.user_agent = ev.user_agent;
+  fields.access_key_id = ev.access_key_id;
+  fields.account = c.account;
+
+  if (c.discovery && c.cli && !late) {
     if (!slot.window) slot.window = std::make_unique<BurstWindow>();
-    BurstInput in;
-    in.fields.time = ev.time;
-    in.fields.event_id = ev.event_id;
-    in.fields.action = ev.event_name;
-    in.fields.provider = ev.event_source;
-    in.fields.source_ip = ev.source_ip;
-    in.fields.region = ev.aws_region;
-    in.fields.user_agent = ev.user_agent;
-    in.fields.access_key_id = ev.access_key_id;
-    in.fields.account = c.account;
-    in.identity_type = ev.identity_type;
-    in.user_name = c.user_name;
+    BurstInput in{fields, ev.identity_type, c.user_name};
     BurstContext ctx{&config_, slot.newest, tenant, c.identity, &shard.pool, &changes};
     AddResult r = slot.window->Add(in, ctx);
     if (r.outcome == AddOutcome::kDuplicate) v.flags |= kDuplicate;
-    v.alert_id = std::move(r.alert_id);
+    v.burst_alert_id = std::move(r.alert_id);
   }
+
+  // Not excluded means the source IP is valid: the unusual-IP rule and baselines.
+  if (!(v.flags & kDuplicate)) {
+    v.storage = LoadBaseline(tenant, c.identity, slot);
+    UnusualIpInput in;
+    in.fields = fields;
+    in.ip = *c.source_ip;
+    in.identity_type = ev.identity_type;
+    in.user_name = c.user_name;
+    in.discovery = c.discovery;
+    in.failed = c.failed;
+    in.late = late;
+    UnusualIpContext ctx{&config_, tenant,         c.identity, slot.newest,
+                         &allowlist_, accounts_.get(), writer,     &changes};
+    UnusualIpResult r = slot.baseline->Evaluate(in, ctx);
+    if (r.learning) v.flags |= kLearning;
+    if (r.unusual) v.flags |= kUnusualNetwork;
+    v.unusual_ip_alert_id = std::move(r.alert_id);
+    if (v.storage.ok()) v.storage = r.status;
+  }
+  if (writer != nullptr) {
+    for (size_t i = changes_before; i < changes.size(); ++i) {
+      if (changes[i].alert.rule == Rule::kBurst) writer->PutAlert(changes[i].alert);
+    }
+  }
+
   shard.newest = std::max(shard.newest, ev.time);
   ++shard.evaluated;
   // Sweep idle identities each time the shard's event time moves on by a quarter
@@ -100,7 +162,61 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
   return v;
 }
 
+absl::StatusOr<IdentityView> Engine::GetIdentity(std::string_view tenant,
+                                                 std::string_view identity) {
+  IdentityHash key;
+  Shard& shard = ShardFor(tenant, identity, key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  IdentityView view;
+  view.identity = std::string(identity);
+  auto it = shard.identities.find(key);
+  IdentitySlot scratch;
+  IdentitySlot& slot = it != shard.identities.end() ? it->second : scratch;
+  if (absl::Status s = LoadBaseline(tenant, identity, slot); !s.ok()) return s;
+  view.profile = slot.baseline->profile();
+  view.newest = slot.newest == INT64_MIN ? view.profile.last_seen : slot.newest;
+  const int64_t learning = absl::ToInt64Milliseconds(config_.unusual_ip.learning);
+  view.mature = view.profile.count > 0 && view.profile.first_seen <= view.newest - learning;
+  view.networks = slot.baseline->Networks(config_, view.newest);
+  if (slot.window) {
+    view.recent_discovery_calls = slot.window->retained_events();
+    view.recent_discovery_actions = slot.window->Actions(shard.pool);
+    for (const Alert* a : slot.window->OpenAlerts()) view.open_alerts.push_back(*a);
+  }
+  for (const Alert* a : slot.baseline->OpenAlerts()) view.open_alerts.push_back(*a);
+  return view;
+}
+
+absl::Status Engine::TrustNetwork(std::string_view tenant, TrustScope scope,
+                                  std::string_view name, const Network& network,
+                                  StateWriter* writer) {
+  if (scope == TrustScope::kAccount) return accounts_->Trust(tenant, name, network, writer);
+  IdentityHash key;
+  Shard& shard = ShardFor(tenant, name, key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  IdentitySlot& slot = shard.identities[key];
+  absl::Status status = LoadBaseline(tenant, name, slot);
+  const auto& trusted = slot.baseline->trusted();
+  if (std::find(trusted.begin(), trusted.end(), network) == trusted.end()) {
+    slot.baseline->Trust(network);
+  }
+  if (writer != nullptr) writer->PutTrusted(tenant, TrustScope::kIdentity, name, network);
+  return status;
+}
+
+void Engine::ForgetIdentity(std::string_view tenant, std::string_view identity) {
+  IdentityHash key;
+  Shard& shard = ShardFor(tenant, identity, key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.identities.find(key);
+  if (it == shard.identities.end()) return;
+  if (it->second.window) it->second.window->ReleaseAll(shard.pool);
+  shard.identities.erase(it);
+}
+
 void Engine::EvictIdle(Shard& shard) {
+  // Baselines are on disk (what is not yet written is below the last-seen write
+  // granularity) and reload on the identity's next event.
   for (auto it = shard.identities.begin(); it != shard.identities.end();) {
     if (shard.newest - it->second.newest > idle_limit_) {
       if (it->second.window) it->second.window->ReleaseAll(shard.pool);
@@ -118,9 +234,11 @@ EngineStats Engine::Stats() const {
     stats.identities += shards_[i].identities.size();
     for (const auto& [key, slot] : shards_[i].identities) {
       if (slot.window) stats.retained_events += slot.window->retained_events();
+      if (slot.baseline) ++stats.baselines_loaded;
     }
     stats.pooled_strings += shards_[i].pool.size();
   }
+  stats.account_entries_cached = accounts_->cached();
   return stats;
 }
 

@@ -20,7 +20,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "server/engine/account_baselines.h"
 #include "server/engine/burst_window.h"
+#include "server/engine/identity_baseline.h"
+#include "server/engine/state_store.h"
 #include "server/engine/config.h"
 #include "server/engine/event.h"
 #include "server/engine/event_classifier.h"
@@ -45,14 +48,33 @@ struct Verdict {
   Exclusion exclusion = Exclusion::kNone;
   // Valid until the next Evaluate on this thread.
   std::string_view identity;
-  // The alert this event opened or updated; empty when none.
-  std::string alert_id;
+  // The alerts this event opened or updated, per rule; empty when none.
+  std::string burst_alert_id;
+  std::string unusual_ip_alert_id;
+  // A storage read failed while judging this event (it was judged on what the
+  // cache held); the service reports it.
+  absl::Status storage;
+};
+
+// An identity as GetIdentity shows it.
+struct IdentityView {
+  std::string identity;
+  IdentityProfile profile;  // count 0: never observed
+  bool mature = false;      // at the identity's newest event
+  EventTime newest = 0;     // newest event time seen (0: none since start)
+  std::vector<KnownNetwork> networks;
+  // Recent CLI discovery activity still held for the burst rule.
+  size_t recent_discovery_calls = 0;
+  std::vector<std::string> recent_discovery_actions;
+  std::vector<Alert> open_alerts;  // open in memory (both rules)
 };
 
 struct EngineStats {
   size_t identities = 0;
   size_t retained_events = 0;
   size_t pooled_strings = 0;
+  size_t baselines_loaded = 0;
+  size_t account_entries_cached = 0;
 };
 
 // Two independent 64-bit hashes of "tenant\0identity". A collision of both
@@ -72,19 +94,34 @@ struct IdentityHash {
 struct IdentitySlot {
   EventTime newest = INT64_MIN;
   std::unique_ptr<BurstWindow> window;
+  std::unique_ptr<IdentityBaseline> baseline;  // loaded on the first event with an IP
 };
 
 class Engine {
  public:
   static constexpr int kShards = 64;
 
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Engine>> Create(const Config& config);
+  // `reader` (may be null: state in memory only) loads baselines on first use;
+  // it must outlive the engine.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Engine>> Create(
+      const Config& config, StateReader* reader = nullptr);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
   // Evaluates one parsed event for `tenant`. Alerts it opens or updates are
-  // appended to `changes` (copies, in the order they changed).
-  Verdict Evaluate(std::string_view tenant, const Event& event, std::vector<AlertChange>& changes);
+  // appended to `changes` (copies, in the order they changed); state changes to
+  // persist go to `writer` (may be null).
+  Verdict Evaluate(std::string_view tenant, const Event& event, std::vector<AlertChange>& changes,
+                   StateWriter* writer = nullptr);
+
+  // On-demand lookups and triage feedback.
+  [[nodiscard]] absl::StatusOr<IdentityView> GetIdentity(std::string_view tenant,
+                                                         std::string_view identity);
+  [[nodiscard]] absl::Status TrustNetwork(std::string_view tenant, TrustScope scope,
+                                          std::string_view name, const Network& network,
+                                          StateWriter* writer);
+  // Drops the identity's in-memory state (the caller deletes what is stored).
+  void ForgetIdentity(std::string_view tenant, std::string_view identity);
 
   const Config& config() const { return config_; }
   EngineStats Stats() const;
@@ -101,8 +138,11 @@ class Engine {
     EventTime last_sweep ABSL_GUARDED_BY(mu) = INT64_MIN / 2;
   };
 
-  explicit Engine(const Config& config);
+  Engine(const Config& config, StateReader* reader, std::vector<Network> allowlist);
   void EvictIdle(Shard& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  Shard& ShardFor(std::string_view tenant, std::string_view identity, IdentityHash& key);
+  absl::Status LoadBaseline(std::string_view tenant, std::string_view identity,
+                            IdentitySlot& slot);
 
   const Config config_;
   const EventClassifier classifier_;
@@ -110,6 +150,9 @@ class Engine {
   // any episode: max_lateness + window + suppression.
   const int64_t max_lateness_;  // milliseconds
   const int64_t idle_limit_;
+  StateReader* const reader_;
+  const std::vector<Network> allowlist_;
+  std::unique_ptr<AccountBaselines> accounts_;
   std::unique_ptr<Shard[]> shards_;
 };
 

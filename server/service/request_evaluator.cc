@@ -100,7 +100,7 @@ class ResponseBuilder {
   // Each alert once, in its final state; NEW if this request opened it.
   void Finish() {
     absl::flat_hash_map<std::string, size_t> index;
-    std::vector<std::pair<bool, const engine::BurstAlert*>> order;
+    std::vector<std::pair<bool, const engine::Alert*>> order;
     for (const AlertChange& c : changes_) {
       auto [it, inserted] = index.emplace(c.alert.alert_id, order.size());
       if (inserted) {

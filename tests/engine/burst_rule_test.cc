@@ -47,7 +47,7 @@ TEST(BurstRule, SixDistinctActionsFire) {
   h.FeedAll(Burst(6, 0));
   auto alerts = h.OpenAlerts();
   ASSERT_EQ(alerts.size(), 1u);
-  const engine::BurstAlert& a = alerts.begin()->second;
+  const engine::Alert& a = alerts.begin()->second;
   EXPECT_EQ(a.actions.size(), 6u);
   EXPECT_EQ(a.event_count, 6);
   EXPECT_EQ(a.identity, "arn:aws:iam::111122223333:user/alice");
@@ -104,7 +104,7 @@ TEST(BurstRule, TumblingAlertSpansItsBucket) {
   h.FeedAll(Burst(6, 11));  // seconds 11..16, one bucket [10, 20)
   auto alerts = h.OpenAlerts();
   ASSERT_EQ(alerts.size(), 1u);
-  const engine::BurstAlert& a = alerts.begin()->second;
+  const engine::Alert& a = alerts.begin()->second;
   EXPECT_EQ(engine::FormatRfc3339(a.window_start), TimeAt(10));
   EXPECT_EQ(engine::FormatRfc3339(a.window_end), TimeAt(20));
   // Two firing buckets are two alerts, with no suppression between them.
@@ -264,7 +264,7 @@ TEST(BurstRule, SuppressionJoinsBurstsThreeMinutesApart) {
   for (int i = 0; i < 6; ++i) h.Feed(Record().AtSecond(180 + i).Action(kActions[6 + i]).Json());
   auto alerts = h.OpenAlerts();
   ASSERT_EQ(alerts.size(), 1u);
-  const engine::BurstAlert& a = alerts.begin()->second;
+  const engine::Alert& a = alerts.begin()->second;
   EXPECT_EQ(a.actions.size(), 12u);
   EXPECT_EQ(a.event_count, 12);
   EXPECT_GT(a.update_count, 0);
@@ -302,7 +302,7 @@ TEST(BurstRule, UpdatesAreReportedAsUpdated) {
   ASSERT_EQ(second.size(), 1u);
   EXPECT_FALSE(second[0].is_new);
   EXPECT_EQ(second[0].alert.alert_id, first[0].alert.alert_id);
-  EXPECT_EQ(v.alert_id, first[0].alert.alert_id);
+  EXPECT_EQ(v.burst_alert_id, first[0].alert.alert_id);
   EXPECT_EQ(second[0].alert.update_count, 1);
 }
 

@@ -46,14 +46,14 @@ class EngineHarness {
   }
 
   // Alerts in their final state, not superseded, by alert id.
-  std::map<std::string, engine::BurstAlert> OpenAlerts() const {
-    std::map<std::string, engine::BurstAlert> open;
+  std::map<std::string, engine::Alert> OpenAlerts() const {
+    std::map<std::string, engine::Alert> open;
     for (const auto& [id, a] : alerts_) {
       if (a.superseded_by.empty()) open.emplace(id, a);
     }
     return open;
   }
-  const std::map<std::string, engine::BurstAlert>& AllAlerts() const { return alerts_; }
+  const std::map<std::string, engine::Alert>& AllAlerts() const { return alerts_; }
   std::vector<engine::AlertChange> TakeChanges() { return std::exchange(last_changes_, {}); }
   engine::Engine& engine() { return *engine_; }
   const std::string& last_identity() const { return identity_; }
@@ -62,7 +62,7 @@ class EngineHarness {
   std::unique_ptr<engine::Engine> engine_;
   std::string tenant_;
   simdjson::dom::parser parser_;
-  std::map<std::string, engine::BurstAlert> alerts_;
+  std::map<std::string, engine::Alert> alerts_;
   std::vector<engine::AlertChange> last_changes_;
   std::string identity_;
 };

@@ -1,29 +1,42 @@
-// BurstAlert: the content of one `aws-discovery-cli-burst` alert (SPEC §2) as the
-// engine accumulates it, before conversion to the trailsentry.v1.Alert proto.
+// Alert: the content of one alert of either rule (SPEC §2, §3) as the engine
+// accumulates it, before conversion to the trailsentry.v1.Alert proto.
 //
 // Every set is ordered, so an alert's content depends only on which events are in
 // its episode, never on the order they arrived in:
 //
-//   BurstAlert a = BurstAlert::Open(tenant, identity, window_start);
+//   Alert a;
+//   a.rule = Rule::kBurst;
 //   a.AddEvent(fields);
-#ifndef TRAILSENTRY_SERVER_ENGINE_BURST_ALERT_H_
-#define TRAILSENTRY_SERVER_ENGINE_BURST_ALERT_H_
+#ifndef TRAILSENTRY_SERVER_ENGINE_ALERT_H_
+#define TRAILSENTRY_SERVER_ENGINE_ALERT_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/container/btree_set.h"
 #include "server/engine/event_time.h"
 
 namespace trailsentry::engine {
 
+enum class Rule { kBurst, kUnusualSourceIp };
+
 inline constexpr std::string_view kBurstRuleId = "aws-discovery-cli-burst";
 inline constexpr std::string_view kBurstRuleName =
     "AWS Discovery API Calls via CLI from a Single Identity";
 inline constexpr int kBurstRiskScore = 21;
+inline constexpr std::string_view kUnusualIpRuleId = "aws-discovery-unusual-source-ip";
+inline constexpr std::string_view kUnusualIpRuleName =
+    "AWS Discovery API Calls from an Unusual Source IP";
+inline constexpr int kUnusualIpRiskScore = 21;
+inline constexpr int kUnusualIpNewToAccountRiskScore = 47;
 inline constexpr size_t kMaxAlertEventIds = 100;
+
+inline std::string_view RuleId(Rule rule) {
+  return rule == Rule::kBurst ? kBurstRuleId : kUnusualIpRuleId;
+}
 
 // The fields of one event that an alert records.
 struct AlertEventFields {
@@ -38,7 +51,8 @@ struct AlertEventFields {
   std::string_view account;
 };
 
-struct BurstAlert {
+struct Alert {
+  Rule rule = Rule::kBurst;
   std::string alert_id;
   std::string tenant;
   std::string identity;
@@ -60,10 +74,22 @@ struct BurstAlert {
   EventTime window_end = 0;
   int update_count = 0;
   std::string superseded_by;
+  // Unusual-source-IP rule only (SPEC §3).
+  std::string network;
+  bool new_to_account = false;
+  EventTime baseline_since = 0;
+  int known_network_count = 0;
+  std::vector<std::string> recent_known_networks;
 
   void AddEvent(const AlertEventFields& e);
   // Takes in the events of an alert whose episode merged into this one.
-  void Absorb(const BurstAlert& other);
+  void Absorb(const Alert& other);
+};
+
+// An alert opened or updated by an event, copied out for the response.
+struct AlertChange {
+  bool is_new = false;
+  Alert alert;
 };
 
 // "burst-" + 32 hex digits of a stable hash of (tenant, rule, identity,
@@ -73,4 +99,4 @@ std::string MakeAlertId(std::string_view rule_id, std::string_view tenant,
 
 }  // namespace trailsentry::engine
 
-#endif  // TRAILSENTRY_SERVER_ENGINE_BURST_ALERT_H_
+#endif  // TRAILSENTRY_SERVER_ENGINE_ALERT_H_

@@ -1,4 +1,4 @@
-#include "server/engine/burst_alert.h"
+#include "server/engine/alert.h"
 
 #include <cstdio>
 
@@ -23,7 +23,7 @@ uint64_t Fnv1a(uint64_t h, std::string_view s) {
 
 }  // namespace
 
-void BurstAlert::AddEvent(const AlertEventFields& e) {
+void Alert::AddEvent(const AlertEventFields& e) {
   AddNonEmpty(account_ids, e.account);
   AddNonEmpty(access_key_ids, e.access_key_id);
   AddNonEmpty(source_ips, e.source_ip);
@@ -40,7 +40,7 @@ void BurstAlert::AddEvent(const AlertEventFields& e) {
   }
 }
 
-void BurstAlert::Absorb(const BurstAlert& o) {
+void Alert::Absorb(const Alert& o) {
   account_ids.insert(o.account_ids.begin(), o.account_ids.end());
   access_key_ids.insert(o.access_key_ids.begin(), o.access_key_ids.end());
   source_ips.insert(o.source_ips.begin(), o.source_ips.end());

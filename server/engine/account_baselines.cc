@@ -1,0 +1,160 @@
+#include "server/engine/account_baselines.h"
+
+#include "absl/hash/hash.h"
+#include "server/engine/absl_view.h"
+
+namespace trailsentry::engine {
+namespace {
+
+std::string CacheKey(std::string_view tenant, std::string_view account, const Network& network) {
+  std::string key;
+  key.reserve(tenant.size() + account.size() + 20);
+  key.append(tenant);
+  key.push_back('\0');
+  key.append(account);
+  key.push_back('\0');
+  key.append(NetworkBytes(network));
+  return key;
+}
+
+}  // namespace
+
+std::string NetworkBytes(const Network& network) {
+  const int len = network.address().is_v4() ? 4 : 16;
+  std::string out(1, static_cast<char>(network.address().is_v4() ? network.prefix()
+                                                                  : 128 + network.prefix()));
+  out.append(reinterpret_cast<const char*>(network.address().bytes().data()), len);
+  return out;
+}
+
+int64_t LastSeenWriteGranularityMs(const Config& config) {
+  // A 240th of history (1 h for the default 10 days), at least a second.
+  return std::max<int64_t>(1000, absl::ToInt64Milliseconds(config.unusual_ip.history) / 240);
+}
+
+AccountBaselines::AccountBaselines(const Config& config, StateReader* reader, size_t max_entries)
+    : config_(config), reader_(reader), max_per_shard_(std::max<size_t>(1, max_entries / kShards)) {}
+
+absl::StatusOr<AccountBaselines::Cached*> AccountBaselines::Find(Shard& shard,
+                                                                 const std::string& key,
+                                                                 std::string_view tenant,
+                                                                 std::string_view account,
+                                                                 const Network& network) {
+  auto it = shard.entries.find(key);
+  if (it != shard.entries.end()) return &it->second;
+  Cached cached;
+  if (reader_ != nullptr) {
+    absl::StatusOr<BaselineEntry> stored = reader_->LoadAccountBaseline(tenant, account, network);
+    if (!stored.ok()) return stored.status();
+    cached.entry = *stored;
+    if (stored->count > 0) {
+      cached.persisted_last_seen = stored->last_seen;
+      cached.persisted_first_seen = stored->first_seen;
+    }
+  }
+  if (shard.entries.size() >= max_per_shard_) {
+    // Drop a tenth of the cache; what was written is on disk, and an entry with
+    // unwritten progress only loses last-seen movement below the granularity.
+    size_t drop = std::max<size_t>(1, max_per_shard_ / 10);
+    for (auto e = shard.entries.begin(); e != shard.entries.end() && drop > 0; --drop) {
+      shard.entries.erase(e++);
+    }
+  }
+  return &shard.entries.emplace(key, cached).first->second;
+}
+
+absl::StatusOr<BaselineEntry> AccountBaselines::Get(std::string_view tenant,
+                                                    std::string_view account,
+                                                    const Network& network) {
+  const std::string key = CacheKey(tenant, account, network);
+  Shard& shard = shards_[absl::Hash<absl::string_view>{}(key) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  absl::StatusOr<Cached*> c = Find(shard, key, tenant, account, network);
+  if (!c.ok()) return c.status();
+  return (*c)->entry;
+}
+
+absl::Status AccountBaselines::Observe(std::string_view tenant, std::string_view account,
+                                       const Network& network, EventTime t, StateWriter* writer) {
+  const std::string key = CacheKey(tenant, account, network);
+  Shard& shard = shards_[absl::Hash<absl::string_view>{}(key) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  absl::StatusOr<Cached*> found = Find(shard, key, tenant, account, network);
+  if (!found.ok()) return found.status();
+  Cached& c = **found;
+  engine::Observe(c.entry, t, absl::ToInt64Milliseconds(config_.unusual_ip.history));
+  if (writer != nullptr &&
+      (c.entry.first_seen != c.persisted_first_seen ||
+       c.entry.last_seen - c.persisted_last_seen >= LastSeenWriteGranularityMs(config_))) {
+    writer->PutAccountBaseline(tenant, account, network, c.entry);
+    c.persisted_first_seen = c.entry.first_seen;
+    c.persisted_last_seen = c.entry.last_seen;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AccountBaselines::Set(std::string_view tenant, std::string_view account,
+                                   const Network& network, const BaselineEntry& entry,
+                                   StateWriter* writer) {
+  const std::string key = CacheKey(tenant, account, network);
+  Shard& shard = shards_[absl::Hash<absl::string_view>{}(key) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  absl::StatusOr<Cached*> found = Find(shard, key, tenant, account, network);
+  if (!found.ok()) return found.status();
+  (*found)->entry = entry;
+  (*found)->persisted_first_seen = entry.first_seen;
+  (*found)->persisted_last_seen = entry.last_seen;
+  if (writer != nullptr) writer->PutAccountBaseline(tenant, account, network, entry);
+  return absl::OkStatus();
+}
+
+std::vector<Network>* AccountBaselines::TrustedList(Shard& shard, std::string_view tenant,
+                                                    std::string_view account) {
+  std::string key(tenant);
+  key.push_back('\0');
+  key.append(account);
+  auto it = shard.trusted.find(key);
+  if (it != shard.trusted.end()) return &it->second;
+  std::vector<Network> loaded;
+  if (reader_ != nullptr) {
+    absl::StatusOr<std::vector<Network>> stored =
+        reader_->LoadTrusted(tenant, TrustScope::kAccount, account);
+    if (stored.ok()) loaded = *std::move(stored);  // a read error trusts nothing more
+  }
+  return &shard.trusted.emplace(std::move(key), std::move(loaded)).first->second;
+}
+
+bool AccountBaselines::IsTrusted(std::string_view tenant, std::string_view account,
+                                 const IpAddress& ip) {
+  Shard& shard = shards_[absl::Hash<std::pair<absl::string_view, absl::string_view>>{}(
+                             {AbslView(tenant), AbslView(account)}) %
+                         kShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  for (const Network& n : *TrustedList(shard, tenant, account)) {
+    if (n.Contains(ip)) return true;
+  }
+  return false;
+}
+
+absl::Status AccountBaselines::Trust(std::string_view tenant, std::string_view account,
+                                     const Network& network, StateWriter* writer) {
+  Shard& shard = shards_[absl::Hash<std::pair<absl::string_view, absl::string_view>>{}(
+                             {AbslView(tenant), AbslView(account)}) %
+                         kShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  std::vector<Network>* list = TrustedList(shard, tenant, account);
+  if (std::find(list->begin(), list->end(), network) == list->end()) list->push_back(network);
+  if (writer != nullptr) writer->PutTrusted(tenant, TrustScope::kAccount, account, network);
+  return absl::OkStatus();
+}
+
+size_t AccountBaselines::cached() const {
+  size_t n = 0;
+  for (const Shard& s : shards_) {
+    std::lock_guard<std::mutex> lock(s.mu);
+    n += s.entries.size();
+  }
+  return n;
+}
+
+}  // namespace trailsentry::engine

@@ -1,0 +1,306 @@
+#include "server/engine/identity_baseline.h"
+
+#include <algorithm>
+
+
+namespace trailsentry::engine {
+namespace {
+
+int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
+
+bool Overlaps(EventTime a_start, EventTime b_start, int64_t length) {
+  return a_start < b_start + length && b_start < a_start + length;
+}
+
+}  // namespace
+
+IdentityBaseline::IdentityBaseline(StoredIdentity stored) : trusted_(std::move(stored.trusted)) {
+  if (stored.profile) {
+    profile_ = *stored.profile;
+    profile_persisted_last_ = profile_.last_seen;
+  }
+  for (auto& [network, entry] : stored.networks) {
+    networks_.push_back({network, entry, entry.first_seen, entry.last_seen});
+  }
+}
+
+IdentityBaseline::NetworkState* IdentityBaseline::FindNetwork(const Network& network) {
+  for (NetworkState& n : networks_) {
+    if (n.network == network) return &n;
+  }
+  return nullptr;
+}
+
+IdentityBaseline::Candidate& IdentityBaseline::CandidateFor(const Network& network) {
+  for (Candidate& c : candidates_) {
+    if (c.network == network) return c;
+  }
+  candidates_.push_back(Candidate{network, {}, {}});
+  return candidates_.back();
+}
+
+bool IdentityBaseline::IsKnown(const Network& network, const IpAddress& ip, EventTime t,
+                               std::string_view account, const UnusualIpContext& ctx) const {
+  const auto& u = ctx.config->unusual_ip;
+  for (const NetworkState& n : networks_) {
+    if (n.network == network) {
+      if (IsKnownAt(n.entry, t, Millis(u.settle), Millis(u.history))) return true;
+      break;
+    }
+  }
+  for (const Network& n : trusted_) {
+    if (n.Contains(ip)) return true;
+  }
+  for (const Network& n : *ctx.allowlist) {
+    if (n.Contains(ip)) return true;
+  }
+  return ctx.accounts->IsTrusted(ctx.tenant, account, ip);
+}
+
+UnusualIpResult IdentityBaseline::Evaluate(const UnusualIpInput& in, UnusualIpContext& ctx) {
+  const Config& config = *ctx.config;
+  const auto& u = config.unusual_ip;
+  const EventTime t = in.fields.time;
+  const Network network = Network::Of(in.ip, u.ipv4_prefix, u.ipv6_prefix);
+  UnusualIpResult result;
+
+  // Judge against what was observed strictly before t, then learn from the call.
+  if (!in.late) {
+    const bool mature = profile_.count > 0 && profile_.first_seen <= t - Millis(u.learning) &&
+                        profile_.first_seen < t;
+    if (!mature) {
+      result.learning = true;
+    } else if (in.discovery && !IsKnown(network, in.ip, t, in.fields.account, ctx)) {
+      bool qualifying = true;
+      if (u.require_new_to_account) {
+        absl::StatusOr<BaselineEntry> account =
+            ctx.accounts->Get(ctx.tenant, in.fields.account, network);
+        if (!account.ok()) {
+          result.status = account.status();
+        } else if (IsKnownAt(*account, t, Millis(u.settle), Millis(u.history))) {
+          qualifying = false;
+        }
+      }
+      if (qualifying) {
+        result.unusual = true;
+        Candidate& c = CandidateFor(network);
+        const std::string_view id = in.fields.event_id;
+        const bool duplicate =
+            !id.empty() && std::any_of(c.calls.begin(), c.calls.end(),
+                                       [&](const Call& call) { return call.event_id == id; });
+        if (!duplicate) {
+          const AlertEventFields& f = in.fields;
+          Call call{t,
+                    std::string(f.event_id),
+                    std::string(f.action),
+                    std::string(f.provider),
+                    std::string(f.source_ip),
+                    std::string(f.region),
+                    std::string(f.user_agent),
+                    std::string(f.access_key_id),
+                    std::string(f.account)};
+          auto pos = std::upper_bound(c.calls.begin(), c.calls.end(), call,
+                                      [](const Call& a, const Call& b) {
+                                        return std::tie(a.time, a.event_id) <
+                                               std::tie(b.time, b.event_id);
+                                      });
+          c.calls.insert(pos, std::move(call));
+          absl::Status s = Rebuild(c, in, ctx, &result.alert_id);
+          if (!s.ok()) result.status = s;
+        }
+      }
+    }
+  }
+  if (!in.failed) {
+    Learn(network, t, ctx);
+    absl::Status s = ctx.accounts->Observe(ctx.tenant, in.fields.account, network, t, ctx.writer);
+    if (!s.ok()) result.status = s;
+  }
+  Prune(config, ctx.identity_newest);
+  return result;
+}
+
+void IdentityBaseline::Learn(const Network& network, EventTime t, UnusualIpContext& ctx) {
+  const int64_t granularity = LastSeenWriteGranularityMs(*ctx.config);
+  const int64_t history = Millis(ctx.config->unusual_ip.history);
+  const bool new_profile = profile_.count == 0;
+  const EventTime first_before = profile_.first_seen;
+  ObserveProfile(profile_, t);
+  if (ctx.writer != nullptr && (new_profile || profile_.first_seen != first_before ||
+                                profile_.last_seen - profile_persisted_last_ >= granularity)) {
+    ctx.writer->PutProfile(ctx.tenant, ctx.identity, profile_);
+    profile_persisted_last_ = profile_.last_seen;
+  }
+  NetworkState* n = FindNetwork(network);
+  if (n == nullptr) {
+    networks_.push_back({network, {}, INT64_MIN, INT64_MIN});
+    n = &networks_.back();
+  }
+  Observe(n->entry, t, history);
+  if (ctx.writer != nullptr && (n->entry.first_seen != n->persisted_first ||
+                                n->entry.last_seen - n->persisted_last >= granularity)) {
+    ctx.writer->PutBaseline(ctx.tenant, ctx.identity, network, n->entry);
+    n->persisted_first = n->entry.first_seen;
+    n->persisted_last = n->entry.last_seen;
+  }
+}
+
+absl::Status IdentityBaseline::Rebuild(Candidate& c, const UnusualIpInput& in,
+                                       UnusualIpContext& ctx, std::string* alert_of_call) {
+  const auto& u = ctx.config->unusual_ip;
+  const int64_t settle = Millis(u.settle), suppression = Millis(u.suppression);
+  const std::string network_text = c.network.ToString();
+  absl::Status status;
+  std::vector<std::unique_ptr<Alert>> rebuilt;
+  std::vector<bool> is_new;
+  size_t i = 0;
+  const size_t n = c.calls.size();
+  while (i < n) {
+    // A count starts at this call; it fires when min_distinct_calls distinct
+    // actions fall within `settle` of it.
+    const EventTime start = c.calls[i].time;
+    std::vector<std::string_view> names;
+    size_t j = i;
+    EventTime fired_at = -1;
+    for (; j < n && c.calls[j].time <= start + settle; ++j) {
+      if (std::find(names.begin(), names.end(), c.calls[j].action) == names.end()) {
+        names.push_back(c.calls[j].action);
+      }
+      if (static_cast<int>(names.size()) >= u.min_distinct_calls) {
+        fired_at = c.calls[j].time;
+        break;
+      }
+    }
+    if (fired_at < 0) {
+      i = j;  // settle passed without firing: the next call starts a new count
+      continue;
+    }
+    // One alert per (identity, network) per suppression, from window_start.
+    size_t end = i;
+    while (end < n && c.calls[end].time < start + suppression) ++end;
+    // The alert this segment continues: an existing one whose suppression span overlaps.
+    std::unique_ptr<Alert> alert;
+    for (auto& old : c.alerts) {
+      if (old && Overlaps(old->window_start, start, suppression)) {
+        if (!alert) {
+          alert = std::move(old);
+        } else {
+          old->superseded_by = alert->alert_id;  // two segments joined by a late call
+          ++old->update_count;
+          ctx.changes->push_back(AlertChange{false, *old});
+          if (ctx.writer) ctx.writer->PutAlert(*old);
+          old.reset();
+        }
+      }
+    }
+    const bool fresh = !alert;
+    auto next = std::make_unique<Alert>();
+    Alert& a = *next;
+    a.rule = Rule::kUnusualSourceIp;
+    a.alert_id = fresh ? MakeAlertId(kUnusualIpRuleId, ctx.tenant,
+                                     std::string(ctx.identity) + "|" + network_text, start)
+                       : alert->alert_id;
+    a.update_count = fresh ? 0 : alert->update_count;
+    a.tenant = ctx.tenant;
+    a.identity = ctx.identity;
+    a.identity_type = in.identity_type;
+    a.user_name = in.user_name;
+    a.window_start = start;
+    a.window_end = fired_at;
+    a.network = network_text;
+    for (size_t k = i; k < end; ++k) {
+      const Call& call = c.calls[k];
+      a.AddEvent({call.time, call.event_id, call.action, call.provider, call.source_ip,
+                  call.region, call.user_agent, call.access_key_id, call.account});
+      if (call.event_id == in.fields.event_id && call.time == in.fields.time) {
+        *alert_of_call = a.alert_id;
+      }
+    }
+    // Context as of the firing call: the account's view of the network, and the
+    // identity's known networks.
+    absl::StatusOr<BaselineEntry> account =
+        ctx.accounts->Get(ctx.tenant, c.calls[i].account, c.network);
+    if (!account.ok()) {
+      status = account.status();
+    } else {
+      a.new_to_account = !IsKnownAt(*account, fired_at, settle, Millis(u.history));
+    }
+    a.baseline_since = profile_.first_seen;
+    std::vector<const NetworkState*> known;
+    for (const NetworkState& ns : networks_) {
+      if (IsKnownAt(ns.entry, fired_at, settle, Millis(u.history))) known.push_back(&ns);
+    }
+    std::sort(known.begin(), known.end(), [](const NetworkState* x, const NetworkState* y) {
+      return x->entry.last_seen > y->entry.last_seen;
+    });
+    a.known_network_count = static_cast<int>(known.size());
+    for (size_t k = 0; k < known.size() && k < 3; ++k) {
+      a.recent_known_networks.push_back(known[k]->network.ToString());
+    }
+    const bool changed = fresh || alert->event_count != a.event_count ||
+                         alert->window_start != a.window_start ||
+                         alert->window_end != a.window_end;
+    if (changed) {
+      if (!fresh) ++a.update_count;
+      ctx.changes->push_back(AlertChange{fresh, a});
+      if (ctx.writer) ctx.writer->PutAlert(a);
+    } else {
+      next = std::move(alert);  // unchanged: keep it as it was reported
+      if (alert_of_call->empty()) {
+        for (size_t k = i; k < end; ++k) {
+          if (c.calls[k].event_id == in.fields.event_id) *alert_of_call = next->alert_id;
+        }
+      }
+    }
+    rebuilt.push_back(std::move(next));
+    i = end;
+  }
+  // Alerts no segment continues (cannot happen as calls are only added) are kept.
+  for (auto& old : c.alerts) {
+    if (old) rebuilt.push_back(std::move(old));
+  }
+  c.alerts = std::move(rebuilt);
+  return status;
+}
+
+void IdentityBaseline::Prune(const Config& config, EventTime newest) {
+  const auto& u = config.unusual_ip;
+  const EventTime horizon = newest - Millis(config.max_lateness);
+  // Calls before this can no longer join a count or an alert a new call can reach.
+  const EventTime keep_after = horizon - Millis(u.suppression) - Millis(u.settle);
+  for (Candidate& c : candidates_) {
+    auto first_kept = std::find_if(c.calls.begin(), c.calls.end(),
+                                   [&](const Call& call) { return call.time > keep_after; });
+    c.calls.erase(c.calls.begin(), first_kept);
+    std::erase_if(c.alerts, [&](const std::unique_ptr<Alert>& a) {
+      return a->window_start + Millis(u.suppression) < horizon;
+    });
+  }
+  std::erase_if(candidates_, [](const Candidate& c) { return c.calls.empty() && c.alerts.empty(); });
+}
+
+std::vector<KnownNetwork> IdentityBaseline::Networks(const Config& config, EventTime now) const {
+  const auto& u = config.unusual_ip;
+  std::vector<KnownNetwork> out;
+  for (const NetworkState& n : networks_) {
+    out.push_back({n.network.ToString(), n.entry,
+                   IsKnownAt(n.entry, now, Millis(u.settle), Millis(u.history)), false});
+  }
+  for (const Network& n : trusted_) out.push_back({n.ToString(), {}, true, true});
+  std::sort(out.begin(), out.end(), [](const KnownNetwork& a, const KnownNetwork& b) {
+    return a.entry.last_seen > b.entry.last_seen;
+  });
+  return out;
+}
+
+std::vector<const Alert*> IdentityBaseline::OpenAlerts() const {
+  std::vector<const Alert*> out;
+  for (const Candidate& c : candidates_) {
+    for (const auto& a : c.alerts) {
+      if (a && a->superseded_by.empty()) out.push_back(a.get());
+    }
+  }
+  return out;
+}
+
+}  // namespace trailsentry::engine

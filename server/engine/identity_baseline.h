@@ -1,0 +1,117 @@
+// IdentityBaseline: one identity's source-network baseline and the rule
+// `aws-discovery-unusual-source-ip` (SPEC §3) over it.
+//
+// Holds the identity's profile, its per-network baseline entries, networks
+// trusted for it after triage, and for each unknown network the qualifying
+// discovery calls still able to change an alert. Every alert is rebuilt from
+// those calls, so its content depends on the set of calls, not their order.
+//
+//   IdentityBaseline b(std::move(stored));
+//   UnusualIpResult r = b.Evaluate(input, ctx);   // judge, then learn
+#ifndef TRAILSENTRY_SERVER_ENGINE_IDENTITY_BASELINE_H_
+#define TRAILSENTRY_SERVER_ENGINE_IDENTITY_BASELINE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "server/engine/account_baselines.h"
+#include "server/engine/alert.h"
+#include "server/engine/baseline.h"
+#include "server/engine/config.h"
+#include "server/engine/ip_address.h"
+#include "server/engine/network.h"
+#include "server/engine/state_store.h"
+
+namespace trailsentry::engine {
+
+struct UnusualIpInput {
+  AlertEventFields fields;
+  IpAddress ip;
+  std::string_view identity_type;
+  std::string_view user_name;
+  bool discovery = false;
+  bool failed = false;
+  bool late = false;  // judged not at all, but still learned from
+};
+
+struct UnusualIpContext {
+  const Config* config = nullptr;
+  std::string_view tenant;
+  std::string_view identity;
+  EventTime identity_newest = 0;
+  const std::vector<Network>* allowlist = nullptr;  // unusual_ip.network_allowlist, parsed
+  AccountBaselines* accounts = nullptr;
+  StateWriter* writer = nullptr;                   // may be null
+  std::vector<AlertChange>* changes = nullptr;
+};
+
+struct UnusualIpResult {
+  bool learning = false;
+  bool unusual = false;
+  std::string alert_id;  // the alert this call opened or updated
+  absl::Status status;   // a storage read failure; the verdict is still given
+};
+
+// A network of the identity as lookups show it.
+struct KnownNetwork {
+  std::string network;
+  BaselineEntry entry;
+  bool known = false;    // known at the identity's newest event time
+  bool trusted = false;  // added by AddKnownNetwork
+};
+
+class IdentityBaseline {
+ public:
+  explicit IdentityBaseline(StoredIdentity stored);
+  IdentityBaseline(const IdentityBaseline&) = delete;
+  IdentityBaseline& operator=(const IdentityBaseline&) = delete;
+
+  UnusualIpResult Evaluate(const UnusualIpInput& input, UnusualIpContext& ctx);
+
+  const IdentityProfile& profile() const { return profile_; }
+  std::vector<KnownNetwork> Networks(const Config& config, EventTime now) const;
+  // Open unusual-IP alerts still held in memory.
+  std::vector<const Alert*> OpenAlerts() const;
+  void Trust(const Network& network) { trusted_.push_back(network); }
+  const std::vector<Network>& trusted() const { return trusted_; }
+
+ private:
+  struct NetworkState {
+    Network network;
+    BaselineEntry entry;
+    EventTime persisted_first = INT64_MIN;
+    EventTime persisted_last = INT64_MIN;
+  };
+  struct Call {
+    EventTime time;
+    std::string event_id, action, provider, source_ip, region, user_agent, access_key_id, account;
+  };
+  struct Candidate {
+    Network network;
+    std::vector<Call> calls;  // sorted by (time, event id)
+    std::vector<std::unique_ptr<Alert>> alerts;
+  };
+
+  NetworkState* FindNetwork(const Network& network);
+  Candidate& CandidateFor(const Network& network);
+  bool IsKnown(const Network& network, const IpAddress& ip, EventTime t, std::string_view account,
+               const UnusualIpContext& ctx) const;
+  // Re-derives the candidate's alerts from its calls; reports what changed.
+  absl::Status Rebuild(Candidate& c, const UnusualIpInput& input, UnusualIpContext& ctx,
+                       std::string* alert_of_call);
+  void Learn(const Network& network, EventTime t, UnusualIpContext& ctx);
+  void Prune(const Config& config, EventTime newest);
+
+  IdentityProfile profile_;
+  EventTime profile_persisted_last_ = INT64_MIN;
+  std::vector<NetworkState> networks_;
+  std::vector<Network> trusted_;
+  std::vector<Candidate> candidates_;
+};
+
+}  // namespace trailsentry::engine
+
+#endif  // TRAILSENTRY_SERVER_ENGINE_IDENTITY_BASELINE_H_
