@@ -23,17 +23,49 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, Options options)
       stub_(v1::Detection::NewStub(channel_)),
       options_(std::move(options)) {}
 
-absl::StatusOr<v1::EvaluateResponse> Client::Evaluate(const v1::EvaluateRequest& request) {
+template <typename Request, typename Response, typename Method>
+absl::StatusOr<Response> Client::Call(const char* name, Method method, const Request& request) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(options_.timeout));
-  v1::EvaluateResponse response;
-  grpc::Status status = stub_->Evaluate(&context, request, &response);
+  Response response;
+  grpc::Status status = (stub_.get()->*method)(&context, request, &response);
   if (!status.ok()) {
     absl::Status s = FromGrpcStatus(status);
-    return absl::Status(s.code(), absl::StrCat("Evaluate on ", options_.target, ": ", s.message()));
+    return absl::Status(s.code(), absl::StrCat(name, " on ", options_.target, ": ", s.message()));
   }
   return response;
+}
+
+absl::StatusOr<v1::EvaluateResponse> Client::Evaluate(const v1::EvaluateRequest& request) {
+  return Call<v1::EvaluateRequest, v1::EvaluateResponse>("Evaluate",
+                                                         &v1::Detection::Stub::Evaluate, request);
+}
+
+absl::StatusOr<v1::IdentityProfile> Client::GetIdentity(std::string_view identity) {
+  v1::GetIdentityRequest request;
+  request.set_identity(std::string(identity));
+  return Call<v1::GetIdentityRequest, v1::IdentityProfile>(
+      "GetIdentity", &v1::Detection::Stub::GetIdentity, request);
+}
+
+absl::StatusOr<v1::ListAlertsResponse> Client::ListAlerts(const v1::ListAlertsRequest& request) {
+  return Call<v1::ListAlertsRequest, v1::ListAlertsResponse>(
+      "ListAlerts", &v1::Detection::Stub::ListAlerts, request);
+}
+
+absl::StatusOr<v1::AddKnownNetworkResponse> Client::AddKnownNetwork(
+    const v1::AddKnownNetworkRequest& request) {
+  return Call<v1::AddKnownNetworkRequest, v1::AddKnownNetworkResponse>(
+      "AddKnownNetwork", &v1::Detection::Stub::AddKnownNetwork, request);
+}
+
+absl::Status Client::ForgetIdentity(std::string_view identity) {
+  v1::ForgetIdentityRequest request;
+  request.set_identity(std::string(identity));
+  return Call<v1::ForgetIdentityRequest, v1::ForgetIdentityResponse>(
+             "ForgetIdentity", &v1::Detection::Stub::ForgetIdentity, request)
+      .status();
 }
 
 absl::Status Client::EvaluateRecords(

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -36,6 +37,12 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   [[nodiscard]] absl::StatusOr<v1::EvaluateResponse> Evaluate(const v1::EvaluateRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::IdentityProfile> GetIdentity(std::string_view identity);
+  [[nodiscard]] absl::StatusOr<v1::ListAlertsResponse> ListAlerts(
+      const v1::ListAlertsRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(
+      const v1::AddKnownNetworkRequest& request);
+  [[nodiscard]] absl::Status ForgetIdentity(std::string_view identity);
 
   // Sends raw CloudTrail records in requests of at most `batch_size` events, one
   // after another; `on_response` sees each response. Stops at the first failed call.
@@ -44,6 +51,9 @@ class Client {
       absl::FunctionRef<void(const v1::EvaluateResponse&)> on_response);
 
  private:
+  template <typename Request, typename Response, typename Method>
+  absl::StatusOr<Response> Call(const char* name, Method method, const Request& request);
+
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Detection::Stub> stub_;
   Options options_;

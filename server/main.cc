@@ -22,6 +22,7 @@ ABSL_FLAG(std::string, data_dir, "", "Data directory (default ./trailsentry-data
 ABSL_FLAG(std::string, window_mode, "", "Burst window mode: sliding or tumbling");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 ABSL_FLAG(int, shutdown_grace_seconds, 10, "On SIGTERM, how long in-flight calls may finish");
+ABSL_FLAG(bool, sync, false, "fsync every acknowledged request (durable across power loss)");
 
 namespace {
 
@@ -75,7 +76,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto server = trailsentry::service::Server::Start(*config);
+  auto server = trailsentry::service::Server::Start(*config, {.sync = absl::GetFlag(FLAGS_sync)});
   if (!server.ok()) {
     spdlog::error("{}", std::string(server.status().message()));
     return 1;

@@ -74,6 +74,9 @@ struct Alert {
   EventTime window_end = 0;
   int update_count = 0;
   std::string superseded_by;
+  // window_start when the alert opened (its id derives from it); never changes,
+  // so storage indexes alerts by it.
+  EventTime opened_at = 0;
   // Unusual-source-IP rule only (SPEC §3).
   std::string network;
   bool new_to_account = false;

@@ -146,6 +146,7 @@ void BurstWindow::CreateAlert(uint32_t serial, EventTime window_start, EventTime
   a.user_name = user_name_;
   a.window_start = window_start;
   a.window_end = window_end;
+  a.opened_at = window_start;
   open->fire_time = fire;
   alerts_.emplace(serial, std::move(open));
 }

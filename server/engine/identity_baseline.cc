@@ -201,6 +201,7 @@ absl::Status IdentityBaseline::Rebuild(Candidate& c, const UnusualIpInput& in,
                                      std::string(ctx.identity) + "|" + network_text, start)
                        : alert->alert_id;
     a.update_count = fresh ? 0 : alert->update_count;
+    a.opened_at = fresh ? start : alert->opened_at;
     a.tenant = ctx.tenant;
     a.identity = ctx.identity;
     a.identity_type = in.identity_type;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/service/lookups.h"
 #include "server/service/request_evaluator.h"
 #include "trailsentry/grpc_status.h"
 
@@ -11,7 +12,7 @@ grpc::Status DetectionService::EvaluateOne(grpc::CallbackServerContext* context,
                                            const v1::EvaluateRequest& request,
                                            v1::EvaluateResponse* response) {
   if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-  RequestEvaluator evaluator(engine_, config_.max_events_per_request);
+  RequestEvaluator evaluator(engine_, db_, config_.max_events_per_request);
   absl::Status status = evaluator.Evaluate(kDefaultTenant, request, response);
   if (!status.ok()) return ToGrpcStatus(status);
   events_evaluated_.fetch_add(static_cast<uint64_t>(response->verdicts_size()),
@@ -78,6 +79,54 @@ class DetectionService::StreamReactor final
 grpc::ServerBidiReactor<v1::EvaluateRequest, v1::EvaluateResponse>*
 DetectionService::EvaluateStream(grpc::CallbackServerContext* context) {
   return new StreamReactor(*this, context);
+}
+
+namespace {
+
+// Finishes a unary call with a lookup's result.
+template <typename Response>
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
+                                absl::StatusOr<Response> result, Response* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (result.ok()) {
+    *response = *std::move(result);
+    reactor->Finish(grpc::Status::OK);
+  } else {
+    reactor->Finish(ToGrpcStatus(result.status()));
+  }
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* DetectionService::GetIdentity(grpc::CallbackServerContext* context,
+                                                        const v1::GetIdentityRequest* request,
+                                                        v1::IdentityProfile* response) {
+  return Reply(context, service::GetIdentity(engine_, db_, kDefaultTenant, *request), response);
+}
+
+grpc::ServerUnaryReactor* DetectionService::ListAlerts(grpc::CallbackServerContext* context,
+                                                       const v1::ListAlertsRequest* request,
+                                                       v1::ListAlertsResponse* response) {
+  return Reply(context, service::ListAlerts(db_, kDefaultTenant, *request), response);
+}
+
+grpc::ServerUnaryReactor* DetectionService::AddKnownNetwork(
+    grpc::CallbackServerContext* context, const v1::AddKnownNetworkRequest* request,
+    v1::AddKnownNetworkResponse* response) {
+  absl::StatusOr<v1::AddKnownNetworkResponse> r =
+      service::AddKnownNetwork(engine_, db_, kDefaultTenant, *request);
+  if (r.ok()) spdlog::info("trusted network {} for {}", r->network(), request->identity().empty() ? request->account_id() : request->identity());
+  return Reply(context, std::move(r), response);
+}
+
+grpc::ServerUnaryReactor* DetectionService::ForgetIdentity(
+    grpc::CallbackServerContext* context, const v1::ForgetIdentityRequest* request,
+    v1::ForgetIdentityResponse* response) {
+  absl::StatusOr<v1::ForgetIdentityResponse> r =
+      service::ForgetIdentity(engine_, db_, kDefaultTenant, *request);
+  if (r.ok()) spdlog::info("forgot identity {}", request->identity());
+  return Reply(context, std::move(r), response);
 }
 
 }  // namespace trailsentry::service

@@ -13,6 +13,7 @@
 
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
+#include "storage/database.h"
 #include "trailsentry/v1/detection.grpc.pb.h"
 
 namespace trailsentry::service {
@@ -22,8 +23,10 @@ inline constexpr char kDefaultTenant[] = "default";
 
 class DetectionService final : public v1::Detection::CallbackService {
  public:
-  DetectionService(engine::Engine& engine, const engine::ServerConfig& config)
-      : engine_(engine), config_(config) {}
+  // `db` may be null (nothing persisted; no alert history).
+  DetectionService(engine::Engine& engine, storage::Database* db,
+                   const engine::ServerConfig& config)
+      : engine_(engine), db_(db), config_(config) {}
 
   grpc::ServerUnaryReactor* Evaluate(grpc::CallbackServerContext* context,
                                      const v1::EvaluateRequest* request,
@@ -31,6 +34,19 @@ class DetectionService final : public v1::Detection::CallbackService {
 
   grpc::ServerBidiReactor<v1::EvaluateRequest, v1::EvaluateResponse>* EvaluateStream(
       grpc::CallbackServerContext* context) override;
+
+  grpc::ServerUnaryReactor* GetIdentity(grpc::CallbackServerContext* context,
+                                        const v1::GetIdentityRequest* request,
+                                        v1::IdentityProfile* response) override;
+  grpc::ServerUnaryReactor* ListAlerts(grpc::CallbackServerContext* context,
+                                       const v1::ListAlertsRequest* request,
+                                       v1::ListAlertsResponse* response) override;
+  grpc::ServerUnaryReactor* AddKnownNetwork(grpc::CallbackServerContext* context,
+                                            const v1::AddKnownNetworkRequest* request,
+                                            v1::AddKnownNetworkResponse* response) override;
+  grpc::ServerUnaryReactor* ForgetIdentity(grpc::CallbackServerContext* context,
+                                           const v1::ForgetIdentityRequest* request,
+                                           v1::ForgetIdentityResponse* response) override;
 
   uint64_t events_evaluated() const { return events_evaluated_.load(std::memory_order_relaxed); }
 
@@ -40,6 +56,7 @@ class DetectionService final : public v1::Detection::CallbackService {
                            v1::EvaluateResponse* response);
 
   engine::Engine& engine_;
+  storage::Database* const db_;
   const engine::ServerConfig config_;
   std::atomic<uint64_t> events_evaluated_{0};
 };

@@ -70,11 +70,15 @@ std::optional<RecordError> FromStructured(const v1::CloudTrailEvent& s, Event& e
 
 class ResponseBuilder {
  public:
-  ResponseBuilder(engine::Engine& engine, std::string_view tenant, v1::EvaluateResponse* response)
+  ResponseBuilder(engine::Engine& engine, engine::StateWriter* writer, std::string_view tenant,
+                  v1::EvaluateResponse* response)
       : engine_(engine),
+        writer_(writer),
         tenant_(tenant),
         response_(response),
         now_(absl::ToUnixMillis(absl::Now())) {}
+
+  const absl::Status& storage_status() const { return storage_; }
 
   void Reject(const RecordError& err) {
     v1::Verdict* v = response_->add_verdicts();
@@ -86,7 +90,8 @@ class ResponseBuilder {
 
   void Accept(const Event& ev) {
     if (auto err = engine::CheckNotInFuture(ev.time, now_)) return Reject(*err);
-    engine::Verdict verdict = engine_.Evaluate(tenant_, ev, changes_);
+    engine::Verdict verdict = engine_.Evaluate(tenant_, ev, changes_, writer_);
+    if (!verdict.storage.ok() && storage_.ok()) storage_ = verdict.storage;
     engine::ToProto(verdict, ev.event_id, response_->add_verdicts());
     response_->set_accepted(response_->accepted() + 1);
   }
@@ -119,6 +124,8 @@ class ResponseBuilder {
 
  private:
   engine::Engine& engine_;
+  engine::StateWriter* writer_;
+  absl::Status storage_;
   std::string_view tenant_;
   v1::EvaluateResponse* response_;
   const engine::EventTime now_;
@@ -135,7 +142,9 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
                                                    max_events_));
   }
   ParseBuffers& buf = Buffers();
-  ResponseBuilder builder(engine_, tenant, response);
+  std::unique_ptr<storage::StateBatch> batch;
+  if (db_ != nullptr) batch = std::make_unique<storage::StateBatch>(*db_);
+  ResponseBuilder builder(engine_, batch.get(), tenant, response);
   for (const v1::Event& event : request.events()) {
     switch (event.body_case()) {
       case v1::Event::kRawJson: {
@@ -181,6 +190,13 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
     if (!read.ok()) builder.Reject({"payload", std::string(read.message())});
   }
   builder.Finish();
+  if (batch != nullptr) {
+    if (absl::Status s = db_->Commit(*batch); !s.ok()) return absl::UnavailableError(s.message());
+  }
+  if (!builder.storage_status().ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("reading state: ", builder.storage_status().message()));
+  }
   return absl::OkStatus();
 }
 

@@ -14,22 +14,27 @@
 
 #include "absl/status/status.h"
 #include "server/engine/engine.h"
+#include "storage/database.h"
 #include "trailsentry/v1/detection.pb.h"
 
 namespace trailsentry::service {
 
 class RequestEvaluator {
  public:
-  RequestEvaluator(engine::Engine& engine, int max_events_per_request)
-      : engine_(engine), max_events_(max_events_per_request) {}
+  // `db` (may be null: nothing persisted) receives the request's state changes
+  // in one WriteBatch, committed before Evaluate returns.
+  RequestEvaluator(engine::Engine& engine, storage::Database* db, int max_events_per_request)
+      : engine_(engine), db_(db), max_events_(max_events_per_request) {}
 
   // INVALID_ARGUMENT (naming the limit) when the request holds more events than
-  // max_events_per_request; nothing is evaluated then.
+  // max_events_per_request; nothing is evaluated then. UNAVAILABLE when state
+  // could not be read or committed: the response must not be trusted then.
   [[nodiscard]] absl::Status Evaluate(std::string_view tenant, const v1::EvaluateRequest& request,
                                       v1::EvaluateResponse* response);
 
  private:
   engine::Engine& engine_;
+  storage::Database* const db_;
   const int max_events_;
 };
 

@@ -7,12 +7,21 @@
 
 namespace trailsentry::service {
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& config) {
-  absl::StatusOr<std::unique_ptr<engine::Engine>> engine = engine::Engine::Create(config);
-  if (!engine.ok()) return engine.status();
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& config,
+                                                     Options options) {
   std::unique_ptr<Server> server(new Server());
+  if (!options.in_memory) {
+    absl::StatusOr<std::unique_ptr<storage::Database>> db = storage::Database::Open(
+        {.path = config.server.data_dir, .config = &config, .sync = options.sync});
+    if (!db.ok()) return db.status();
+    server->db_ = *std::move(db);
+  }
+  absl::StatusOr<std::unique_ptr<engine::Engine>> engine =
+      engine::Engine::Create(config, server->db_.get());
+  if (!engine.ok()) return engine.status();
   server->engine_ = *std::move(engine);
-  server->service_ = std::make_unique<DetectionService>(*server->engine_, config.server);
+  server->service_ =
+      std::make_unique<DetectionService>(*server->engine_, server->db_.get(), config.server);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

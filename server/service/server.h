@@ -16,25 +16,37 @@
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
 #include "server/service/detection_service.h"
+#include "storage/database.h"
 
 namespace trailsentry::service {
 
 class Server {
  public:
-  // Binds config.server.listen ("host:port"; port 0 picks a free port).
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const engine::Config& config);
+  // Opens config.server.data_dir (RocksDB) unless `in_memory`, then binds
+  // config.server.listen ("host:port"; port 0 picks a free port).
+  struct Options {
+    bool in_memory = false;  // no data directory: nothing persisted
+    bool sync = false;       // fsync every committed request
+  };
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const engine::Config& config,
+                                                                    Options options);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const engine::Config& config) {
+    return Start(config, Options{});
+  }
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
   ~Server();
 
   int port() const { return port_; }
   engine::Engine& engine() { return *engine_; }
+  storage::Database* database() { return db_.get(); }
   // Stops accepting calls, waits up to `grace` for in-flight ones, then cancels.
   void Shutdown(absl::Duration grace);
   void Wait();
 
  private:
   Server() = default;
+  std::unique_ptr<storage::Database> db_;  // declared first: the engine reads through it
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<DetectionService> service_;
   std::unique_ptr<grpc::Server> server_;

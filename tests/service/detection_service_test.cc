@@ -12,6 +12,7 @@
 #include "client/client.h"
 #include "server/service/server.h"
 #include "tests/testing/cloudtrail_builder.h"
+#include "tests/testing/temp_dir.h"
 #include "trailsentry/v1/detection.grpc.pb.h"
 
 namespace trailsentry::testing {
@@ -29,6 +30,8 @@ class DetectionServiceTest : public ::testing::Test {
     client_.reset();
     server_.reset();
     config.server.listen = "127.0.0.1:0";
+    data_dir_ = std::make_unique<TempDir>();
+    config.server.data_dir = data_dir_->path() + "/data";
     config.server.max_events_per_request = max_events_;
     server_ = service::Server::Start(config).value();
     client_ = Client::Connect({.target = "127.0.0.1:" + std::to_string(server_->port())}).value();
@@ -48,6 +51,7 @@ class DetectionServiceTest : public ::testing::Test {
   }
 
   int max_events_ = 10000;
+  std::unique_ptr<TempDir> data_dir_;
   std::unique_ptr<service::Server> server_;
   std::unique_ptr<Client> client_;
 };

@@ -1,0 +1,33 @@
+// Lookups and triage feedback behind GetIdentity, ListAlerts, AddKnownNetwork and
+// ForgetIdentity: argument checks and conversions between the API messages and
+// the engine and storage. The gRPC handlers only call these.
+//
+//   absl::StatusOr<v1::IdentityProfile> p = GetIdentity(engine, db, tenant, request);
+#ifndef TRAILSENTRY_SERVER_SERVICE_LOOKUPS_H_
+#define TRAILSENTRY_SERVER_SERVICE_LOOKUPS_H_
+
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "server/engine/engine.h"
+#include "storage/database.h"
+#include "trailsentry/v1/detection.pb.h"
+
+namespace trailsentry::service {
+
+[[nodiscard]] absl::StatusOr<v1::IdentityProfile> GetIdentity(engine::Engine& engine,
+                                                              storage::Database* db,
+                                                              std::string_view tenant,
+                                                              const v1::GetIdentityRequest& request);
+[[nodiscard]] absl::StatusOr<v1::ListAlertsResponse> ListAlerts(
+    storage::Database* db, std::string_view tenant, const v1::ListAlertsRequest& request);
+[[nodiscard]] absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(
+    engine::Engine& engine, storage::Database* db, std::string_view tenant,
+    const v1::AddKnownNetworkRequest& request);
+[[nodiscard]] absl::StatusOr<v1::ForgetIdentityResponse> ForgetIdentity(
+    engine::Engine& engine, storage::Database* db, std::string_view tenant,
+    const v1::ForgetIdentityRequest& request);
+
+}  // namespace trailsentry::service
+
+#endif  // TRAILSENTRY_SERVER_SERVICE_LOOKUPS_H_

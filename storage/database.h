@@ -1,0 +1,147 @@
+// Database: trailsentry's RocksDB store — identity profiles, identity and account
+// baselines, trusted networks and alerts — and the engine's StateReader over it.
+//
+// The only code that includes <rocksdb/...>; everything here returns
+// absl::Status/StatusOr and domain types. Writes of one request go in one
+// WriteBatch (Commit), WAL on; with `sync` every commit is fsync'ed.
+//
+//   auto db = Database::Open({.path = "./trailsentry-data", .config = &config}).value();
+//   auto engine = engine::Engine::Create(config, db.get()).value();
+//   StateBatch batch(*db);
+//   engine->Evaluate(tenant, event, changes, &batch);
+//   absl::Status s = db->Commit(batch);
+#ifndef TRAILSENTRY_STORAGE_DATABASE_H_
+#define TRAILSENTRY_STORAGE_DATABASE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/engine/config.h"
+#include "server/engine/state_store.h"
+#include "trailsentry/v1/alert.pb.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace trailsentry::storage {
+
+inline constexpr int kSchemaVersion = 1;
+
+class Database;
+
+// The writes of one request: an engine::StateWriter that fills a WriteBatch.
+class StateBatch final : public engine::StateWriter {
+ public:
+  explicit StateBatch(Database& db);
+  ~StateBatch() override;
+  StateBatch(const StateBatch&) = delete;
+  StateBatch& operator=(const StateBatch&) = delete;
+
+  void PutProfile(std::string_view tenant, std::string_view identity,
+                  const engine::IdentityProfile& profile) override;
+  void PutBaseline(std::string_view tenant, std::string_view identity,
+                   const engine::Network& network, const engine::BaselineEntry& entry) override;
+  void PutAccountBaseline(std::string_view tenant, std::string_view account,
+                          const engine::Network& network,
+                          const engine::BaselineEntry& entry) override;
+  void PutAlert(const engine::Alert& alert) override;
+  void PutTrusted(std::string_view tenant, engine::TrustScope scope, std::string_view name,
+                  const engine::Network& network) override;
+  // Deletes everything stored for the identity but its alert history.
+  void DeleteIdentity(std::string_view tenant, std::string_view identity);
+
+  size_t writes() const { return writes_; }
+  // The newest event time among what was written (advances the expiry watermark).
+  int64_t newest() const { return newest_; }
+
+ private:
+  friend class Database;
+  Database& db_;
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
+  size_t writes_ = 0;
+  int64_t newest_ = INT64_MIN;
+};
+
+struct AlertQuery {
+  std::string tenant;
+  std::string identity;  // empty: all
+  std::string rule_id;   // empty: all
+  int64_t since = INT64_MIN;  // opened_at >= since (ms)
+  int64_t until = INT64_MAX;  // opened_at < until (ms)
+  int page_size = 100;
+  std::string page_token;  // from a previous page; empty: newest first
+};
+
+struct AlertPage {
+  std::vector<v1::Alert> alerts;  // newest first
+  std::string next_page_token;    // empty: no more
+};
+
+class Database final : public engine::StateReader {
+ public:
+  struct Options {
+    std::string path = "./trailsentry-data";
+    const engine::Config* config = nullptr;  // history and max_lateness for expiry
+    bool sync = false;                       // fsync every commit
+    size_t block_cache_bytes = size_t{256} << 20;
+  };
+
+  // Opens (creating if absent) the data directory. A directory written by
+  // another schema version, or not by trailsentry, is refused with a message
+  // saying so; nothing in it is changed.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Database>> Open(const Options& options);
+  ~Database() override;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  [[nodiscard]] absl::Status Commit(StateBatch& batch);
+
+  // engine::StateReader
+  [[nodiscard]] absl::StatusOr<engine::StoredIdentity> LoadIdentity(
+      std::string_view tenant, std::string_view identity) override;
+  [[nodiscard]] absl::StatusOr<engine::BaselineEntry> LoadAccountBaseline(
+      std::string_view tenant, std::string_view account, const engine::Network& network) override;
+  [[nodiscard]] absl::StatusOr<std::vector<engine::Network>> LoadTrusted(
+      std::string_view tenant, engine::TrustScope scope, std::string_view name) override;
+
+  // Alert history.
+  [[nodiscard]] absl::StatusOr<std::optional<v1::Alert>> GetAlert(std::string_view tenant,
+                                                                  std::string_view alert_id);
+  [[nodiscard]] absl::StatusOr<AlertPage> ListAlerts(const AlertQuery& query);
+
+  // Forces a full compaction (expiry runs then); for tests and operators.
+  [[nodiscard]] absl::Status CompactAll();
+  // Newest event time committed so far: expiry is relative to it, never to the clock.
+  int64_t watermark() const { return watermark_->load(); }
+  // Approximate bytes of live SST files per column family name.
+  std::vector<std::pair<std::string, uint64_t>> DiskUsage();
+  uint64_t CountKeys(std::string_view column_family);
+
+ private:
+  friend class StateBatch;
+  enum Cf { kMeta = 0, kIdentity, kBaseline, kAccountBaseline, kTrusted, kAlerts,
+            kAlertsByTime, kAlertsByIdentity, kCfCount };
+  static const char* const kCfNames[kCfCount];
+
+  Database() = default;
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::shared_ptr<std::atomic<int64_t>> watermark_ = std::make_shared<std::atomic<int64_t>>(0);
+  bool sync_ = false;
+};
+
+}  // namespace trailsentry::storage
+
+#endif  // TRAILSENTRY_STORAGE_DATABASE_H_

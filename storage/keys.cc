@@ -1,0 +1,146 @@
+#include "storage/keys.h"
+
+#include "server/engine/account_baselines.h"
+
+namespace trailsentry::storage::keys {
+
+void AppendComponent(std::string& key, std::string_view c) {
+  uint32_t n = static_cast<uint32_t>(c.size());
+  while (n >= 0x80) {
+    key.push_back(static_cast<char>(n | 0x80));
+    n >>= 7;
+  }
+  key.push_back(static_cast<char>(n));
+  key.append(c);
+}
+
+std::optional<std::string_view> ReadComponent(std::string_view key, size_t& pos) {
+  uint32_t n = 0;
+  for (int shift = 0; shift <= 28; shift += 7) {
+    if (pos >= key.size()) return std::nullopt;
+    const auto byte = static_cast<uint8_t>(key[pos++]);
+    n |= static_cast<uint32_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      if (pos + n > key.size()) return std::nullopt;
+      std::string_view out = key.substr(pos, n);
+      pos += n;
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
+void AppendBigEndian64(std::string& key, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(v >> shift));
+}
+
+uint64_t ReadBigEndian64(std::string_view b) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < b.size(); ++i) v = (v << 8) | static_cast<uint8_t>(b[i]);
+  return v;
+}
+
+std::string Tenant(std::string_view tenant) {
+  std::string k;
+  AppendComponent(k, tenant);
+  return k;
+}
+
+std::string Identity(std::string_view tenant, std::string_view identity) {
+  std::string k;
+  k.reserve(tenant.size() + identity.size() + 4);
+  AppendComponent(k, tenant);
+  AppendComponent(k, identity);
+  return k;
+}
+
+std::string Baseline(std::string_view tenant, std::string_view identity,
+                     const engine::Network& network) {
+  std::string k = Identity(tenant, identity);
+  k.append(engine::NetworkBytes(network));
+  return k;
+}
+
+std::string AccountBaseline(std::string_view tenant, std::string_view account,
+                            const engine::Network& network) {
+  std::string k = Identity(tenant, account);
+  k.append(engine::NetworkBytes(network));
+  return k;
+}
+
+std::string TrustedPrefix(std::string_view tenant, engine::TrustScope scope,
+                          std::string_view name) {
+  std::string k;
+  AppendComponent(k, tenant);
+  k.push_back(scope == engine::TrustScope::kIdentity ? 'i' : 'a');
+  AppendComponent(k, name);
+  return k;
+}
+
+std::string Trusted(std::string_view tenant, engine::TrustScope scope, std::string_view name,
+                    const engine::Network& network) {
+  std::string k = TrustedPrefix(tenant, scope, name);
+  k.append(engine::NetworkBytes(network));
+  return k;
+}
+
+std::string Alert(std::string_view tenant, std::string_view alert_id) {
+  return Identity(tenant, alert_id);
+}
+
+std::string AlertByTime(std::string_view tenant, int64_t opened_at, std::string_view alert_id) {
+  std::string k;
+  AppendComponent(k, tenant);
+  AppendBigEndian64(k, static_cast<uint64_t>(opened_at));
+  k.append(alert_id);
+  return k;
+}
+
+std::string AlertByIdentity(std::string_view tenant, std::string_view identity, int64_t opened_at,
+                            std::string_view alert_id) {
+  std::string k = Identity(tenant, identity);
+  AppendBigEndian64(k, static_cast<uint64_t>(opened_at));
+  k.append(alert_id);
+  return k;
+}
+
+std::optional<engine::Network> ParseNetworkBytes(std::string_view b) {
+  if (b.empty()) return std::nullopt;
+  const auto tag = static_cast<uint8_t>(b[0]);
+  const bool v6 = tag >= 128;
+  const int prefix = v6 ? tag - 128 : tag;
+  const size_t len = v6 ? 16 : 4;
+  if (b.size() != 1 + len || prefix > (v6 ? 128 : 32)) return std::nullopt;
+  char text[64];
+  // Rebuild through the CIDR parser so the result is validated like user input.
+  std::string cidr;
+  if (v6) {
+    for (size_t i = 0; i < 16; i += 2) {
+      std::snprintf(text, sizeof text, "%s%x", i ? ":" : "",
+                    (static_cast<uint8_t>(b[1 + i]) << 8) | static_cast<uint8_t>(b[2 + i]));
+      cidr += text;
+    }
+  } else {
+    std::snprintf(text, sizeof text, "%u.%u.%u.%u", static_cast<uint8_t>(b[1]),
+                  static_cast<uint8_t>(b[2]), static_cast<uint8_t>(b[3]), static_cast<uint8_t>(b[4]));
+    cidr = text;
+  }
+  cidr += "/" + std::to_string(prefix);
+  absl::StatusOr<engine::Network> n = engine::Network::ParseCidr(cidr);
+  if (!n.ok()) return std::nullopt;
+  return *n;
+}
+
+std::string PrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    if (static_cast<uint8_t>(end.back()) != 0xff) {
+      end.back() = static_cast<char>(static_cast<uint8_t>(end.back()) + 1);
+      return end;
+    }
+    end.pop_back();
+  }
+  return end;
+}
+
+}  // namespace trailsentry::storage::keys
