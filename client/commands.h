@@ -16,8 +16,10 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitInputErrors = 1;
 inline constexpr int kExitUsage = 2;
 
-// Runs the engine in-process over the files (backfill, hunting).
-int RunScan(const engine::Config& config, const std::vector<std::string>& paths);
+// Runs the engine in-process over the files (backfill, hunting, baseline
+// bootstrap), with state in `data_dir` (empty: in memory only).
+int RunScan(const engine::Config& config, const std::string& data_dir,
+            const std::vector<std::string>& paths);
 
 struct SubmitOptions {
   std::string server = "127.0.0.1:50051";
@@ -25,6 +27,19 @@ struct SubmitOptions {
 };
 // Sends the files' records to a server in batches.
 int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& paths);
+
+// Lookups and triage feedback against a server.
+int RunIdentity(const std::string& server, const std::string& identity);
+struct AlertsOptions {
+  std::string since, until, rule, identity;
+  int limit = 100;
+};
+int RunAlerts(const std::string& server, const AlertsOptions& options);
+struct TrustOptions {
+  std::string identity, account, cidr;
+};
+int RunTrust(const std::string& server, const TrustOptions& options);
+int RunForget(const std::string& server, const std::string& identity);
 
 }  // namespace trailsentry::cli
 

@@ -15,10 +15,16 @@
 
 ABSL_FLAG(std::string, config, "", "scan: config file (protobuf text format)");
 ABSL_FLAG(std::string, data_dir, "./trailsentry-data",
-          "scan: data directory (baselines; reserved until the unusual-IP rule lands)");
+          "scan: data directory for baselines and alerts (\"\": in memory only)");
 ABSL_FLAG(std::string, window_mode, "", "scan: burst window mode, sliding or tumbling");
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "submit: server address host:port");
 ABSL_FLAG(int, batch, 500, "submit: events per request");
+ABSL_FLAG(std::string, since, "", "alerts: opened at or after this RFC 3339 time");
+ABSL_FLAG(std::string, until, "", "alerts: opened before this RFC 3339 time");
+ABSL_FLAG(std::string, rule, "", "alerts: only this rule id");
+ABSL_FLAG(std::string, identity, "", "alerts: only this identity; trust: the identity to trust for");
+ABSL_FLAG(int, limit, 100, "alerts: at most this many");
+ABSL_FLAG(std::string, account, "", "trust: the account id to trust for");
 
 namespace {
 
@@ -26,6 +32,11 @@ constexpr char kUsage[] =
     "usage:\n"
     "  trailsentry scan   [--config F] [--data_dir D] [--window_mode sliding|tumbling] PATH...\n"
     "  trailsentry submit [--server HOST:PORT] [--batch N] PATH...\n"
+    "  trailsentry identity [--server HOST:PORT] IDENTITY_KEY\n"
+    "  trailsentry alerts   [--server HOST:PORT] [--since T] [--until T] [--rule R]\n"
+    "                       [--identity K] [--limit N]\n"
+    "  trailsentry trust    [--server HOST:PORT] (--identity K | --account A) CIDR\n"
+    "  trailsentry forget   [--server HOST:PORT] IDENTITY_KEY\n"
     "PATH: CloudTrail files or folders (S3 delivery files, JSON arrays, JSON lines,\n"
     "EventBridge envelopes; .gz or not). Alerts go to stdout as JSON lines, the\n"
     "summary to stderr. Exit: 0 ok, 1 input errors found, 2 usage.\n";
@@ -52,6 +63,22 @@ int main(int argc, char** argv) {
   std::vector<char*> positional_raw =
       absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   std::vector<std::string> paths(positional_raw.begin() + 1, positional_raw.end());
+  const std::string server = absl::GetFlag(FLAGS_server);
+  if (command == "alerts") {
+    if (!paths.empty()) return Usage("alerts takes no positional arguments");
+    return trailsentry::cli::RunAlerts(
+        server, {.since = absl::GetFlag(FLAGS_since), .until = absl::GetFlag(FLAGS_until),
+                 .rule = absl::GetFlag(FLAGS_rule), .identity = absl::GetFlag(FLAGS_identity),
+                 .limit = absl::GetFlag(FLAGS_limit)});
+  }
+  if (command == "identity" || command == "forget" || command == "trust") {
+    if (paths.size() != 1) return Usage((command + " takes exactly one argument").c_str());
+    if (command == "identity") return trailsentry::cli::RunIdentity(server, paths[0]);
+    if (command == "forget") return trailsentry::cli::RunForget(server, paths[0]);
+    return trailsentry::cli::RunTrust(server, {.identity = absl::GetFlag(FLAGS_identity),
+                                               .account = absl::GetFlag(FLAGS_account),
+                                               .cidr = paths[0]});
+  }
   if (paths.empty()) return Usage("no PATH given");
 
   if (command == "scan") {
@@ -70,11 +97,11 @@ int main(int argc, char** argv) {
     } else if (!mode.empty()) {
       return Usage("--window_mode must be sliding or tumbling");
     }
-    return trailsentry::cli::RunScan(config, paths);
+    return trailsentry::cli::RunScan(config, absl::GetFlag(FLAGS_data_dir), paths);
   }
   if (command == "submit") {
-    return trailsentry::cli::RunSubmit(
-        {.server = absl::GetFlag(FLAGS_server), .batch = absl::GetFlag(FLAGS_batch)}, paths);
+    return trailsentry::cli::RunSubmit({.server = server, .batch = absl::GetFlag(FLAGS_batch)},
+                                       paths);
   }
   return Usage(("unknown command \"" + command + "\"").c_str());
 }

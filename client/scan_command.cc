@@ -10,16 +10,28 @@
 #include "server/engine/engine.h"
 #include "server/engine/record_parser.h"
 #include "server/engine/record_reader.h"
+#include "storage/database.h"
 
 namespace trailsentry::cli {
 
-int RunScan(const engine::Config& config, const std::vector<std::string>& paths) {
+int RunScan(const engine::Config& config, const std::string& data_dir,
+            const std::vector<std::string>& paths) {
   absl::StatusOr<std::vector<std::string>> files = ExpandInputs(paths);
   if (!files.ok()) {
     std::fprintf(stderr, "trailsentry scan: %s\n", std::string(files.status().message()).c_str());
     return kExitUsage;
   }
-  absl::StatusOr<std::unique_ptr<engine::Engine>> eng = engine::Engine::Create(config);
+  std::unique_ptr<storage::Database> db;
+  if (!data_dir.empty()) {
+    absl::StatusOr<std::unique_ptr<storage::Database>> opened =
+        storage::Database::Open({.path = data_dir, .config = &config});
+    if (!opened.ok()) {
+      std::fprintf(stderr, "trailsentry scan: %s\n", std::string(opened.status().message()).c_str());
+      return kExitUsage;
+    }
+    db = *std::move(opened);
+  }
+  absl::StatusOr<std::unique_ptr<engine::Engine>> eng = engine::Engine::Create(config, db.get());
   if (!eng.ok()) {
     std::fprintf(stderr, "trailsentry scan: %s\n", std::string(eng.status().message()).c_str());
     return kExitUsage;
@@ -32,6 +44,15 @@ int RunScan(const engine::Config& config, const std::vector<std::string>& paths)
   AlertCollector alerts;
   engine::RecordReader reader;
   std::vector<engine::AlertChange> changes;
+  // State goes to disk in one WriteBatch per stretch of events.
+  constexpr uint64_t kCommitEvery = 20000;
+  std::unique_ptr<storage::StateBatch> batch;
+  if (db) batch = std::make_unique<storage::StateBatch>(*db);
+  absl::Status storage_status;
+  auto commit = [&] {
+    if (!batch) return;
+    if (absl::Status s = db->Commit(*batch); !s.ok() && storage_status.ok()) storage_status = s;
+  };
   for (const std::string& file : *files) {
     ++summary.files;
     absl::Status st = reader.ReadFile(file, [&](size_t index, const engine::RecordOrError& r) {
@@ -50,7 +71,9 @@ int RunScan(const engine::Config& config, const std::vector<std::string>& paths)
         return;
       }
       ++summary.accepted;
-      engine.Evaluate(kTenant, ev, changes);
+      engine::Verdict v = engine.Evaluate(kTenant, ev, changes, batch.get());
+      if (!v.storage.ok() && storage_status.ok()) storage_status = v.storage;
+      if (summary.accepted % kCommitEvery == 0) commit();
       if (!changes.empty()) {
         for (const engine::AlertChange& c : changes) {
           v1::Alert proto;
@@ -66,9 +89,15 @@ int RunScan(const engine::Config& config, const std::vector<std::string>& paths)
       std::fprintf(stderr, "unreadable: %s\n", std::string(st.message()).c_str());
     }
   }
+  commit();
   alerts.PrintJsonLines(stdout);
   std::fflush(stdout);
   summary.Print(stderr, "scan", alerts);
+  if (!storage_status.ok()) {
+    std::fprintf(stderr, "trailsentry scan: storage: %s\n",
+                 std::string(storage_status.message()).c_str());
+    return kExitInputErrors;
+  }
   return summary.rejected > 0 || summary.unreadable_files > 0 ? kExitInputErrors : kExitOk;
 }
 

@@ -105,6 +105,44 @@ class ExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
   int64_t keep_ms_;
 };
 
+// Drops window-log events too old for any restart to replay (keys carry the time).
+class WindowLogExpiry final : public rocksdb::CompactionFilter {
+ public:
+  WindowLogExpiry(std::shared_ptr<std::atomic<int64_t>> watermark, int64_t keep_ms)
+      : watermark_(std::move(watermark)), keep_ms_(keep_ms) {}
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*,
+              bool*) const override {
+    const std::string_view k = key.ToStringView();
+    size_t pos = 0;
+    if (!keys::ReadComponent(k, pos) || !keys::ReadComponent(k, pos) || pos + 8 > k.size()) {
+      return false;
+    }
+    const auto t = static_cast<int64_t>(keys::ReadBigEndian64(k.substr(pos, 8)));
+    const int64_t mark = watermark_->load();
+    return mark > 0 && t < mark - keep_ms_;
+  }
+  const char* Name() const override { return "trailsentry.WindowLogExpiry"; }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> watermark_;
+  int64_t keep_ms_;
+};
+
+class WindowLogExpiryFactory final : public rocksdb::CompactionFilterFactory {
+ public:
+  WindowLogExpiryFactory(std::shared_ptr<std::atomic<int64_t>> watermark, int64_t keep_ms)
+      : watermark_(std::move(watermark)), keep_ms_(keep_ms) {}
+  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
+      const rocksdb::CompactionFilter::Context&) override {
+    return std::make_unique<WindowLogExpiry>(watermark_, keep_ms_);
+  }
+  const char* Name() const override { return "trailsentry.WindowLogExpiryFactory"; }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> watermark_;
+  int64_t keep_ms_;
+};
+
 std::string EncodeWatermark(int64_t t) {
   std::string out;
   keys::AppendBigEndian64(out, static_cast<uint64_t>(t));
@@ -115,7 +153,7 @@ std::string EncodeWatermark(int64_t t) {
 
 const char* const Database::kCfNames[kCfCount] = {
     "default", "identity", "baseline", "account_baseline",
-    "trusted", "alerts", "alerts_by_time", "alerts_by_identity"};
+    "trusted", "alerts", "alerts_by_time", "alerts_by_identity", "window_log"};
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options) {
   if (options.config == nullptr) return absl::InvalidArgumentError("Database::Open: no config");
@@ -168,14 +206,25 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
       }
     }
   }
+  rocksdb::ColumnFamilyOptions window_log = cf_options;
+  const engine::Config& c = *options.config;
+  window_log.compaction_filter_factory = std::make_shared<WindowLogExpiryFactory>(
+      db->watermark_, absl::ToInt64Milliseconds(c.max_lateness + c.burst.window +
+                                                c.burst.suppression + absl::Hours(24)));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
-    descriptors.emplace_back(kCfNames[i],
-                             i == kBaseline || i == kAccountBaseline ? expiring : cf_options);
+    descriptors.emplace_back(kCfNames[i], i == kBaseline || i == kAccountBaseline ? expiring
+                                          : i == kWindowLog                      ? window_log
+                                                                                 : cf_options);
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       rocksdb::DB::Open(db_options, options.path, descriptors, &db->handles_, &raw);
+  if (!s.ok() && s.ToString().find("lock") != std::string::npos) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        options.path, " is in use by another process (a running trailsentryd or scan?): ",
+        s.ToString()));
+  }
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening ", options.path));
   db->db_.reset(raw);
 
@@ -261,12 +310,30 @@ void StateBatch::PutTrusted(std::string_view tenant, engine::TrustScope scope,
   ++writes_;
 }
 
+void StateBatch::PutWindowEvent(std::string_view tenant, std::string_view identity,
+                                const engine::AlertEventFields& f, std::string_view identity_type,
+                                std::string_view user_name) {
+  std::string key = keys::Identity(tenant, identity);
+  keys::AppendBigEndian64(key, static_cast<uint64_t>(f.time));
+  key.append(f.event_id);
+  std::string value;
+  for (std::string_view part : {f.event_id, f.action, f.provider, f.source_ip, f.region,
+                                f.user_agent, f.access_key_id, f.account, identity_type,
+                                user_name}) {
+    keys::AppendComponent(value, part);
+  }
+  batch_->Put(db_.cf(Database::kWindowLog), key, value);
+  newest_ = std::max(newest_, f.time);
+  ++writes_;
+}
+
 void StateBatch::DeleteIdentity(std::string_view tenant, std::string_view identity) {
   const std::string prefix = keys::Identity(tenant, identity);
   batch_->Delete(db_.cf(Database::kIdentity), prefix);
   batch_->DeleteRange(db_.cf(Database::kBaseline), prefix, keys::PrefixEnd(prefix));
   const std::string trusted = keys::TrustedPrefix(tenant, engine::TrustScope::kIdentity, identity);
   batch_->DeleteRange(db_.cf(Database::kTrusted), trusted, keys::PrefixEnd(trusted));
+  batch_->DeleteRange(db_.cf(Database::kWindowLog), prefix, keys::PrefixEnd(prefix));
   ++writes_;
 }
 
@@ -348,6 +415,62 @@ absl::StatusOr<std::vector<engine::Network>> Database::LoadTrusted(std::string_v
     if (net) out.push_back(*net);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scanning trusted networks");
+  return out;
+}
+
+absl::StatusOr<engine::StoredBurstState> Database::LoadBurstState(std::string_view tenant,
+                                                                  std::string_view identity,
+                                                                  int64_t reach_ms) {
+  engine::StoredBurstState out;
+  const std::string prefix = keys::Identity(tenant, identity);
+  const std::string end = keys::PrefixEnd(prefix);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kWindowLog)));
+  it->SeekForPrev(end);
+  if (it->Valid() && it->key().ToStringView() == end) it->Prev();
+  if (!it->Valid() || !it->key().starts_with(prefix)) {
+    if (!it->status().ok()) return FromRocks(it->status(), "reading window log");
+    return out;  // nothing logged
+  }
+  const auto newest =
+      static_cast<int64_t>(keys::ReadBigEndian64(it->key().ToStringView().substr(prefix.size(), 8)));
+  std::string from = prefix;
+  keys::AppendBigEndian64(from, static_cast<uint64_t>(std::max<int64_t>(0, newest - reach_ms)));
+  for (it->Seek(from); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    const std::string_view value = it->value().ToStringView();
+    engine::WindowLogEvent e;
+    e.time = static_cast<int64_t>(keys::ReadBigEndian64(key.substr(prefix.size(), 8)));
+    size_t pos = 0;
+    for (std::string* field : {&e.event_id, &e.action, &e.provider, &e.source_ip, &e.region,
+                               &e.user_agent, &e.access_key_id, &e.account, &e.identity_type,
+                               &e.user_name}) {
+      std::optional<std::string_view> part = keys::ReadComponent(value, pos);
+      if (!part) return absl::DataLossError(absl::StrCat("corrupt window log of ", AbslView(identity)));
+      field->assign(*part);
+    }
+    out.events.push_back(std::move(e));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading window log");
+
+  // The burst alerts those events may extend: open ones, newest first.
+  constexpr int kMaxAlerts = 64;
+  std::unique_ptr<rocksdb::Iterator> idx(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kAlertsByIdentity)));
+  idx->SeekForPrev(end);
+  if (idx->Valid() && idx->key().ToStringView() == end) idx->Prev();
+  for (int n = 0; n < kMaxAlerts && idx->Valid() && idx->key().starts_with(prefix);
+       ++n, idx->Prev()) {
+    const std::string_view key = idx->key().ToStringView();
+    const auto opened_at = static_cast<int64_t>(keys::ReadBigEndian64(key.substr(prefix.size(), 8)));
+    absl::StatusOr<std::optional<v1::Alert>> alert = GetAlert(tenant, key.substr(prefix.size() + 8));
+    if (!alert.ok()) return alert.status();
+    if (!alert->has_value()) continue;
+    const v1::Alert& a = **alert;
+    if (a.rule_id() != engine::kBurstRuleId || !a.superseded_by().empty()) continue;
+    if (engine::FromTimestamp(a.last_event_time()) < newest - reach_ms) continue;
+    out.open_alerts.push_back(engine::FromProto(a, opened_at));
+  }
+  if (!idx->status().ok()) return FromRocks(idx->status(), "reading alert index");
   return out;
 }
 

@@ -57,6 +57,9 @@ class StateBatch final : public engine::StateWriter {
   void PutAlert(const engine::Alert& alert) override;
   void PutTrusted(std::string_view tenant, engine::TrustScope scope, std::string_view name,
                   const engine::Network& network) override;
+  void PutWindowEvent(std::string_view tenant, std::string_view identity,
+                      const engine::AlertEventFields& fields, std::string_view identity_type,
+                      std::string_view user_name) override;
   // Deletes everything stored for the identity but its alert history.
   void DeleteIdentity(std::string_view tenant, std::string_view identity);
 
@@ -113,6 +116,8 @@ class Database final : public engine::StateReader {
       std::string_view tenant, std::string_view account, const engine::Network& network) override;
   [[nodiscard]] absl::StatusOr<std::vector<engine::Network>> LoadTrusted(
       std::string_view tenant, engine::TrustScope scope, std::string_view name) override;
+  [[nodiscard]] absl::StatusOr<engine::StoredBurstState> LoadBurstState(
+      std::string_view tenant, std::string_view identity, int64_t reach_ms) override;
 
   // Alert history.
   [[nodiscard]] absl::StatusOr<std::optional<v1::Alert>> GetAlert(std::string_view tenant,
@@ -130,7 +135,7 @@ class Database final : public engine::StateReader {
  private:
   friend class StateBatch;
   enum Cf { kMeta = 0, kIdentity, kBaseline, kAccountBaseline, kTrusted, kAlerts,
-            kAlertsByTime, kAlertsByIdentity, kCfCount };
+            kAlertsByTime, kAlertsByIdentity, kWindowLog, kCfCount };
   static const char* const kCfNames[kCfCount];
 
   Database() = default;

@@ -64,6 +64,44 @@ void ToProto(const Alert& a, v1::Alert* out) {
   }
 }
 
+EventTime FromTimestamp(const google::protobuf::Timestamp& t) {
+  return t.seconds() * kMillisPerSecond + t.nanos() / 1000000;
+}
+
+Alert FromProto(const v1::Alert& p, EventTime opened_at) {
+  Alert a;
+  a.rule = p.rule_id() == kBurstRuleId ? Rule::kBurst : Rule::kUnusualSourceIp;
+  a.alert_id = p.alert_id();
+  a.tenant = p.tenant();
+  a.identity = p.identity();
+  a.identity_type = p.identity_type();
+  a.user_name = p.user_name();
+  a.account_ids.insert(p.account_ids().begin(), p.account_ids().end());
+  a.access_key_ids.insert(p.access_key_ids().begin(), p.access_key_ids().end());
+  a.source_ips.insert(p.source_ips().begin(), p.source_ips().end());
+  a.regions.insert(p.regions().begin(), p.regions().end());
+  a.user_agents.insert(p.user_agents().begin(), p.user_agents().end());
+  a.providers.insert(p.providers().begin(), p.providers().end());
+  a.actions.insert(p.actions().begin(), p.actions().end());
+  a.event_count = p.event_count();
+  a.first_event_time = FromTimestamp(p.first_event_time());
+  a.last_event_time = FromTimestamp(p.last_event_time());
+  a.window_start = FromTimestamp(p.window_start());
+  a.window_end = FromTimestamp(p.window_end());
+  // Event ids come back without their times; spread them over the alert's span
+  // in their stored (time) order so the earliest-100 rule keeps them first.
+  for (int i = 0; i < p.event_ids_size(); ++i) a.event_ids.emplace(a.first_event_time, p.event_ids(i));
+  a.update_count = p.update_count();
+  a.superseded_by = p.superseded_by();
+  a.network = p.network();
+  a.new_to_account = p.new_to_account();
+  a.baseline_since = FromTimestamp(p.baseline_since());
+  a.known_network_count = p.known_network_count();
+  a.recent_known_networks.assign(p.recent_known_networks().begin(), p.recent_known_networks().end());
+  a.opened_at = opened_at;
+  return a;
+}
+
 void ToProto(const Verdict& v, std::string_view event_id, v1::Verdict* out) {
   out->set_status(v1::Verdict::ACCEPTED);
   for (int flag = v1::DISCOVERY; flag <= v1::DUPLICATE; ++flag) {

@@ -13,6 +13,9 @@
 namespace trailsentry::engine {
 
 void ToProto(const Alert& alert, v1::Alert* out);
+// The inverse, for alerts read back from storage. `opened_at` is not in the proto.
+Alert FromProto(const v1::Alert& proto, EventTime opened_at);
+EventTime FromTimestamp(const google::protobuf::Timestamp& t);
 void ToProto(const Verdict& verdict, std::string_view event_id, v1::Verdict* out);
 google::protobuf::Timestamp ToTimestamp(EventTime t);
 

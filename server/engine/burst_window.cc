@@ -362,6 +362,61 @@ void BurstWindow::Prune(const Config& config, EventTime newest, StringPool& pool
   }
 }
 
+void BurstWindow::Restore(const StoredBurstState& stored, BurstContext& ctx) {
+  for (const Alert& a : stored.open_alerts) {
+    auto open = std::make_unique<OpenAlert>();
+    open->alert = a;
+    open->fire_time = a.window_end;
+    alerts_.emplace(next_serial_++, std::move(open));
+  }
+  for (const WindowLogEvent& w : stored.events) {
+    if (!w.event_id.empty() && !seen_ids_.insert(absl::Hash<absl::string_view>{}(AbslView(w.event_id))).second) {
+      continue;
+    }
+    if (identity_type_.empty()) identity_type_ = w.identity_type;
+    if (user_name_.empty()) user_name_ = w.user_name;
+    BurstInput in{{w.time, w.event_id, w.action, w.provider, w.source_ip, w.region, w.user_agent,
+                   w.access_key_id, w.account},
+                  w.identity_type,
+                  w.user_name};
+    Event e = Intern(in, *ctx.pool);
+    for (const auto& [serial, open] : alerts_) {
+      if (e.time >= open->alert.first_event_time && e.time <= open->alert.last_event_time) {
+        e.alert = serial;
+        break;
+      }
+    }
+    events_.push_back(e);
+  }
+  std::stable_sort(events_.begin(), events_.end(),
+                   [](const Event& a, const Event& b) { return a.time < b.time; });
+  // An alert whose last event precedes the log may still be extended by chaining.
+  if (!events_.empty()) {
+    for (const auto& [serial, open] : alerts_) {
+      if (open->alert.last_event_time < events_.front().time &&
+          (tail_.alert == 0 || open->alert.last_event_time > tail_.last)) {
+        tail_ = {serial, open->alert.last_event_time};
+      }
+    }
+  }
+  if (events_.empty()) return;
+  std::vector<AlertChange> discard;
+  std::vector<AlertChange>* reported = ctx.changes;
+  ctx.changes = &discard;
+  if (ctx.config->burst.mode == BurstMode::kTumbling) {
+    for (size_t i = 0; i < events_.size(); ++i) RescanTumbling(i, ctx);
+  } else {
+    RescanSliding(0, ctx);
+  }
+  // Silent: restoring changes nothing a caller has not been told.
+  for (auto& [serial, open] : alerts_) {
+    for (const AlertChange& c : discard) {
+      if (c.alert.alert_id == open->alert.alert_id && !c.is_new) --open->alert.update_count;
+    }
+  }
+  ctx.changes = reported;
+}
+
 std::vector<std::string> BurstWindow::Actions(const StringPool& pool) const {
   std::vector<std::string> out;
   for (const Event& e : events_) out.emplace_back(pool.Get(e.action));

@@ -22,6 +22,7 @@
 #include "server/engine/alert.h"
 #include "server/engine/config.h"
 #include "server/engine/event_time.h"
+#include "server/engine/state_store.h"
 #include "server/engine/string_pool.h"
 
 namespace trailsentry::engine {
@@ -61,6 +62,12 @@ class BurstWindow {
   ~BurstWindow() = default;
 
   AddResult Add(const BurstInput& input, BurstContext& ctx);
+
+  // Rebuilds a window after a restart from its logged events and the open alerts
+  // they belong to: each event within an alert's span is tagged with it, then one
+  // silent rescan reconciles, so the alerts keep their ids and content and a
+  // burst split by the restart fires once.
+  void Restore(const StoredBurstState& stored, BurstContext& ctx);
 
   // Frees every pooled string this window holds; call before destroying it.
   void ReleaseAll(StringPool& pool);

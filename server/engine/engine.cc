@@ -76,6 +76,22 @@ absl::Status Engine::LoadBaseline(std::string_view tenant, std::string_view iden
   return status;
 }
 
+absl::Status Engine::LoadIdentity(std::string_view tenant, std::string_view identity,
+                                  IdentitySlot& slot, Shard& shard) {
+  absl::Status status = LoadBaseline(tenant, identity, slot);
+  if (slot.baseline->profile().count > 0) slot.newest = slot.baseline->profile().last_seen;
+  if (reader_ == nullptr) return status;
+  absl::StatusOr<StoredBurstState> burst = reader_->LoadBurstState(tenant, identity, idle_limit_);
+  if (!burst.ok()) return status.ok() ? burst.status() : status;
+  if (burst->events.empty() && burst->open_alerts.empty()) return status;
+  for (const WindowLogEvent& e : burst->events) slot.newest = std::max(slot.newest, e.time);
+  slot.window = std::make_unique<BurstWindow>();
+  std::vector<AlertChange> discard;
+  BurstContext ctx{&config_, slot.newest, tenant, identity, &shard.pool, &discard};
+  slot.window->Restore(*burst, ctx);
+  return status;
+}
+
 Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
                          std::vector<AlertChange>& changes, StateWriter* writer) {
   const Classification c = classifier_.Classify(ev, Buffers().identity);
@@ -97,7 +113,9 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
   const size_t changes_before = changes.size();
 
   std::lock_guard<std::mutex> lock(shard.mu);
-  IdentitySlot& slot = shard.identities[key];
+  auto [slot_it, inserted] = shard.identities.try_emplace(key);
+  IdentitySlot& slot = slot_it->second;
+  if (inserted && reader_ != nullptr) v.storage = LoadIdentity(tenant, c.identity, slot, shard);
   // Late: older than max_lateness behind the identity's newest event. A late
   // event still teaches the baselines, but is judged by neither rule.
   const bool late = slot.newest != INT64_MIN && ev.time < slot.newest - max_lateness_;
@@ -123,12 +141,17 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
     BurstContext ctx{&config_, slot.newest, tenant, c.identity, &shard.pool, &changes};
     AddResult r = slot.window->Add(in, ctx);
     if (r.outcome == AddOutcome::kDuplicate) v.flags |= kDuplicate;
+    if (r.outcome == AddOutcome::kAdded && writer != nullptr) {
+      writer->PutWindowEvent(tenant, c.identity, fields, ev.identity_type, c.user_name);
+    }
     v.burst_alert_id = std::move(r.alert_id);
   }
 
   // Not excluded means the source IP is valid: the unusual-IP rule and baselines.
   if (!(v.flags & kDuplicate)) {
-    v.storage = LoadBaseline(tenant, c.identity, slot);
+    if (absl::Status s = LoadBaseline(tenant, c.identity, slot); !s.ok() && v.storage.ok()) {
+      v.storage = s;
+    }
     UnusualIpInput in;
     in.fields = fields;
     in.ip = *c.source_ip;

@@ -143,6 +143,10 @@ class Engine {
   Shard& ShardFor(std::string_view tenant, std::string_view identity, IdentityHash& key);
   absl::Status LoadBaseline(std::string_view tenant, std::string_view identity,
                             IdentitySlot& slot);
+  // Everything stored of an identity seen for the first time since start:
+  // baselines, and the burst window log (restored silently).
+  absl::Status LoadIdentity(std::string_view tenant, std::string_view identity, IdentitySlot& slot,
+                            Shard& shard);
 
   const Config config_;
   const EventClassifier classifier_;

@@ -29,6 +29,20 @@ struct StoredIdentity {
   std::vector<Network> trusted;  // AddKnownNetwork for this identity
 };
 
+// A CLI discovery call held by the burst rule, as the window log stores it so a
+// burst that spans a restart still fires (once).
+struct WindowLogEvent {
+  EventTime time = 0;
+  std::string event_id, action, provider, source_ip, region, user_agent, access_key_id, account;
+  std::string identity_type, user_name;
+};
+
+// What the burst rule had of an identity before a restart.
+struct StoredBurstState {
+  std::vector<WindowLogEvent> events;  // within reach of new events, by time
+  std::vector<Alert> open_alerts;      // burst alerts those events may still extend
+};
+
 // Who a trusted network (AddKnownNetwork) is trusted for.
 enum class TrustScope { kIdentity, kAccount };
 
@@ -43,6 +57,11 @@ class StateReader {
   [[nodiscard]] virtual absl::StatusOr<std::vector<Network>> LoadTrusted(std::string_view tenant,
                                                                          TrustScope scope,
                                                                          std::string_view name) = 0;
+  // The window log of the identity: events no older than `reach` before its
+  // newest logged event, and the open burst alerts they may still extend.
+  [[nodiscard]] virtual absl::StatusOr<StoredBurstState> LoadBurstState(std::string_view tenant,
+                                                                        std::string_view identity,
+                                                                        int64_t reach_ms) = 0;
 };
 
 // Collects the writes of one request (or one stretch of a scan); nothing reaches
@@ -59,6 +78,9 @@ class StateWriter {
   virtual void PutAlert(const Alert& alert) = 0;
   virtual void PutTrusted(std::string_view tenant, TrustScope scope, std::string_view name,
                           const Network& network) = 0;
+  virtual void PutWindowEvent(std::string_view tenant, std::string_view identity,
+                              const AlertEventFields& fields, std::string_view identity_type,
+                              std::string_view user_name) = 0;
 };
 
 }  // namespace trailsentry::engine

@@ -43,5 +43,12 @@ stop_server() {
   fail "trailsentryd did not stop within 15 s of SIGTERM"
 }
 
+# `trailsentry scan` with a fresh data directory each time.
+SCANS=0
+scan() {
+  SCANS=$((SCANS + 1))
+  "$TRAILSENTRY" scan --data_dir "$WORK/scan-$SCANS" "$@"
+}
+
 expect_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
 expect_contains() { grep -q -- "$2" "$1" || fail "$3: '$2' not in $1: $(head -c 400 "$1")"; }

@@ -3,7 +3,7 @@
 source "$(dirname "$0")/e2e_lib.sh"
 EXAMPLES="$SOURCE_DIR/deploy/examples"
 
-"$TRAILSENTRY" scan --data_dir "$WORK/data" "$EXAMPLES" >"$WORK/alerts.jsonl" 2>"$WORK/err.txt" ||
+scan "$EXAMPLES" >"$WORK/alerts.jsonl" 2>"$WORK/err.txt" ||
   fail "scan exited $?: $(cat "$WORK/err.txt")"
 expect_eq "$(wc -l <"$WORK/alerts.jsonl")" "1" "alerts from the example"
 expect_contains "$WORK/alerts.jsonl" '"userName":"ci-deployer"' "user name"
@@ -13,12 +13,12 @@ expect_contains "$WORK/alerts.jsonl" '"windowEnd":"2026-03-15T09:31:06Z"' "windo
 # gzip input and a folder tree are read the same way.
 mkdir -p "$WORK/tree/us-east-1"
 gzip -c "$EXAMPLES"/*.json >"$WORK/tree/us-east-1/111122223333_CloudTrail_us-east-1_20260315T0930Z_x.json.gz"
-"$TRAILSENTRY" scan "$WORK/tree" >"$WORK/gz.jsonl" 2>/dev/null || fail "scan of gz failed"
+scan "$WORK/tree" >"$WORK/gz.jsonl" 2>/dev/null || fail "scan of gz failed"
 expect_eq "$(wc -l <"$WORK/gz.jsonl")" "1" "alerts from gz"
 
 # The datasets: all records accepted, no alert, in both modes.
 for mode in sliding tumbling; do
-  "$TRAILSENTRY" scan --window_mode "$mode" "$DATASETS_DIR" >"$WORK/ds.jsonl" 2>"$WORK/ds.txt" ||
+  scan --window_mode "$mode" "$DATASETS_DIR" >"$WORK/ds.jsonl" 2>"$WORK/ds.txt" ||
     fail "datasets scan ($mode) exited non-zero: $(tail -n 3 "$WORK/ds.txt")"
   expect_contains "$WORK/ds.txt" "3313 events read from 91 files" "datasets summary ($mode)"
   expect_contains "$WORK/ds.txt" "3313 accepted, 0 rejected; 0 alerts" "datasets counts ($mode)"
@@ -32,23 +32,23 @@ for i in 0 1 2 3 4 5; do
   printf '{"eventTime":"2026-03-15T09:00:%02dZ","eventSource":"%s","eventName":"%s","eventID":"e%d","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.13.5 Python/3.11.4","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/bob","accountId":"111122223333","userName":"bob"}}\n' \
     $((7 + i)) "$([[ $i -lt 3 ]] && echo ec2.amazonaws.com || echo iam.amazonaws.com)" "${names[$i]}" "$i" >>"$WORK/edge.jsonl"
 done
-"$TRAILSENTRY" scan --window_mode sliding "$WORK/edge.jsonl" >"$WORK/sliding.jsonl" 2>/dev/null || fail "sliding scan"
-"$TRAILSENTRY" scan --window_mode tumbling "$WORK/edge.jsonl" >"$WORK/tumbling.jsonl" 2>/dev/null || fail "tumbling scan"
+scan --window_mode sliding "$WORK/edge.jsonl" >"$WORK/sliding.jsonl" 2>/dev/null || fail "sliding scan"
+scan --window_mode tumbling "$WORK/edge.jsonl" >"$WORK/tumbling.jsonl" 2>/dev/null || fail "tumbling scan"
 expect_eq "$(wc -l <"$WORK/sliding.jsonl")" "1" "sliding fires across the edge"
 expect_eq "$(wc -l <"$WORK/tumbling.jsonl")" "0" "tumbling does not"
 
 # Config file: a lower threshold makes the 5-action prefix fire.
 head -n 4 "$WORK/edge.jsonl" >"$WORK/four.jsonl"
 echo 'burst { threshold: 3 }' >"$WORK/config.textproto"
-"$TRAILSENTRY" scan --config "$WORK/config.textproto" "$WORK/four.jsonl" >"$WORK/cfg.jsonl" 2>/dev/null || fail "config scan"
+scan --config "$WORK/config.textproto" "$WORK/four.jsonl" >"$WORK/cfg.jsonl" 2>/dev/null || fail "config scan"
 expect_eq "$(wc -l <"$WORK/cfg.jsonl")" "1" "threshold from config"
 echo 'burst { window: "soon" }' >"$WORK/bad.textproto"
 set +e
-"$TRAILSENTRY" scan --config "$WORK/bad.textproto" "$WORK/four.jsonl" >/dev/null 2>"$WORK/cfgerr.txt"; rc=$?
-"$TRAILSENTRY" scan --window_mode diagonal "$WORK/four.jsonl" >/dev/null 2>&1; rc_mode=$?
-"$TRAILSENTRY" scan "$WORK/missing.json" >/dev/null 2>&1; rc_missing=$?
+scan --config "$WORK/bad.textproto" "$WORK/four.jsonl" >/dev/null 2>"$WORK/cfgerr.txt"; rc=$?
+scan --window_mode diagonal "$WORK/four.jsonl" >/dev/null 2>&1; rc_mode=$?
+scan "$WORK/missing.json" >/dev/null 2>&1; rc_missing=$?
 printf '%s\n' 'garbage' >"$WORK/garbage.json"
-"$TRAILSENTRY" scan "$WORK/garbage.json" >/dev/null 2>"$WORK/garbage.txt"; rc_garbage=$?
+scan "$WORK/garbage.json" >/dev/null 2>"$WORK/garbage.txt"; rc_garbage=$?
 set -e
 expect_eq "$rc" "2" "bad config is a usage error"
 expect_contains "$WORK/cfgerr.txt" "burst.window" "config error names the field"

@@ -1,0 +1,107 @@
+// `trailsentry identity|alerts|trust|forget`: lookups and triage feedback
+// against a server.
+#include <google/protobuf/util/json_util.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "client/client.h"
+#include "client/commands.h"
+#include "server/engine/event_time.h"
+
+namespace trailsentry::cli {
+namespace {
+
+int Fail(const char* command, const absl::Status& status) {
+  std::fprintf(stderr, "trailsentry %s: %s\n", command, std::string(status.message()).c_str());
+  return status.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitInputErrors;
+}
+
+void PrintJson(const google::protobuf::Message& m) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  (void)google::protobuf::util::MessageToJsonString(m, &json, options);
+  std::fprintf(stdout, "%s\n", json.c_str());
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& server) {
+  return Client::Connect({.target = server});
+}
+
+bool ParseTime(const std::string& text, google::protobuf::Timestamp* out) {
+  std::optional<engine::EventTime> t = engine::ParseRfc3339(text);
+  if (!t) return false;
+  out->set_seconds(*t / 1000);
+  out->set_nanos(static_cast<int32_t>(*t % 1000) * 1000000);
+  return true;
+}
+
+}  // namespace
+
+int RunIdentity(const std::string& server, const std::string& identity) {
+  auto client = Connect(server);
+  if (!client.ok()) return Fail("identity", client.status());
+  absl::StatusOr<v1::IdentityProfile> profile = (*client)->GetIdentity(identity);
+  if (!profile.ok()) return Fail("identity", profile.status());
+  PrintJson(*profile);
+  return kExitOk;
+}
+
+int RunAlerts(const std::string& server, const AlertsOptions& o) {
+  v1::ListAlertsRequest request;
+  if (!o.since.empty() && !ParseTime(o.since, request.mutable_since())) {
+    std::fprintf(stderr, "trailsentry alerts: --since: not an RFC 3339 time: %s\n", o.since.c_str());
+    return kExitUsage;
+  }
+  if (!o.until.empty() && !ParseTime(o.until, request.mutable_until())) {
+    std::fprintf(stderr, "trailsentry alerts: --until: not an RFC 3339 time: %s\n", o.until.c_str());
+    return kExitUsage;
+  }
+  if (o.limit < 1) {
+    std::fprintf(stderr, "trailsentry alerts: --limit must be at least 1\n");
+    return kExitUsage;
+  }
+  request.set_rule_id(o.rule);
+  request.set_identity(o.identity);
+  auto client = Connect(server);
+  if (!client.ok()) return Fail("alerts", client.status());
+  int printed = 0;
+  while (printed < o.limit) {
+    request.set_page_size(std::min(o.limit - printed, 1000));
+    absl::StatusOr<v1::ListAlertsResponse> page = (*client)->ListAlerts(request);
+    if (!page.ok()) return Fail("alerts", page.status());
+    for (const v1::Alert& a : page->alerts()) PrintJson(a);
+    printed += page->alerts_size();
+    if (page->next_page_token().empty()) break;
+    request.set_page_token(page->next_page_token());
+  }
+  std::fprintf(stderr, "trailsentry alerts: %d alerts\n", printed);
+  return kExitOk;
+}
+
+int RunTrust(const std::string& server, const TrustOptions& o) {
+  if (o.identity.empty() == o.account.empty()) {
+    std::fprintf(stderr, "trailsentry trust: give exactly one of --identity or --account\n");
+    return kExitUsage;
+  }
+  v1::AddKnownNetworkRequest request;
+  if (!o.identity.empty()) request.set_identity(o.identity);
+  if (!o.account.empty()) request.set_account_id(o.account);
+  request.set_cidr(o.cidr);
+  auto client = Connect(server);
+  if (!client.ok()) return Fail("trust", client.status());
+  absl::StatusOr<v1::AddKnownNetworkResponse> r = (*client)->AddKnownNetwork(request);
+  if (!r.ok()) return Fail("trust", r.status());
+  std::fprintf(stdout, "%s\n", r->network().c_str());
+  return kExitOk;
+}
+
+int RunForget(const std::string& server, const std::string& identity) {
+  auto client = Connect(server);
+  if (!client.ok()) return Fail("forget", client.status());
+  if (absl::Status s = (*client)->ForgetIdentity(identity); !s.ok()) return Fail("forget", s);
+  std::fprintf(stderr, "trailsentry forget: %s forgotten\n", identity.c_str());
+  return kExitOk;
+}
+
+}  // namespace trailsentry::cli
