@@ -14,6 +14,43 @@ bool Overlaps(EventTime a_start, EventTime b_start, int64_t length) {
 
 }  // namespace
 
+std::vector<IdentityBaseline::Segment> IdentityBaseline::Segments(const std::vector<Call>& calls,
+                                                                  const Config& config) {
+  const auto& u = config.unusual_ip;
+  const int64_t settle = Millis(u.settle), suppression = Millis(u.suppression);
+  std::vector<Segment> out;
+  size_t i = 0;
+  const size_t n = calls.size();
+  while (i < n) {
+    // A count starts at this call; it fires when min_distinct_calls distinct
+    // actions fall within `settle` of it.
+    const EventTime start = calls[i].time;
+    std::vector<std::string_view> names;
+    size_t j = i;
+    EventTime fired_at = -1;
+    for (; j < n && calls[j].time <= start + settle; ++j) {
+      if (std::find(names.begin(), names.end(), calls[j].action) == names.end()) {
+        names.push_back(calls[j].action);
+      }
+      if (static_cast<int>(names.size()) >= u.min_distinct_calls) {
+        fired_at = calls[j].time;
+        break;
+      }
+    }
+    if (fired_at < 0) {
+      out.push_back({i, j, start, -1});  // settle passed: the next call starts a new count
+      i = j;
+      continue;
+    }
+    // One alert per (identity, network) per suppression, from window_start.
+    size_t end = i;
+    while (end < n && calls[end].time < start + suppression) ++end;
+    out.push_back({i, end, start, fired_at});
+    i = end;
+  }
+  return out;
+}
+
 IdentityBaseline::IdentityBaseline(StoredIdentity stored) : trusted_(std::move(stored.trusted)) {
   if (stored.profile) {
     profile_ = *stored.profile;
@@ -152,32 +189,10 @@ absl::Status IdentityBaseline::Rebuild(Candidate& c, const UnusualIpInput& in,
   const std::string network_text = c.network.ToString();
   absl::Status status;
   std::vector<std::unique_ptr<Alert>> rebuilt;
-  std::vector<bool> is_new;
-  size_t i = 0;
-  const size_t n = c.calls.size();
-  while (i < n) {
-    // A count starts at this call; it fires when min_distinct_calls distinct
-    // actions fall within `settle` of it.
-    const EventTime start = c.calls[i].time;
-    std::vector<std::string_view> names;
-    size_t j = i;
-    EventTime fired_at = -1;
-    for (; j < n && c.calls[j].time <= start + settle; ++j) {
-      if (std::find(names.begin(), names.end(), c.calls[j].action) == names.end()) {
-        names.push_back(c.calls[j].action);
-      }
-      if (static_cast<int>(names.size()) >= u.min_distinct_calls) {
-        fired_at = c.calls[j].time;
-        break;
-      }
-    }
-    if (fired_at < 0) {
-      i = j;  // settle passed without firing: the next call starts a new count
-      continue;
-    }
-    // One alert per (identity, network) per suppression, from window_start.
-    size_t end = i;
-    while (end < n && c.calls[end].time < start + suppression) ++end;
+  for (const Segment& seg : Segments(c.calls, *ctx.config)) {
+    if (seg.fired_at < 0) continue;
+    const size_t i = seg.begin, end = seg.end;
+    const EventTime start = seg.start, fired_at = seg.fired_at;
     // The alert this segment continues: an existing one whose suppression span overlaps.
     std::unique_ptr<Alert> alert;
     for (auto& old : c.alerts) {
@@ -254,7 +269,6 @@ absl::Status IdentityBaseline::Rebuild(Candidate& c, const UnusualIpInput& in,
       }
     }
     rebuilt.push_back(std::move(next));
-    i = end;
   }
   // Alerts no segment continues (cannot happen as calls are only added) are kept.
   for (auto& old : c.alerts) {
@@ -270,9 +284,16 @@ void IdentityBaseline::Prune(const Config& config, EventTime newest) {
   // Calls before this can no longer join a count or an alert a new call can reach.
   const EventTime keep_after = horizon - Millis(u.suppression) - Millis(u.settle);
   for (Candidate& c : candidates_) {
-    auto first_kept = std::find_if(c.calls.begin(), c.calls.end(),
-                                   [&](const Call& call) { return call.time > keep_after; });
-    c.calls.erase(c.calls.begin(), first_kept);
+    if (c.calls.empty() || c.calls.front().time > keep_after) continue;
+    // Drop whole segments only, so the counts after them start where they did.
+    size_t drop = 0;
+    for (const Segment& seg : Segments(c.calls, config)) {
+      if (c.calls[seg.end - 1].time > keep_after || seg.start + Millis(u.suppression) >= keep_after) {
+        break;
+      }
+      drop = seg.end;
+    }
+    c.calls.erase(c.calls.begin(), c.calls.begin() + static_cast<ptrdiff_t>(drop));
     std::erase_if(c.alerts, [&](const std::unique_ptr<Alert>& a) {
       return a->window_start + Millis(u.suppression) < horizon;
     });

@@ -95,6 +95,15 @@ class IdentityBaseline {
     std::vector<std::unique_ptr<Alert>> alerts;
   };
 
+  // A stretch of calls: a count that fired (fired_at >= 0, spanning suppression)
+  // or one that did not (spanning settle).
+  struct Segment {
+    size_t begin, end;
+    EventTime start;
+    EventTime fired_at;
+  };
+  static std::vector<Segment> Segments(const std::vector<Call>& calls, const Config& config);
+
   NetworkState* FindNetwork(const Network& network);
   Candidate& CandidateFor(const Network& network);
   bool IsKnown(const Network& network, const IpAddress& ip, EventTime t, std::string_view account,

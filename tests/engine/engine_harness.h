@@ -17,13 +17,29 @@
 
 #include "server/engine/engine.h"
 #include "server/engine/record_parser.h"
+#include "storage/database.h"
+#include "tests/testing/temp_dir.h"
 
 namespace trailsentry::testing {
 
 class EngineHarness {
  public:
   explicit EngineHarness(engine::Config config = {}, std::string tenant = "default")
-      : engine_(engine::Engine::Create(config).value()), tenant_(std::move(tenant)) {}
+      : config_(config), engine_(engine::Engine::Create(config).value()), tenant_(std::move(tenant)) {}
+
+  // With state in RocksDB in `dir` (committed after every event); Restart()
+  // drops the engine and database and opens them again, as a new process would.
+  EngineHarness(engine::Config config, const TempDir& dir) : config_(config), dir_(dir.path() + "/data") {
+    Restart();
+  }
+
+  void Restart() {
+    engine_.reset();
+    db_.reset();
+    db_ = storage::Database::Open({.path = dir_, .config = &config_}).value();
+    engine_ = engine::Engine::Create(config_, db_.get()).value();
+  }
+  storage::Database* db() { return db_.get(); }
 
   engine::Verdict Feed(const std::string& json) {
     simdjson::padded_string padded(json);
@@ -32,7 +48,13 @@ class EngineHarness {
     std::optional<engine::RecordError> err = engine::ParseRecord(doc, ev);
     EXPECT_FALSE(err.has_value()) << err->field << ": " << err->reason << " in " << json;
     std::vector<engine::AlertChange> changes;
-    engine::Verdict v = engine_->Evaluate(tenant_, ev, changes);
+    std::unique_ptr<storage::StateBatch> batch;
+    if (db_) batch = std::make_unique<storage::StateBatch>(*db_);
+    engine::Verdict v = engine_->Evaluate(tenant_, ev, changes, batch.get());
+    EXPECT_TRUE(v.storage.ok()) << v.storage;
+    if (batch) {
+      EXPECT_TRUE(db_->Commit(*batch).ok());
+    }
     identity_ = std::string(v.identity);
     for (engine::AlertChange& c : changes) {
       last_changes_.push_back(c);
@@ -43,6 +65,15 @@ class EngineHarness {
 
   void FeedAll(const std::vector<std::string>& records) {
     for (const std::string& r : records) Feed(r);
+  }
+
+  // Open alerts of one rule.
+  std::vector<engine::Alert> OpenAlertsOf(engine::Rule rule) const {
+    std::vector<engine::Alert> out;
+    for (const auto& [id, a] : alerts_) {
+      if (a.superseded_by.empty() && a.rule == rule) out.push_back(a);
+    }
+    return out;
   }
 
   // Alerts in their final state, not superseded, by alert id.
@@ -59,8 +90,11 @@ class EngineHarness {
   const std::string& last_identity() const { return identity_; }
 
  private:
+  engine::Config config_;
+  std::string dir_;
+  std::unique_ptr<storage::Database> db_;
   std::unique_ptr<engine::Engine> engine_;
-  std::string tenant_;
+  std::string tenant_ = "default";
   simdjson::dom::parser parser_;
   std::map<std::string, engine::Alert> alerts_;
   std::vector<engine::AlertChange> last_changes_;
