@@ -107,8 +107,8 @@ std::string AlertByIdentity(std::string_view tenant, std::string_view identity, 
 std::optional<engine::Network> ParseNetworkBytes(std::string_view b) {
   if (b.empty()) return std::nullopt;
   const auto tag = static_cast<uint8_t>(b[0]);
-  const bool v6 = tag >= 128;
-  const int prefix = v6 ? tag - 128 : tag;
+  const bool v6 = tag >= 64;
+  const int prefix = v6 ? tag - 64 : tag;
   const size_t len = v6 ? 16 : 4;
   if (b.size() != 1 + len || prefix > (v6 ? 128 : 32)) return std::nullopt;
   char text[64];

@@ -45,7 +45,7 @@ std::string AlertByIdentity(std::string_view tenant, std::string_view identity, 
                             std::string_view alert_id);
 std::string Tenant(std::string_view tenant);
 
-// Network: 1 byte (prefix, +128 for IPv6) then 4 or 16 address bytes.
+// Network: 1 byte (IPv4 prefix 0..32, or 64 + IPv6 prefix) then 4 or 16 address bytes.
 std::optional<engine::Network> ParseNetworkBytes(std::string_view bytes);
 
 // The smallest key greater than every key starting with `prefix` ("" if none).

@@ -21,8 +21,9 @@ std::string CacheKey(std::string_view tenant, std::string_view account, const Ne
 
 std::string NetworkBytes(const Network& network) {
   const int len = network.address().is_v4() ? 4 : 16;
+  // One tag byte: the IPv4 prefix (0..32), or 64 + the IPv6 prefix (64..192).
   std::string out(1, static_cast<char>(network.address().is_v4() ? network.prefix()
-                                                                  : 128 + network.prefix()));
+                                                                  : 64 + network.prefix()));
   out.append(reinterpret_cast<const char*>(network.address().bytes().data()), len);
   return out;
 }

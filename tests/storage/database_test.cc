@@ -1,0 +1,260 @@
+// storage::Database on a real RocksDB in a temp dir: round trips, key order,
+// schema checks, alert history paging, the window log and expiry.
+#include "storage/database.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "server/engine/account_baselines.h"
+#include "storage/keys.h"
+#include "tests/testing/temp_dir.h"
+
+namespace trailsentry::testing {
+namespace {
+
+using engine::BaselineEntry;
+using engine::Network;
+
+Network Net(const char* cidr) { return Network::ParseCidr(cidr).value(); }
+
+storage::AlertQuery Query(const char* tenant, int page_size = 100) {
+  storage::AlertQuery q;
+  q.tenant = tenant;
+  q.page_size = page_size;
+  return q;
+}
+
+class DatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void Open() {
+    db_.reset();
+    db_ = storage::Database::Open({.path = dir_.path() + "/data", .config = &config_}).value();
+  }
+  engine::Alert MakeAlert(const std::string& id, const std::string& identity, int64_t opened_at,
+                          engine::Rule rule = engine::Rule::kBurst) {
+    engine::Alert a;
+    a.rule = rule;
+    a.alert_id = id;
+    a.tenant = "default";
+    a.identity = identity;
+    a.opened_at = a.window_start = a.first_event_time = opened_at;
+    a.window_end = a.last_event_time = opened_at + 5000;
+    a.actions = {"ListUsers", "ListRoles"};
+    a.event_count = 2;
+    return a;
+  }
+
+  engine::Config config_;
+  TempDir dir_;
+  std::unique_ptr<storage::Database> db_;
+};
+
+TEST_F(DatabaseTest, BaselinesProfilesAndTrustRoundTrip) {
+  storage::StateBatch batch(*db_);
+  batch.PutProfile("default", "arn:a", {1000, 5000, 7});
+  batch.PutBaseline("default", "arn:a", Net("203.0.113.7/32"), {1000, 4000, 5});
+  batch.PutBaseline("default", "arn:a", Net("2001:db8:1:2::/64"), {2000, 5000, 2});
+  batch.PutBaseline("default", "arn:ab", Net("198.51.100.1/32"), {1, 2, 1});  // prefix of "arn:a"?
+  batch.PutBaseline("other", "arn:a", Net("198.51.100.2/32"), {1, 2, 1});     // another tenant
+  batch.PutAccountBaseline("default", "111122223333", Net("203.0.113.7/32"), {900, 4000, 9});
+  batch.PutTrusted("default", engine::TrustScope::kIdentity, "arn:a", Net("192.0.2.0/24"));
+  batch.PutTrusted("default", engine::TrustScope::kAccount, "111122223333", Net("10.0.0.0/8"));
+  ASSERT_TRUE(db_->Commit(batch).ok());
+  Open();  // read back after a reopen
+
+  auto stored = db_->LoadIdentity("default", "arn:a");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_TRUE(stored->profile.has_value());
+  EXPECT_EQ(*stored->profile, (BaselineEntry{1000, 5000, 7}));
+  ASSERT_EQ(stored->networks.size(), 2u);  // not "arn:ab"'s, not the other tenant's
+  EXPECT_EQ(stored->networks[0].first.ToString(), "203.0.113.7/32");
+  EXPECT_EQ(stored->networks[0].second, (BaselineEntry{1000, 4000, 5}));
+  EXPECT_EQ(stored->networks[1].first.ToString(), "2001:db8:1:2::/64");
+  ASSERT_EQ(stored->trusted.size(), 1u);
+  EXPECT_EQ(stored->trusted[0].ToString(), "192.0.2.0/24");
+  EXPECT_EQ(db_->LoadAccountBaseline("default", "111122223333", Net("203.0.113.7/32")).value(),
+            (BaselineEntry{900, 4000, 9}));
+  EXPECT_EQ(db_->LoadAccountBaseline("default", "111122223333", Net("203.0.113.8/32")).value().count,
+            0);
+  auto trusted = db_->LoadTrusted("default", engine::TrustScope::kAccount, "111122223333");
+  ASSERT_EQ(trusted.value().size(), 1u);
+  EXPECT_FALSE(db_->LoadIdentity("default", "arn:unknown").value().profile.has_value());
+}
+
+TEST_F(DatabaseTest, KeysAreLengthPrefixedAndTimeOrdered) {
+  // "a" + "b..." must not sort inside "ab"'s range, whatever the bytes.
+  const std::string a = storage::keys::Identity("t", "a");
+  const std::string ab = storage::keys::Identity("t", "ab");
+  EXPECT_NE(ab.rfind(a, 0), 0u);
+  EXPECT_LT(storage::keys::AlertByTime("t", 1000, "z"), storage::keys::AlertByTime("t", 2000, "a"));
+  EXPECT_LT(storage::keys::AlertByTime("t", 1000, "a"), storage::keys::AlertByTime("t", 1000, "b"));
+  size_t pos = 0;
+  const std::string long_component(300, 'x');
+  std::string k;
+  storage::keys::AppendComponent(k, long_component);
+  storage::keys::AppendComponent(k, "tail");
+  EXPECT_EQ(*storage::keys::ReadComponent(k, pos), long_component);
+  EXPECT_EQ(*storage::keys::ReadComponent(k, pos), "tail");
+  EXPECT_FALSE(storage::keys::ReadComponent(k, pos).has_value());
+  for (const char* cidr : {"203.0.113.0/24", "2001:db8::/32", "0.0.0.0/0", "::1/128"}) {
+    EXPECT_EQ(storage::keys::ParseNetworkBytes(engine::NetworkBytes(Net(cidr)))->ToString(),
+              Network::ParseCidr(cidr)->ToString());
+  }
+}
+
+TEST_F(DatabaseTest, AlertsListNewestFirstFilteredAndPaged) {
+  storage::StateBatch batch(*db_);
+  for (int i = 0; i < 25; ++i) {
+    batch.PutAlert(MakeAlert("burst-" + std::to_string(100 + i), i % 2 ? "arn:a" : "arn:b",
+                             1000000 + i * 1000,
+                             i % 5 == 0 ? engine::Rule::kUnusualSourceIp : engine::Rule::kBurst));
+  }
+  ASSERT_TRUE(db_->Commit(batch).ok());
+  storage::AlertQuery q = Query("default", 10);
+  auto page = db_->ListAlerts(q).value();
+  ASSERT_EQ(page.alerts.size(), 10u);
+  EXPECT_EQ(page.alerts[0].alert_id(), "burst-124");
+  EXPECT_EQ(page.alerts[9].alert_id(), "burst-115");
+  std::vector<std::string> all;
+  for (;;) {
+    for (const auto& a : page.alerts) all.push_back(a.alert_id());
+    if (page.next_page_token.empty()) break;
+    q.page_token = page.next_page_token;
+    page = db_->ListAlerts(q).value();
+  }
+  EXPECT_EQ(all.size(), 25u);
+  EXPECT_EQ(all.back(), "burst-100");
+  // By identity, rule and time range.
+  storage::AlertQuery by = Query("default");
+  by.identity = "arn:a";
+  EXPECT_EQ(db_->ListAlerts(by).value().alerts.size(), 12u);
+  by.rule_id = std::string(engine::kUnusualIpRuleId);
+  EXPECT_EQ(db_->ListAlerts(by).value().alerts.size(), 2u);  // i = 5, 15
+  storage::AlertQuery range = Query("default");
+  range.since = 1005000;
+  range.until = 1010000;
+  EXPECT_EQ(db_->ListAlerts(range).value().alerts.size(), 5u);
+  storage::AlertQuery other = Query("other");
+  EXPECT_TRUE(db_->ListAlerts(other).value().alerts.empty());
+  storage::AlertQuery bad = Query("default");
+  bad.page_token = "not-a-token!";
+  EXPECT_EQ(db_->ListAlerts(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  // An update in place keeps one record and one index entry.
+  storage::StateBatch update(*db_);
+  engine::Alert a = MakeAlert("burst-124", "arn:b", 1024000);
+  a.update_count = 3;
+  update.PutAlert(a);
+  ASSERT_TRUE(db_->Commit(update).ok());
+  auto again = db_->ListAlerts(Query("default", 1)).value();
+  EXPECT_EQ(again.alerts[0].update_count(), 3);
+  EXPECT_EQ(db_->CountKeys("alerts"), 25u);
+  EXPECT_EQ(db_->CountKeys("alerts_by_time"), 25u);
+}
+
+TEST_F(DatabaseTest, WindowLogReturnsRecentEventsAndOpenAlerts) {
+  storage::StateBatch batch(*db_);
+  const int64_t base = 1773567000000;
+  for (int i = 0; i < 10; ++i) {
+    engine::AlertEventFields f{base + i * 600000, "id-" + std::to_string(i), "ListUsers",
+                               "iam.amazonaws.com", "198.51.100.7", "us-east-1", "aws-cli/2.13.5",
+                               "AKIA", "111122223333"};
+    batch.PutWindowEvent("default", "arn:a", f, "IAMUser", "alice");
+  }
+  batch.PutAlert(MakeAlert("burst-old", "arn:a", base - 86400000));
+  batch.PutAlert(MakeAlert("burst-recent", "arn:a", base + 5 * 600000));
+  ASSERT_TRUE(db_->Commit(batch).ok());
+  // Reach one hour behind the newest logged event (at base + 90 min).
+  auto state = db_->LoadBurstState("default", "arn:a", 3600000).value();
+  ASSERT_EQ(state.events.size(), 7u);  // base+30min .. base+90min
+  EXPECT_EQ(state.events.front().event_id, "id-3");
+  EXPECT_EQ(state.events.back().user_name, "alice");
+  ASSERT_EQ(state.open_alerts.size(), 1u);
+  EXPECT_EQ(state.open_alerts[0].alert_id, "burst-recent");
+  EXPECT_TRUE(db_->LoadBurstState("default", "arn:b", 3600000).value().events.empty());
+}
+
+TEST_F(DatabaseTest, ExpiryDropsOnlyEntriesTooOldToMatter) {
+  const int64_t day = 86400000, base = 1773567000000;
+  storage::StateBatch batch(*db_);
+  batch.PutBaseline("default", "arn:a", Net("203.0.113.7/32"), {base, base, 1});
+  batch.PutBaseline("default", "arn:a", Net("203.0.113.8/32"), {base, base + 9 * day, 2});
+  batch.PutProfile("default", "arn:b", {base, base + 20 * day, 5});  // moves the watermark
+  ASSERT_TRUE(db_->Commit(batch).ok());
+  EXPECT_EQ(db_->watermark(), base + 20 * day);
+  ASSERT_TRUE(db_->CompactAll().ok());
+  auto stored = db_->LoadIdentity("default", "arn:a").value();
+  ASSERT_EQ(stored.networks.size(), 1u);  // 20 days old: gone; 11 days old: kept
+  EXPECT_EQ(stored.networks[0].first.ToString(), "203.0.113.8/32");
+  Open();
+  EXPECT_EQ(db_->watermark(), base + 20 * day);  // persisted
+}
+
+TEST_F(DatabaseTest, RefusesForeignAndNewerDirectories) {
+  TempDir foreign;
+  std::ofstream(foreign.path() + "/notes.txt") << "hello";
+  auto refused = storage::Database::Open({.path = foreign.path(), .config = &config_});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("not a trailsentry data directory"), std::string::npos);
+
+  // A database written by another schema (an unknown column family).
+  TempDir newer;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, newer.path(), &raw).ok());
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    ASSERT_TRUE(raw->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "schema_v2_things", &h).ok());
+    raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  refused = storage::Database::Open({.path = newer.path(), .config = &config_});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("schema_v2_things"), std::string::npos);
+
+  // A plain RocksDB with our column families but no schema version.
+  TempDir unversioned;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, unversioned.path(), &raw).ok());
+    delete raw;
+  }
+  refused = storage::Database::Open({.path = unversioned.path(), .config = &config_});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("schema version"), std::string::npos);
+
+  // A directory in use by another open Database.
+  auto second = storage::Database::Open({.path = dir_.path() + "/data", .config = &config_});
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("in use"), std::string::npos) << second.status();
+}
+
+TEST_F(DatabaseTest, WrongSchemaVersionIsRefusedWithoutChangingIt) {
+  db_.reset();
+  {
+    rocksdb::DBOptions o;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.path() + "/data", &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> d;
+    for (const auto& n : names) d.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> hs;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.path() + "/data", d, &hs, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), hs[0], "schema_version", "0").ok());
+    for (auto* h : hs) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  auto refused = storage::Database::Open({.path = dir_.path() + "/data", .config = &config_});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("schema version 0"), std::string::npos)
+      << refused.status();
+}
+
+}  // namespace
+}  // namespace trailsentry::testing
