@@ -52,3 +52,23 @@ scan() {
 
 expect_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
 expect_contains() { grep -q -- "$2" "$1" || fail "$3: '$2' not in $1: $(head -c 400 "$1")"; }
+
+# One CloudTrail record as a JSON line:
+#   record TIME USER IP ACTION [SOURCE] [USER_AGENT] [ERROR_CODE]
+RECORDS=0
+record() {
+  RECORDS=$((RECORDS + 1))
+  local err=""
+  [[ -n "${7:-}" ]] && err=",\"errorCode\":\"$7\""
+  printf '{"eventVersion":"1.09","eventTime":"%s","eventSource":"%s","eventName":"%s","eventID":"e2e-%s-%d","sourceIPAddress":"%s","userAgent":"%s","awsRegion":"us-east-1","recipientAccountId":"111122223333","userIdentity":{"type":"IAMUser","principalId":"AIDA%s","arn":"arn:aws:iam::111122223333:user/%s","accountId":"111122223333","accessKeyId":"AKIAE2E%s","userName":"%s"}%s}\n' \
+    "$1" "${5:-iam.amazonaws.com}" "$4" "$$" "$RECORDS" "$3" "${6:-Boto3/1.34.45 Botocore/1.34.45}" "$2" "$2" "$2" "$2" "$err"
+}
+
+# RFC 3339 for N seconds after 2026-03-15T00:00:00Z.
+at() { date -u -d "@$((1773532800 + $1))" +%Y-%m-%dT%H:%M:%SZ; }
+
+# Two days of ordinary (non-discovery) calls by USER from IP, one an hour.
+history() {
+  local user=$1 ip=$2
+  for h in $(seq 0 47); do record "$(at $((h * 3600)))" "$user" "$ip" PutObject s3.amazonaws.com; done
+}

@@ -282,5 +282,76 @@ TEST_F(DetectionServiceTest, BatchBoundariesAndOrderDoNotChangeFinalAlerts) {
   }
 }
 
+TEST_F(DetectionServiceTest, GetIdentityThroughTheClient) {
+  auto missing = client_->GetIdentity("arn:aws:iam::111122223333:user/nobody");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("never been seen"), std::string::npos);
+  EXPECT_EQ(client_->GetIdentity("").status().code(), absl::StatusCode::kInvalidArgument);
+
+  ASSERT_TRUE(client_->Evaluate(Request(Burst(6, 0))).ok());
+  auto profile = client_->GetIdentity("arn:aws:iam::111122223333:user/alice");
+  ASSERT_TRUE(profile.ok()) << profile.status();
+  EXPECT_EQ(profile->event_count(), 6);
+  EXPECT_FALSE(profile->mature());
+  ASSERT_EQ(profile->networks_size(), 1);
+  EXPECT_EQ(profile->networks(0).network(), "198.51.100.7/32");
+  EXPECT_EQ(profile->recent_discovery_calls(), 6);
+  ASSERT_EQ(profile->open_alerts_size(), 1);
+  ASSERT_EQ(profile->recent_alerts_size(), 1);
+  EXPECT_EQ(profile->open_alerts(0).alert_id(), profile->recent_alerts(0).alert_id());
+}
+
+TEST_F(DetectionServiceTest, ListAlertsPagesThroughHistory) {
+  for (int u = 0; u < 5; ++u) {
+    std::vector<std::string> records;
+    for (int i = 0; i < 6; ++i) {
+      records.push_back(Record()
+                            .User("user" + std::to_string(u))
+                            .AtSecond(u * 100 + i)
+                            .Action(kActions[i])
+                            .Json());
+    }
+    ASSERT_TRUE(client_->Evaluate(Request(records)).ok());
+  }
+  v1::ListAlertsRequest request;
+  request.set_page_size(2);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 10; ++page) {
+    auto response = client_->ListAlerts(request);
+    ASSERT_TRUE(response.ok()) << response.status();
+    for (const v1::Alert& a : response->alerts()) seen.push_back(a.identity());
+    if (response->next_page_token().empty()) break;
+    request.set_page_token(response->next_page_token());
+  }
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen.front(), "arn:aws:iam::111122223333:user/user4");  // newest first
+  v1::ListAlertsRequest bad;
+  bad.set_rule_id("no-such-rule");
+  EXPECT_EQ(client_->ListAlerts(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad.Clear();
+  bad.set_page_size(5000);
+  EXPECT_EQ(client_->ListAlerts(bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(DetectionServiceTest, FeedbackCallsCheckTheirArguments) {
+  v1::AddKnownNetworkRequest trust;
+  trust.set_identity("arn:aws:iam::111122223333:user/alice");
+  trust.set_cidr("10.0.0.1/8");
+  auto r = client_->AddKnownNetwork(trust);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("cidr"), std::string::npos);
+  trust.set_cidr("10.0.0.0/8");
+  r = client_->AddKnownNetwork(trust);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->network(), "10.0.0.0/8");
+  v1::AddKnownNetworkRequest no_scope;
+  no_scope.set_cidr("10.0.0.0/8");
+  EXPECT_EQ(client_->AddKnownNetwork(no_scope).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->ForgetIdentity("arn:aws:iam::111122223333:user/ghost").code(),
+            absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace trailsentry::testing
