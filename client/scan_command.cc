@@ -24,9 +24,10 @@ int RunScan(const engine::Config& config, const std::string& data_dir,
   std::unique_ptr<storage::Database> db;
   if (!data_dir.empty()) {
     absl::StatusOr<std::unique_ptr<storage::Database>> opened =
-        storage::Database::Open({.path = data_dir, .config = &config});
+        storage::Database::Open({.path = data_dir, .config = &config, .wal = false});
     if (!opened.ok()) {
-      std::fprintf(stderr, "trailsentry scan: %s\n", std::string(opened.status().message()).c_str());
+      std::fprintf(stderr, "trailsentry scan: %s\n",
+                   std::string(opened.status().message()).c_str());
       return kExitUsage;
     }
     db = *std::move(opened);
@@ -89,6 +90,7 @@ int RunScan(const engine::Config& config, const std::string& data_dir,
       std::fprintf(stderr, "unreadable: %s\n", std::string(st.message()).c_str());
     }
   }
+  engine.FlushPending(batch.get());
   commit();
   alerts.PrintJsonLines(stdout);
   std::fflush(stdout);

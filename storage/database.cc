@@ -152,8 +152,8 @@ std::string EncodeWatermark(int64_t t) {
 }  // namespace
 
 const char* const Database::kCfNames[kCfCount] = {
-    "default", "identity", "baseline", "account_baseline",
-    "trusted", "alerts", "alerts_by_time", "alerts_by_identity", "window_log"};
+    "default", "identity",       "baseline",           "account_baseline", "trusted",
+    "alerts",  "alerts_by_time", "alerts_by_identity", "window_log"};
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options) {
   if (options.config == nullptr) return absl::InvalidArgumentError("Database::Open: no config");
@@ -169,6 +169,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
 
   std::unique_ptr<Database> db(new Database());
   db->sync_ = options.sync;
+  db->wal_ = options.wal;
   const auto& u = options.config->unusual_ip;
   // Keep entries a day longer than any judged event could need.
   const int64_t keep_ms = absl::ToInt64Milliseconds(u.history + options.config->max_lateness +
@@ -195,9 +196,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, options.path, &names);
     if (!s.ok()) return FromRocks(s, absl::StrCat("reading ", options.path));
     for (const std::string& name : names) {
-      if (std::find_if(std::begin(kCfNames), std::end(kCfNames), [&](const char* n) {
-            return name == n;
-          }) == std::end(kCfNames)) {
+      if (std::find_if(std::begin(kCfNames), std::end(kCfNames),
+                       [&](const char* n) { return name == n; }) == std::end(kCfNames)) {
         return absl::FailedPreconditionError(absl::StrCat(
             options.path, " was written by another trailsentry schema (unknown column family \"",
             name, "\"); this build reads schema version ", kSchemaVersion,
@@ -214,16 +214,15 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
     descriptors.emplace_back(kCfNames[i], i == kBaseline || i == kAccountBaseline ? expiring
-                                          : i == kWindowLog                      ? window_log
-                                                                                 : cf_options);
+                                          : i == kWindowLog                       ? window_log
+                                                                                  : cf_options);
   }
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::Open(db_options, options.path, descriptors, &db->handles_, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &db->handles_, &raw);
   if (!s.ok() && s.ToString().find("lock") != std::string::npos) {
     return absl::FailedPreconditionError(absl::StrCat(
-        options.path, " is in use by another process (a running trailsentryd or scan?): ",
-        s.ToString()));
+        options.path,
+        " is in use by another process (a running trailsentryd or scan?): ", s.ToString()));
   }
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening ", options.path));
   db->db_.reset(raw);
@@ -232,9 +231,10 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   s = db->db_->Get(rocksdb::ReadOptions(), db->cf(kMeta), kSchemaKey, &version);
   if (s.IsNotFound()) {
     if (existed) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          options.path, " holds a RocksDB database without a trailsentry schema version; refusing "
-                        "to read it"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(options.path,
+                       " holds a RocksDB database without a trailsentry schema version; refusing "
+                       "to read it"));
     }
     s = db->db_->Put(rocksdb::WriteOptions(), db->cf(kMeta), kSchemaKey,
                      std::to_string(kSchemaVersion));
@@ -258,6 +258,10 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
 
 Database::~Database() {
   if (db_) {
+    if (!wal_) {
+      rocksdb::FlushOptions flush;
+      db_->Flush(flush, handles_);
+    }
     for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
   }
@@ -317,9 +321,9 @@ void StateBatch::PutWindowEvent(std::string_view tenant, std::string_view identi
   keys::AppendBigEndian64(key, static_cast<uint64_t>(f.time));
   key.append(f.event_id);
   std::string value;
-  for (std::string_view part : {f.event_id, f.action, f.provider, f.source_ip, f.region,
-                                f.user_agent, f.access_key_id, f.account, identity_type,
-                                user_name}) {
+  for (std::string_view part :
+       {f.event_id, f.action, f.provider, f.source_ip, f.region, f.user_agent, f.access_key_id,
+        f.account, identity_type, user_name}) {
     keys::AppendComponent(value, part);
   }
   batch_->Put(db_.cf(Database::kWindowLog), key, value);
@@ -344,6 +348,7 @@ absl::Status Database::Commit(StateBatch& batch) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
+  wo.disableWAL = !wal_;
   absl::Status s = FromRocks(db_->Write(wo, batch.batch_.get()), "committing state");
   if (s.ok()) {
     int64_t cur = watermark_->load();
@@ -363,7 +368,8 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kIdentity), prefix, &value);
   if (s.ok()) {
     out.profile = DecodeEntry(value);
-    if (!out.profile) return absl::DataLossError(absl::StrCat("corrupt profile of ", AbslView(identity)));
+    if (!out.profile)
+      return absl::DataLossError(absl::StrCat("corrupt profile of ", AbslView(identity)));
   } else if (!s.IsNotFound()) {
     return FromRocks(s, absl::StrCat("loading profile of ", AbslView(identity)));
   }
@@ -376,7 +382,8 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
     const std::string_view key = it->key().ToStringView();
     std::optional<engine::Network> net = keys::ParseNetworkBytes(key.substr(prefix.size()));
     std::optional<engine::BaselineEntry> entry = DecodeEntry(it->value().ToStringView());
-    if (!net || !entry) return absl::DataLossError(absl::StrCat("corrupt baseline of ", AbslView(identity)));
+    if (!net || !entry)
+      return absl::DataLossError(absl::StrCat("corrupt baseline of ", AbslView(identity)));
     out.networks.emplace_back(*net, *entry);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scanning baselines");
@@ -395,7 +402,8 @@ absl::StatusOr<engine::BaselineEntry> Database::LoadAccountBaseline(
   if (s.IsNotFound()) return engine::BaselineEntry{};
   if (!s.ok()) return FromRocks(s, "loading account baseline");
   std::optional<engine::BaselineEntry> e = DecodeEntry(value);
-  if (!e) return absl::DataLossError(absl::StrCat("corrupt account baseline of ", AbslView(account)));
+  if (!e)
+    return absl::DataLossError(absl::StrCat("corrupt account baseline of ", AbslView(account)));
   return *e;
 }
 
@@ -431,8 +439,8 @@ absl::StatusOr<engine::StoredBurstState> Database::LoadBurstState(std::string_vi
     if (!it->status().ok()) return FromRocks(it->status(), "reading window log");
     return out;  // nothing logged
   }
-  const auto newest =
-      static_cast<int64_t>(keys::ReadBigEndian64(it->key().ToStringView().substr(prefix.size(), 8)));
+  const auto newest = static_cast<int64_t>(
+      keys::ReadBigEndian64(it->key().ToStringView().substr(prefix.size(), 8)));
   std::string from = prefix;
   keys::AppendBigEndian64(from, static_cast<uint64_t>(std::max<int64_t>(0, newest - reach_ms)));
   for (it->Seek(from); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -441,11 +449,12 @@ absl::StatusOr<engine::StoredBurstState> Database::LoadBurstState(std::string_vi
     engine::WindowLogEvent e;
     e.time = static_cast<int64_t>(keys::ReadBigEndian64(key.substr(prefix.size(), 8)));
     size_t pos = 0;
-    for (std::string* field : {&e.event_id, &e.action, &e.provider, &e.source_ip, &e.region,
-                               &e.user_agent, &e.access_key_id, &e.account, &e.identity_type,
-                               &e.user_name}) {
+    for (std::string* field :
+         {&e.event_id, &e.action, &e.provider, &e.source_ip, &e.region, &e.user_agent,
+          &e.access_key_id, &e.account, &e.identity_type, &e.user_name}) {
       std::optional<std::string_view> part = keys::ReadComponent(value, pos);
-      if (!part) return absl::DataLossError(absl::StrCat("corrupt window log of ", AbslView(identity)));
+      if (!part)
+        return absl::DataLossError(absl::StrCat("corrupt window log of ", AbslView(identity)));
       field->assign(*part);
     }
     out.events.push_back(std::move(e));
@@ -461,8 +470,10 @@ absl::StatusOr<engine::StoredBurstState> Database::LoadBurstState(std::string_vi
   for (int n = 0; n < kMaxAlerts && idx->Valid() && idx->key().starts_with(prefix);
        ++n, idx->Prev()) {
     const std::string_view key = idx->key().ToStringView();
-    const auto opened_at = static_cast<int64_t>(keys::ReadBigEndian64(key.substr(prefix.size(), 8)));
-    absl::StatusOr<std::optional<v1::Alert>> alert = GetAlert(tenant, key.substr(prefix.size() + 8));
+    const auto opened_at =
+        static_cast<int64_t>(keys::ReadBigEndian64(key.substr(prefix.size(), 8)));
+    absl::StatusOr<std::optional<v1::Alert>> alert =
+        GetAlert(tenant, key.substr(prefix.size() + 8));
     if (!alert.ok()) return alert.status();
     if (!alert->has_value()) continue;
     const v1::Alert& a = **alert;

@@ -77,8 +77,8 @@ class StateBatch final : public engine::StateWriter {
 
 struct AlertQuery {
   std::string tenant;
-  std::string identity;  // empty: all
-  std::string rule_id;   // empty: all
+  std::string identity;       // empty: all
+  std::string rule_id;        // empty: all
   int64_t since = INT64_MIN;  // opened_at >= since (ms)
   int64_t until = INT64_MAX;  // opened_at < until (ms)
   int page_size = 100;
@@ -96,6 +96,9 @@ class Database final : public engine::StateReader {
     std::string path = "./trailsentry-data";
     const engine::Config* config = nullptr;  // history and max_lateness for expiry
     bool sync = false;                       // fsync every commit
+    // false: commits skip the write-ahead log (bulk loads such as `scan`); the
+    // memtables are flushed on close instead, so a crash mid-load loses the load.
+    bool wal = true;
     size_t block_cache_bytes = size_t{256} << 20;
   };
 
@@ -116,8 +119,9 @@ class Database final : public engine::StateReader {
       std::string_view tenant, std::string_view account, const engine::Network& network) override;
   [[nodiscard]] absl::StatusOr<std::vector<engine::Network>> LoadTrusted(
       std::string_view tenant, engine::TrustScope scope, std::string_view name) override;
-  [[nodiscard]] absl::StatusOr<engine::StoredBurstState> LoadBurstState(
-      std::string_view tenant, std::string_view identity, int64_t reach_ms) override;
+  [[nodiscard]] absl::StatusOr<engine::StoredBurstState> LoadBurstState(std::string_view tenant,
+                                                                        std::string_view identity,
+                                                                        int64_t reach_ms) override;
 
   // Alert history.
   [[nodiscard]] absl::StatusOr<std::optional<v1::Alert>> GetAlert(std::string_view tenant,
@@ -134,8 +138,18 @@ class Database final : public engine::StateReader {
 
  private:
   friend class StateBatch;
-  enum Cf { kMeta = 0, kIdentity, kBaseline, kAccountBaseline, kTrusted, kAlerts,
-            kAlertsByTime, kAlertsByIdentity, kWindowLog, kCfCount };
+  enum Cf {
+    kMeta = 0,
+    kIdentity,
+    kBaseline,
+    kAccountBaseline,
+    kTrusted,
+    kAlerts,
+    kAlertsByTime,
+    kAlertsByIdentity,
+    kWindowLog,
+    kCfCount
+  };
   static const char* const kCfNames[kCfCount];
 
   Database() = default;
@@ -145,6 +159,7 @@ class Database final : public engine::StateReader {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::shared_ptr<std::atomic<int64_t>> watermark_ = std::make_shared<std::atomic<int64_t>>(0);
   bool sync_ = false;
+  bool wal_ = true;
 };
 
 }  // namespace trailsentry::storage

@@ -6,14 +6,17 @@
 namespace trailsentry::engine {
 namespace {
 
-std::string CacheKey(std::string_view tenant, std::string_view account, const Network& network) {
-  std::string key;
-  key.reserve(tenant.size() + account.size() + 20);
-  key.append(tenant);
+// The cache key, built in a per-thread buffer: no allocation per lookup.
+const std::string& CacheKey(std::string_view tenant, std::string_view account,
+                            const Network& network) {
+  thread_local std::string key;
+  key.assign(tenant);
   key.push_back('\0');
   key.append(account);
   key.push_back('\0');
-  key.append(NetworkBytes(network));
+  const bool v4 = network.address().is_v4();
+  key.push_back(static_cast<char>(v4 ? network.prefix() : 64 + network.prefix()));
+  key.append(reinterpret_cast<const char*>(network.address().bytes().data()), v4 ? 4 : 16);
   return key;
 }
 
@@ -22,28 +25,30 @@ std::string CacheKey(std::string_view tenant, std::string_view account, const Ne
 std::string NetworkBytes(const Network& network) {
   const int len = network.address().is_v4() ? 4 : 16;
   // One tag byte: the IPv4 prefix (0..32), or 64 + the IPv6 prefix (64..192).
-  std::string out(1, static_cast<char>(network.address().is_v4() ? network.prefix()
-                                                                  : 64 + network.prefix()));
+  std::string out(
+      1, static_cast<char>(network.address().is_v4() ? network.prefix() : 64 + network.prefix()));
   out.append(reinterpret_cast<const char*>(network.address().bytes().data()), len);
   return out;
 }
 
 int64_t LastSeenWriteGranularityMs(const Config& config) {
-  // A 240th of history (1 h for the default 10 days), at least a second.
-  return std::max<int64_t>(1000, absl::ToInt64Milliseconds(config.unusual_ip.history) / 240);
+  // A 48th of history (5 h for the default 10 days), at least a second.
+  return std::max<int64_t>(1000, absl::ToInt64Milliseconds(config.unusual_ip.history) / 48);
 }
 
 AccountBaselines::AccountBaselines(const Config& config, StateReader* reader, size_t max_entries)
-    : config_(config), reader_(reader), max_per_shard_(std::max<size_t>(1, max_entries / kShards)) {}
+    : config_(config),
+      reader_(reader),
+      max_per_shard_(std::max<size_t>(1, max_entries / kShards)) {}
 
 absl::StatusOr<AccountBaselines::Cached*> AccountBaselines::Find(Shard& shard,
                                                                  const std::string& key,
                                                                  std::string_view tenant,
                                                                  std::string_view account,
                                                                  const Network& network) {
-  auto it = shard.entries.find(key);
+  auto it = shard.entries.find(absl::string_view(key));
   if (it != shard.entries.end()) return &it->second;
-  Cached cached;
+  Cached cached{network, {}};
   if (reader_ != nullptr) {
     absl::StatusOr<BaselineEntry> stored = reader_->LoadAccountBaseline(tenant, account, network);
     if (!stored.ok()) return stored.status();
@@ -54,11 +59,15 @@ absl::StatusOr<AccountBaselines::Cached*> AccountBaselines::Find(Shard& shard,
     }
   }
   if (shard.entries.size() >= max_per_shard_) {
-    // Drop a tenth of the cache; what was written is on disk, and an entry with
-    // unwritten progress only loses last-seen movement below the granularity.
+    // Drop a tenth of the cache: clean entries only (dirty ones wait for a flush).
     size_t drop = std::max<size_t>(1, max_per_shard_ / 10);
-    for (auto e = shard.entries.begin(); e != shard.entries.end() && drop > 0; --drop) {
+    for (auto e = shard.entries.begin(); e != shard.entries.end() && drop > 0;) {
+      if (e->second.dirty) {
+        ++e;
+        continue;
+      }
       shard.entries.erase(e++);
+      --drop;
     }
   }
   return &shard.entries.emplace(key, cached).first->second;
@@ -67,7 +76,7 @@ absl::StatusOr<AccountBaselines::Cached*> AccountBaselines::Find(Shard& shard,
 absl::StatusOr<BaselineEntry> AccountBaselines::Get(std::string_view tenant,
                                                     std::string_view account,
                                                     const Network& network) {
-  const std::string key = CacheKey(tenant, account, network);
+  const std::string& key = CacheKey(tenant, account, network);
   Shard& shard = shards_[absl::Hash<absl::string_view>{}(key) % kShards];
   std::lock_guard<std::mutex> lock(shard.mu);
   absl::StatusOr<Cached*> c = Find(shard, key, tenant, account, network);
@@ -77,27 +86,48 @@ absl::StatusOr<BaselineEntry> AccountBaselines::Get(std::string_view tenant,
 
 absl::Status AccountBaselines::Observe(std::string_view tenant, std::string_view account,
                                        const Network& network, EventTime t, StateWriter* writer) {
-  const std::string key = CacheKey(tenant, account, network);
+  const std::string& key = CacheKey(tenant, account, network);
   Shard& shard = shards_[absl::Hash<absl::string_view>{}(key) % kShards];
   std::lock_guard<std::mutex> lock(shard.mu);
   absl::StatusOr<Cached*> found = Find(shard, key, tenant, account, network);
   if (!found.ok()) return found.status();
   Cached& c = **found;
   engine::Observe(c.entry, t, absl::ToInt64Milliseconds(config_.unusual_ip.history));
+  c.dirty = true;
   if (writer != nullptr &&
       (c.entry.first_seen != c.persisted_first_seen ||
        c.entry.last_seen - c.persisted_last_seen >= LastSeenWriteGranularityMs(config_))) {
     writer->PutAccountBaseline(tenant, account, network, c.entry);
     c.persisted_first_seen = c.entry.first_seen;
     c.persisted_last_seen = c.entry.last_seen;
+    c.dirty = false;
   }
   return absl::OkStatus();
+}
+
+void AccountBaselines::FlushPending(StateWriter* writer) {
+  if (writer == nullptr) return;
+  for (Shard& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    for (auto& [key, c] : shard.entries) {
+      if (!c.dirty) continue;
+      // key: tenant \0 account \0 network bytes
+      const size_t a = key.find('\0');
+      const size_t b = key.find('\0', a + 1);
+      writer->PutAccountBaseline(std::string_view(key).substr(0, a),
+                                 std::string_view(key).substr(a + 1, b - a - 1), c.network,
+                                 c.entry);
+      c.persisted_first_seen = c.entry.first_seen;
+      c.persisted_last_seen = c.entry.last_seen;
+      c.dirty = false;
+    }
+  }
 }
 
 absl::Status AccountBaselines::Set(std::string_view tenant, std::string_view account,
                                    const Network& network, const BaselineEntry& entry,
                                    StateWriter* writer) {
-  const std::string key = CacheKey(tenant, account, network);
+  const std::string& key = CacheKey(tenant, account, network);
   Shard& shard = shards_[absl::Hash<absl::string_view>{}(key) % kShards];
   std::lock_guard<std::mutex> lock(shard.mu);
   absl::StatusOr<Cached*> found = Find(shard, key, tenant, account, network);

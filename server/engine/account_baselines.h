@@ -51,11 +51,16 @@ class AccountBaselines {
   [[nodiscard]] absl::Status Trust(std::string_view tenant, std::string_view account,
                                    const Network& network, StateWriter* writer);
 
+  // Writes what coalescing held back (see IdentityBaseline::FlushPending).
+  void FlushPending(StateWriter* writer);
+
   size_t cached() const;
 
  private:
   struct Cached {
+    Network network;
     BaselineEntry entry;
+    bool dirty = false;
     EventTime persisted_last_seen = INT64_MIN;
     EventTime persisted_first_seen = INT64_MIN;
   };
@@ -78,8 +83,10 @@ class AccountBaselines {
 };
 
 // How far a cached last-seen may run ahead of the stored one before it is
-// written again: steady traffic from known networks writes about once an hour per
-// entry instead of per event. After a crash, a last seen may be this much behind.
+// written again (history / 48: 5 h by default): steady traffic from known
+// networks writes an entry a few times a day instead of per event. After a
+// crash or eviction, a stored last seen (and count) may be this much behind, so
+// an entry can count as expired up to this much early at the `history` edge.
 int64_t LastSeenWriteGranularityMs(const Config& config);
 
 // "tenant\0a\0network" keys and the Network's binary form, shared with the cache.

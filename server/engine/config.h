@@ -23,6 +23,7 @@ struct BurstConfig {
   int threshold = 5;
   BurstMode mode = BurstMode::kSliding;
   absl::Duration suppression = absl::Minutes(10);
+  bool enabled = true;
 };
 
 struct DiscoveryConfig {
@@ -51,6 +52,7 @@ struct UnusualIpConfig {
   absl::Duration suppression = absl::Hours(24);
   bool require_new_to_account = false;
   std::vector<std::string> network_allowlist;
+  bool enabled = true;  // false: the rule is off and no baselines are kept
 };
 
 struct ServerConfig {

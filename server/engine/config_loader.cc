@@ -53,6 +53,7 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
       return s;
     }
     if (b.has_threshold()) c.burst.threshold = b.threshold();
+    if (b.has_enabled()) c.burst.enabled = b.enabled();
     if (b.mode() == pb::BurstConfig::TUMBLING) {
       c.burst.mode = BurstMode::kTumbling;
       c.burst.suppression = absl::ZeroDuration();
@@ -95,6 +96,7 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
     }
     if (u.has_min_distinct_calls()) c_u.min_distinct_calls = u.min_distinct_calls();
     if (u.has_require_new_to_account()) c_u.require_new_to_account = u.require_new_to_account();
+    if (u.has_enabled()) c_u.enabled = u.enabled();
     List(u.has_network_allowlist(), u.network_allowlist(), c_u.network_allowlist);
   }
   if (p.has_server()) {

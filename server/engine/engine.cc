@@ -24,8 +24,7 @@ IdentityHash HashIdentity(const std::string& key) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Config& config,
-                                                       StateReader* reader) {
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Config& config, StateReader* reader) {
   if (absl::Status s = ValidateConfig(config); !s.ok()) return s;
   std::vector<Network> allowlist;
   for (const std::string& cidr : config.unusual_ip.network_allowlist) {
@@ -72,7 +71,7 @@ absl::Status Engine::LoadBaseline(std::string_view tenant, std::string_view iden
       status = loaded.status();
     }
   }
-  slot.baseline = std::make_unique<IdentityBaseline>(std::move(stored));
+  slot.baseline = std::make_unique<IdentityBaseline>(tenant, identity, std::move(stored));
   return status;
 }
 
@@ -135,7 +134,7 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
   fields.access_key_id = ev.access_key_id;
   fields.account = c.account;
 
-  if (c.discovery && c.cli && !late) {
+  if (config_.burst.enabled && c.discovery && c.cli && !late) {
     if (!slot.window) slot.window = std::make_unique<BurstWindow>();
     BurstInput in{fields, ev.identity_type, c.user_name};
     BurstContext ctx{&config_, slot.newest, tenant, c.identity, &shard.pool, &changes};
@@ -148,7 +147,7 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
   }
 
   // Not excluded means the source IP is valid: the unusual-IP rule and baselines.
-  if (!(v.flags & kDuplicate)) {
+  if (config_.unusual_ip.enabled && !(v.flags & kDuplicate)) {
     if (absl::Status s = LoadBaseline(tenant, c.identity, slot); !s.ok() && v.storage.ok()) {
       v.storage = s;
     }
@@ -160,7 +159,7 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
     in.discovery = c.discovery;
     in.failed = c.failed;
     in.late = late;
-    UnusualIpContext ctx{&config_, tenant,         c.identity, slot.newest,
+    UnusualIpContext ctx{&config_,    tenant,          c.identity, slot.newest,
                          &allowlist_, accounts_.get(), writer,     &changes};
     UnusualIpResult r = slot.baseline->Evaluate(in, ctx);
     if (r.learning) v.flags |= kLearning;
@@ -179,7 +178,7 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
   // Sweep idle identities each time the shard's event time moves on by a quarter
   // of the idle limit: a bounded cost per stretch of event time, not per event.
   if (shard.newest - shard.last_sweep >= idle_limit_ / 4) {
-    EvictIdle(shard);
+    EvictIdle(shard, writer);
     shard.last_sweep = shard.newest;
   }
   return v;
@@ -210,9 +209,8 @@ absl::StatusOr<IdentityView> Engine::GetIdentity(std::string_view tenant,
   return view;
 }
 
-absl::Status Engine::TrustNetwork(std::string_view tenant, TrustScope scope,
-                                  std::string_view name, const Network& network,
-                                  StateWriter* writer) {
+absl::Status Engine::TrustNetwork(std::string_view tenant, TrustScope scope, std::string_view name,
+                                  const Network& network, StateWriter* writer) {
   if (scope == TrustScope::kAccount) return accounts_->Trust(tenant, name, network, writer);
   IdentityHash key;
   Shard& shard = ShardFor(tenant, name, key);
@@ -237,12 +235,23 @@ void Engine::ForgetIdentity(std::string_view tenant, std::string_view identity) 
   shard.identities.erase(it);
 }
 
-void Engine::EvictIdle(Shard& shard) {
+void Engine::FlushPending(StateWriter* writer) {
+  for (int i = 0; i < kShards; ++i) {
+    std::lock_guard<std::mutex> lock(shards_[i].mu);
+    for (auto& [key, slot] : shards_[i].identities) {
+      if (slot.baseline) slot.baseline->FlushPending(writer);
+    }
+  }
+  accounts_->FlushPending(writer);
+}
+
+void Engine::EvictIdle(Shard& shard, StateWriter* writer) {
   // Baselines are on disk (what is not yet written is below the last-seen write
   // granularity) and reload on the identity's next event.
   for (auto it = shard.identities.begin(); it != shard.identities.end();) {
     if (shard.newest - it->second.newest > idle_limit_) {
       if (it->second.window) it->second.window->ReleaseAll(shard.pool);
+      if (it->second.baseline) it->second.baseline->FlushPending(writer);
       shard.identities.erase(it++);
     } else {
       ++it;

@@ -22,11 +22,11 @@
 #include "absl/status/statusor.h"
 #include "server/engine/account_baselines.h"
 #include "server/engine/burst_window.h"
-#include "server/engine/identity_baseline.h"
-#include "server/engine/state_store.h"
 #include "server/engine/config.h"
 #include "server/engine/event.h"
 #include "server/engine/event_classifier.h"
+#include "server/engine/identity_baseline.h"
+#include "server/engine/state_store.h"
 #include "server/engine/string_pool.h"
 
 namespace trailsentry::engine {
@@ -122,6 +122,8 @@ class Engine {
                                           StateWriter* writer);
   // Drops the identity's in-memory state (the caller deletes what is stored).
   void ForgetIdentity(std::string_view tenant, std::string_view identity);
+  // Writes every baseline change that write coalescing held back.
+  void FlushPending(StateWriter* writer);
 
   const Config& config() const { return config_; }
   EngineStats Stats() const;
@@ -139,10 +141,9 @@ class Engine {
   };
 
   Engine(const Config& config, StateReader* reader, std::vector<Network> allowlist);
-  void EvictIdle(Shard& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  void EvictIdle(Shard& shard, StateWriter* writer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   Shard& ShardFor(std::string_view tenant, std::string_view identity, IdentityHash& key);
-  absl::Status LoadBaseline(std::string_view tenant, std::string_view identity,
-                            IdentitySlot& slot);
+  absl::Status LoadBaseline(std::string_view tenant, std::string_view identity, IdentitySlot& slot);
   // Everything stored of an identity seen for the first time since start:
   // baselines, and the burst window log (restored silently).
   absl::Status LoadIdentity(std::string_view tenant, std::string_view identity, IdentitySlot& slot,

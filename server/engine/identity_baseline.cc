@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace trailsentry::engine {
 namespace {
 
@@ -51,7 +50,9 @@ std::vector<IdentityBaseline::Segment> IdentityBaseline::Segments(const std::vec
   return out;
 }
 
-IdentityBaseline::IdentityBaseline(StoredIdentity stored) : trusted_(std::move(stored.trusted)) {
+IdentityBaseline::IdentityBaseline(std::string_view tenant, std::string_view identity,
+                                   StoredIdentity stored)
+    : tenant_(tenant), identity_(identity), trusted_(std::move(stored.trusted)) {
   if (stored.profile) {
     profile_ = *stored.profile;
     profile_persisted_last_ = profile_.last_seen;
@@ -136,11 +137,10 @@ UnusualIpResult IdentityBaseline::Evaluate(const UnusualIpInput& in, UnusualIpCo
                     std::string(f.user_agent),
                     std::string(f.access_key_id),
                     std::string(f.account)};
-          auto pos = std::upper_bound(c.calls.begin(), c.calls.end(), call,
-                                      [](const Call& a, const Call& b) {
-                                        return std::tie(a.time, a.event_id) <
-                                               std::tie(b.time, b.event_id);
-                                      });
+          auto pos = std::upper_bound(
+              c.calls.begin(), c.calls.end(), call, [](const Call& a, const Call& b) {
+                return std::tie(a.time, a.event_id) < std::tie(b.time, b.event_id);
+              });
           c.calls.insert(pos, std::move(call));
           absl::Status s = Rebuild(c, in, ctx, &result.alert_id);
           if (!s.ok()) result.status = s;
@@ -163,10 +163,12 @@ void IdentityBaseline::Learn(const Network& network, EventTime t, UnusualIpConte
   const bool new_profile = profile_.count == 0;
   const EventTime first_before = profile_.first_seen;
   ObserveProfile(profile_, t);
+  profile_dirty_ = true;
   if (ctx.writer != nullptr && (new_profile || profile_.first_seen != first_before ||
                                 profile_.last_seen - profile_persisted_last_ >= granularity)) {
     ctx.writer->PutProfile(ctx.tenant, ctx.identity, profile_);
     profile_persisted_last_ = profile_.last_seen;
+    profile_dirty_ = false;
   }
   NetworkState* n = FindNetwork(network);
   if (n == nullptr) {
@@ -174,11 +176,29 @@ void IdentityBaseline::Learn(const Network& network, EventTime t, UnusualIpConte
     n = &networks_.back();
   }
   Observe(n->entry, t, history);
+  n->dirty = true;
   if (ctx.writer != nullptr && (n->entry.first_seen != n->persisted_first ||
                                 n->entry.last_seen - n->persisted_last >= granularity)) {
     ctx.writer->PutBaseline(ctx.tenant, ctx.identity, network, n->entry);
     n->persisted_first = n->entry.first_seen;
     n->persisted_last = n->entry.last_seen;
+    n->dirty = false;
+  }
+}
+
+void IdentityBaseline::FlushPending(StateWriter* writer) {
+  if (writer == nullptr) return;
+  if (profile_dirty_ && profile_.count > 0) {
+    writer->PutProfile(tenant_, identity_, profile_);
+    profile_persisted_last_ = profile_.last_seen;
+    profile_dirty_ = false;
+  }
+  for (NetworkState& n : networks_) {
+    if (!n.dirty) continue;
+    writer->PutBaseline(tenant_, identity_, n.network, n.entry);
+    n.persisted_first = n.entry.first_seen;
+    n.persisted_last = n.entry.last_seen;
+    n.dirty = false;
   }
 }
 
@@ -226,8 +246,8 @@ absl::Status IdentityBaseline::Rebuild(Candidate& c, const UnusualIpInput& in,
     a.network = network_text;
     for (size_t k = i; k < end; ++k) {
       const Call& call = c.calls[k];
-      a.AddEvent({call.time, call.event_id, call.action, call.provider, call.source_ip,
-                  call.region, call.user_agent, call.access_key_id, call.account});
+      a.AddEvent({call.time, call.event_id, call.action, call.provider, call.source_ip, call.region,
+                  call.user_agent, call.access_key_id, call.account});
       if (call.event_id == in.fields.event_id && call.time == in.fields.time) {
         *alert_of_call = a.alert_id;
       }
@@ -254,8 +274,7 @@ absl::Status IdentityBaseline::Rebuild(Candidate& c, const UnusualIpInput& in,
       a.recent_known_networks.push_back(known[k]->network.ToString());
     }
     const bool changed = fresh || alert->event_count != a.event_count ||
-                         alert->window_start != a.window_start ||
-                         alert->window_end != a.window_end;
+                         alert->window_start != a.window_start || alert->window_end != a.window_end;
     if (changed) {
       if (!fresh) ++a.update_count;
       ctx.changes->push_back(AlertChange{fresh, a});
@@ -288,7 +307,8 @@ void IdentityBaseline::Prune(const Config& config, EventTime newest) {
     // Drop whole segments only, so the counts after them start where they did.
     size_t drop = 0;
     for (const Segment& seg : Segments(c.calls, config)) {
-      if (c.calls[seg.end - 1].time > keep_after || seg.start + Millis(u.suppression) >= keep_after) {
+      if (c.calls[seg.end - 1].time > keep_after ||
+          seg.start + Millis(u.suppression) >= keep_after) {
         break;
       }
       drop = seg.end;
@@ -298,7 +318,8 @@ void IdentityBaseline::Prune(const Config& config, EventTime newest) {
       return a->window_start + Millis(u.suppression) < horizon;
     });
   }
-  std::erase_if(candidates_, [](const Candidate& c) { return c.calls.empty() && c.alerts.empty(); });
+  std::erase_if(candidates_,
+                [](const Candidate& c) { return c.calls.empty() && c.alerts.empty(); });
 }
 
 std::vector<KnownNetwork> IdentityBaseline::Networks(const Config& config, EventTime now) const {

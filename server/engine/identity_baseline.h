@@ -44,7 +44,7 @@ struct UnusualIpContext {
   EventTime identity_newest = 0;
   const std::vector<Network>* allowlist = nullptr;  // unusual_ip.network_allowlist, parsed
   AccountBaselines* accounts = nullptr;
-  StateWriter* writer = nullptr;                   // may be null
+  StateWriter* writer = nullptr;  // may be null
   std::vector<AlertChange>* changes = nullptr;
 };
 
@@ -65,7 +65,7 @@ struct KnownNetwork {
 
 class IdentityBaseline {
  public:
-  explicit IdentityBaseline(StoredIdentity stored);
+  IdentityBaseline(std::string_view tenant, std::string_view identity, StoredIdentity stored);
   IdentityBaseline(const IdentityBaseline&) = delete;
   IdentityBaseline& operator=(const IdentityBaseline&) = delete;
 
@@ -76,6 +76,9 @@ class IdentityBaseline {
   // Open unusual-IP alerts still held in memory.
   std::vector<const Alert*> OpenAlerts() const;
   void Trust(const Network& network) { trusted_.push_back(network); }
+  // Writes what coalescing held back (last seen and counts below the write
+  // granularity): on shutdown, eviction and the end of a scan.
+  void FlushPending(StateWriter* writer);
   const std::vector<Network>& trusted() const { return trusted_; }
 
  private:
@@ -84,6 +87,7 @@ class IdentityBaseline {
     BaselineEntry entry;
     EventTime persisted_first = INT64_MIN;
     EventTime persisted_last = INT64_MIN;
+    bool dirty = false;  // changed since last written
   };
   struct Call {
     EventTime time;
@@ -114,8 +118,10 @@ class IdentityBaseline {
   void Learn(const Network& network, EventTime t, UnusualIpContext& ctx);
   void Prune(const Config& config, EventTime newest);
 
+  std::string tenant_, identity_;
   IdentityProfile profile_;
   EventTime profile_persisted_last_ = INT64_MIN;
+  bool profile_dirty_ = false;
   std::vector<NetworkState> networks_;
   std::vector<Network> trusted_;
   std::vector<Candidate> candidates_;

@@ -2,13 +2,14 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
 
 namespace trailsentry::service {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& config,
-                                                     Options options) {
+                                                      Options options) {
   std::unique_ptr<Server> server(new Server());
   if (!options.in_memory) {
     absl::StatusOr<std::unique_ptr<storage::Database>> db = storage::Database::Open(
@@ -47,6 +48,14 @@ void Server::Shutdown(absl::Duration grace) {
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
   server_->Wait();
   server_.reset();
+  // No call is running now: write what baseline write coalescing held back.
+  if (db_ != nullptr) {
+    storage::StateBatch batch(*db_);
+    engine_->FlushPending(&batch);
+    if (absl::Status s = db_->Commit(batch); !s.ok()) {
+      spdlog::error("flushing baselines at shutdown: {}", std::string(s.message()));
+    }
+  }
 }
 
 void Server::Wait() {

@@ -13,6 +13,7 @@ ABSL_FLAG(int, identities, 5000, "number of identities");
 ABSL_FLAG(int, accounts, 20, "number of AWS accounts");
 ABSL_FLAG(uint64_t, seed, 1, "random seed (same seed, same output)");
 ABSL_FLAG(double, rate, 50, "events per second of event time");
+ABSL_FLAG(int64_t, start, 1767225600, "event time of the first record, seconds since the epoch");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
                                              .identities = absl::GetFlag(FLAGS_identities),
                                              .accounts = absl::GetFlag(FLAGS_accounts),
                                              .events = absl::GetFlag(FLAGS_events),
+                                             .start_epoch_seconds = absl::GetFlag(FLAGS_start),
                                              .events_per_second = absl::GetFlag(FLAGS_rate)});
   std::string line;
   uint64_t bytes = 0, n = 0;

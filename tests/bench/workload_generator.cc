@@ -87,6 +87,9 @@ std::string Key(std::mt19937_64& rng, const char* prefix) {
 
 WorkloadGenerator::WorkloadGenerator(Options options) : options_(options), rng_(options.seed) {
   MakeIdentities();
+  // Identities depend on the seed only; events also on the start time, so two
+  // stretches of one organisation's trail share identities but not eventIDs.
+  rng_.seed(options_.seed * 1000003 + static_cast<uint64_t>(options_.start_epoch_seconds));
 }
 
 void WorkloadGenerator::MakeIdentities() {

@@ -26,6 +26,7 @@ expect_contains "$WORK/live-alerts.jsonl" '"recentKnownNetworks":\["203.0.113.7/
 "$TRAILSENTRY" identity --server "127.0.0.1:$PORT" arn:aws:iam::111122223333:user/alice >"$WORK/alice.json" || fail "identity"
 expect_contains "$WORK/alice.json" '"mature":true' "mature"
 expect_contains "$WORK/alice.json" '"recentAlerts":\[' "recent alerts"
+expect_contains "$WORK/alice.json" '"count":"48"' "every bootstrap observation counted (scan flushes at its end)"
 set +e
 "$TRAILSENTRY" identity --server "127.0.0.1:$PORT" arn:aws:iam::111122223333:user/nobody >/dev/null 2>"$WORK/nf.txt"; rc=$?
 "$TRAILSENTRY" trust --server "127.0.0.1:$PORT" --identity arn:aws:iam::111122223333:user/bob 10.0.0.1/8 >/dev/null 2>"$WORK/cidr.txt"; rc_cidr=$?
@@ -55,5 +56,10 @@ expect_eq "$(wc -l <"$WORK/list.jsonl")" "1" "alice's alerts"
 "$TRAILSENTRY" forget --server "127.0.0.1:$PORT" arn:aws:iam::111122223333:user/bob 2>/dev/null || fail "forget"
 "$TRAILSENTRY" identity --server "127.0.0.1:$PORT" arn:aws:iam::111122223333:user/bob >/dev/null 2>&1 &&
   fail "bob should be unknown after forget"
+# A clean shutdown writes out what write coalescing held back.
+stop_server
+start_server
+"$TRAILSENTRY" identity --server "127.0.0.1:$PORT" arn:aws:iam::111122223333:user/alice >"$WORK/alice2.json" || fail "identity after restart"
+expect_contains "$WORK/alice2.json" "\"lastSeen\":\"$(at $((T + 5)))\"" "alice's last call, flushed at shutdown"
 stop_server
 echo "lookup e2e: ok"

@@ -51,7 +51,9 @@ start_server
   fail "identity lookup after restart"
 expect_contains "$WORK/alice.json" '"mature":true' "alice still mature"
 expect_contains "$WORK/alice.json" '"network":"203.0.113.7/32"' "alice's usual network"
-expect_contains "$WORK/alice.json" '"count":"48"' "alice's 48 observations"
+expect_contains "$WORK/alice.json" '"firstSeen":"2026-03-15T00:00:00Z"' "alice's baseline start"
+# (Counts and last-seen times may lag by the write-coalescing granularity after a
+# kill -9; a clean shutdown writes them out, see lookup_e2e_test.)
 "$TRAILSENTRY" alerts --server "127.0.0.1:$PORT" >"$WORK/history.jsonl" 2>/dev/null || fail "alerts after restart"
 expect_contains "$WORK/history.jsonl" "$UNUSUAL_ID" "unusual-IP alert kept"
 
