@@ -28,6 +28,11 @@ class Client {
     std::string target = "127.0.0.1:50051";
     absl::Duration timeout = absl::Seconds(30);  // per call
     int max_message_bytes = 64 << 20;
+    std::string token;  // sent as "authorization: Bearer <token>"
+    // TLS: any of these set means TLS. ca: PEM roots to verify the server (empty:
+    // system roots); cert + key: a client certificate for mTLS.
+    std::string tls_ca_file, tls_cert_file, tls_key_file;
+    std::string tls_server_name;  // override the name checked in the server certificate
   };
 
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Client>> Connect(const Options& options);

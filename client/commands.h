@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "client/client.h"
 #include "server/engine/config.h"
 
 namespace trailsentry::cli {
@@ -22,24 +23,24 @@ int RunScan(const engine::Config& config, const std::string& data_dir,
             const std::vector<std::string>& paths);
 
 struct SubmitOptions {
-  std::string server = "127.0.0.1:50051";
+  Client::Options connection;
   int batch = 500;
 };
 // Sends the files' records to a server in batches.
 int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& paths);
 
 // Lookups and triage feedback against a server.
-int RunIdentity(const std::string& server, const std::string& identity);
+int RunIdentity(const Client::Options& connection, const std::string& identity);
 struct AlertsOptions {
   std::string since, until, rule, identity;
   int limit = 100;
 };
-int RunAlerts(const std::string& server, const AlertsOptions& options);
+int RunAlerts(const Client::Options& connection, const AlertsOptions& options);
 struct TrustOptions {
   std::string identity, account, cidr;
 };
-int RunTrust(const std::string& server, const TrustOptions& options);
-int RunForget(const std::string& server, const std::string& identity);
+int RunTrust(const Client::Options& connection, const TrustOptions& options);
+int RunForget(const Client::Options& connection, const std::string& identity);
 
 }  // namespace trailsentry::cli
 

@@ -24,8 +24,8 @@ void PrintJson(const google::protobuf::Message& m) {
   std::fprintf(stdout, "%s\n", json.c_str());
 }
 
-absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& server) {
-  return Client::Connect({.target = server});
+absl::StatusOr<std::unique_ptr<Client>> Connect(const Client::Options& connection) {
+  return Client::Connect(connection);
 }
 
 bool ParseTime(const std::string& text, google::protobuf::Timestamp* out) {
@@ -38,7 +38,7 @@ bool ParseTime(const std::string& text, google::protobuf::Timestamp* out) {
 
 }  // namespace
 
-int RunIdentity(const std::string& server, const std::string& identity) {
+int RunIdentity(const Client::Options& server, const std::string& identity) {
   auto client = Connect(server);
   if (!client.ok()) return Fail("identity", client.status());
   absl::StatusOr<v1::IdentityProfile> profile = (*client)->GetIdentity(identity);
@@ -47,7 +47,7 @@ int RunIdentity(const std::string& server, const std::string& identity) {
   return kExitOk;
 }
 
-int RunAlerts(const std::string& server, const AlertsOptions& o) {
+int RunAlerts(const Client::Options& server, const AlertsOptions& o) {
   v1::ListAlertsRequest request;
   if (!o.since.empty() && !ParseTime(o.since, request.mutable_since())) {
     std::fprintf(stderr, "trailsentry alerts: --since: not an RFC 3339 time: %s\n", o.since.c_str());
@@ -79,7 +79,7 @@ int RunAlerts(const std::string& server, const AlertsOptions& o) {
   return kExitOk;
 }
 
-int RunTrust(const std::string& server, const TrustOptions& o) {
+int RunTrust(const Client::Options& server, const TrustOptions& o) {
   if (o.identity.empty() == o.account.empty()) {
     std::fprintf(stderr, "trailsentry trust: give exactly one of --identity or --account\n");
     return kExitUsage;
@@ -96,7 +96,7 @@ int RunTrust(const std::string& server, const TrustOptions& o) {
   return kExitOk;
 }
 
-int RunForget(const std::string& server, const std::string& identity) {
+int RunForget(const Client::Options& server, const std::string& identity) {
   auto client = Connect(server);
   if (!client.ok()) return Fail("forget", client.status());
   if (absl::Status s = (*client)->ForgetIdentity(identity); !s.ok()) return Fail("forget", s);

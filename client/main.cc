@@ -3,6 +3,7 @@
 //   trailsentry scan   [--config F] [--data_dir D] [--window_mode sliding|tumbling] PATH...
 //   trailsentry submit [--server HOST:PORT] [--batch N] PATH...
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -17,7 +18,12 @@ ABSL_FLAG(std::string, config, "", "scan: config file (protobuf text format)");
 ABSL_FLAG(std::string, data_dir, "./trailsentry-data",
           "scan: data directory for baselines and alerts (\"\": in memory only)");
 ABSL_FLAG(std::string, window_mode, "", "scan: burst window mode, sliding or tumbling");
-ABSL_FLAG(std::string, server, "127.0.0.1:50051", "submit: server address host:port");
+ABSL_FLAG(std::string, server, "127.0.0.1:50051", "server address host:port");
+ABSL_FLAG(std::string, token, "", "bearer token (default: $TRAILSENTRY_TOKEN)");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA to verify the server: connect with TLS");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert");
+ABSL_FLAG(std::string, tls_server_name, "", "name to check in the server certificate");
 ABSL_FLAG(int, batch, 500, "submit: events per request");
 ABSL_FLAG(std::string, since, "", "alerts: opened at or after this RFC 3339 time");
 ABSL_FLAG(std::string, until, "", "alerts: opened before this RFC 3339 time");
@@ -37,6 +43,7 @@ constexpr char kUsage[] =
     "                       [--identity K] [--limit N]\n"
     "  trailsentry trust    [--server HOST:PORT] (--identity K | --account A) CIDR\n"
     "  trailsentry forget   [--server HOST:PORT] IDENTITY_KEY\n"
+    "Connecting: --token (or $TRAILSENTRY_TOKEN), --tls_ca, --tls_cert, --tls_key.\n"
     "PATH: CloudTrail files or folders (S3 delivery files, JSON arrays, JSON lines,\n"
     "EventBridge envelopes; .gz or not). Alerts go to stdout as JSON lines, the\n"
     "summary to stderr. Exit: 0 ok, 1 input errors found, 2 usage.\n";
@@ -63,7 +70,16 @@ int main(int argc, char** argv) {
   std::vector<char*> positional_raw =
       absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   std::vector<std::string> paths(positional_raw.begin() + 1, positional_raw.end());
-  const std::string server = absl::GetFlag(FLAGS_server);
+  trailsentry::Client::Options server;
+  server.target = absl::GetFlag(FLAGS_server);
+  server.token = absl::GetFlag(FLAGS_token);
+  if (server.token.empty() && std::getenv("TRAILSENTRY_TOKEN") != nullptr) {
+    server.token = std::getenv("TRAILSENTRY_TOKEN");
+  }
+  server.tls_ca_file = absl::GetFlag(FLAGS_tls_ca);
+  server.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  server.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  server.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
   if (command == "alerts") {
     if (!paths.empty()) return Usage("alerts takes no positional arguments");
     return trailsentry::cli::RunAlerts(
@@ -100,7 +116,7 @@ int main(int argc, char** argv) {
     return trailsentry::cli::RunScan(config, absl::GetFlag(FLAGS_data_dir), paths);
   }
   if (command == "submit") {
-    return trailsentry::cli::RunSubmit({.server = server, .batch = absl::GetFlag(FLAGS_batch)},
+    return trailsentry::cli::RunSubmit({.connection = server, .batch = absl::GetFlag(FLAGS_batch)},
                                        paths);
   }
   return Usage(("unknown command \"" + command + "\"").c_str());

@@ -22,7 +22,7 @@ int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& path
     std::fprintf(stderr, "trailsentry submit: %s\n", std::string(files.status().message()).c_str());
     return kExitUsage;
   }
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect({.target = options.server});
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options.connection);
   if (!client.ok()) {
     std::fprintf(stderr, "trailsentry submit: %s\n",
                  std::string(client.status().message()).c_str());

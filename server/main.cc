@@ -23,6 +23,13 @@ ABSL_FLAG(std::string, window_mode, "", "Burst window mode: sliding or tumbling"
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 ABSL_FLAG(int, shutdown_grace_seconds, 10, "On SIGTERM, how long in-flight calls may finish");
 ABSL_FLAG(bool, sync, false, "fsync every acknowledged request (durable across power loss)");
+ABSL_FLAG(std::string, token_file, "",
+          "Bearer tokens, one \"<token> <tenant>\" per line; reloaded on SIGHUP. Empty: no auth");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: require client certificates it signed (mTLS)");
+ABSL_FLAG(bool, allow_insecure_remote, false,
+          "Allow a non-loopback --listen without --token_file or --tls_client_ca");
 
 namespace {
 
@@ -74,9 +81,16 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto server = trailsentry::service::Server::Start(*config, {.sync = absl::GetFlag(FLAGS_sync)});
+  auto server = trailsentry::service::Server::Start(
+      *config, {.sync = absl::GetFlag(FLAGS_sync),
+                .token_file = absl::GetFlag(FLAGS_token_file),
+                .tls_cert = absl::GetFlag(FLAGS_tls_cert),
+                .tls_key = absl::GetFlag(FLAGS_tls_key),
+                .tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca),
+                .allow_insecure_remote = absl::GetFlag(FLAGS_allow_insecure_remote)});
   if (!server.ok()) {
     spdlog::error("{}", std::string(server.status().message()));
     return 1;
@@ -86,7 +100,13 @@ int main(int argc, char** argv) {
       (*server)->port(), config->server.data_dir,
       config->burst.mode == trailsentry::engine::BurstMode::kSliding ? "sliding" : "tumbling");
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    if (absl::Status s = (*server)->ReloadTokens(); s.ok()) {
+      spdlog::info("SIGHUP: token file reloaded");
+    } else {
+      spdlog::error("SIGHUP: keeping the tokens in force: {}", std::string(s.message()));
+    }
+  }
   spdlog::info("signal {} received: draining in-flight calls", sig);
   (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
   spdlog::info("stopped");

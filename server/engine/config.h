@@ -60,6 +60,7 @@ struct ServerConfig {
   std::string data_dir = "./trailsentry-data";
   int max_events_per_request = 10000;
   int max_message_bytes = 64 << 20;
+  int max_in_flight = 256;  // requests evaluated at once; beyond, RESOURCE_EXHAUSTED
 };
 
 struct Config {

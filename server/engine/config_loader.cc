@@ -106,6 +106,7 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
     if (s.has_max_events_per_request())
       c.server.max_events_per_request = s.max_events_per_request();
     if (s.has_max_message_bytes()) c.server.max_message_bytes = s.max_message_bytes();
+    if (s.has_max_in_flight()) c.server.max_in_flight = s.max_in_flight();
   }
   return absl::OkStatus();
 }
@@ -169,6 +170,7 @@ absl::Status ValidateConfig(const Config& c) {
   if (c.server.max_events_per_request < 1) {
     return Invalid("server.max_events_per_request", "must be at least 1");
   }
+  if (c.server.max_in_flight < 1) return Invalid("server.max_in_flight", "must be at least 1");
   if (c.server.max_message_bytes < 1024) {
     return Invalid("server.max_message_bytes", "must be at least 1024");
   }

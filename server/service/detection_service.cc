@@ -2,18 +2,42 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/str_cat.h"
+
 #include "server/service/lookups.h"
 #include "server/service/request_evaluator.h"
 #include "trailsentry/grpc_status.h"
 
 namespace trailsentry::service {
 
+absl::StatusOr<std::string> DetectionService::TenantOf(grpc::CallbackServerContext* context) const {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("authorization");
+  std::string_view value;
+  if (it != metadata.end()) value = std::string_view(it->second.data(), it->second.size());
+  return auth_.TenantFor(value);
+}
+
 grpc::Status DetectionService::EvaluateOne(grpc::CallbackServerContext* context,
+                                           std::string_view tenant,
                                            const v1::EvaluateRequest& request,
                                            v1::EvaluateResponse* response) {
   if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+  if (context->deadline() < std::chrono::system_clock::now()) {
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before evaluation");
+  }
+  // Over max_in_flight requests at once, new ones are turned away, not queued.
+  struct InFlight {
+    std::atomic<int>& n;
+    ~InFlight() { n.fetch_sub(1, std::memory_order_relaxed); }
+  } in_flight{in_flight_};
+  if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= config_.max_in_flight) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("max_in_flight (", config_.max_in_flight,
+                                     ") requests are already being evaluated; retry later"));
+  }
   RequestEvaluator evaluator(engine_, db_, config_.max_events_per_request);
-  absl::Status status = evaluator.Evaluate(kDefaultTenant, request, response);
+  absl::Status status = evaluator.Evaluate(tenant, request, response);
   if (!status.ok()) return ToGrpcStatus(status);
   events_evaluated_.fetch_add(static_cast<uint64_t>(response->verdicts_size()),
                               std::memory_order_relaxed);
@@ -30,7 +54,9 @@ grpc::ServerUnaryReactor* DetectionService::Evaluate(grpc::CallbackServerContext
                                                      const v1::EvaluateRequest* request,
                                                      v1::EvaluateResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(EvaluateOne(context, *request, response));
+  absl::StatusOr<std::string> tenant = TenantOf(context);
+  reactor->Finish(tenant.ok() ? EvaluateOne(context, *tenant, *request, response)
+                              : ToGrpcStatus(tenant.status()));
   return reactor;
 }
 
@@ -41,6 +67,12 @@ class DetectionService::StreamReactor final
  public:
   StreamReactor(DetectionService& service, grpc::CallbackServerContext* context)
       : service_(service), context_(context) {
+    absl::StatusOr<std::string> tenant = service_.TenantOf(context);
+    if (!tenant.ok()) {
+      Finish(ToGrpcStatus(tenant.status()));
+      return;
+    }
+    tenant_ = *std::move(tenant);
     StartRead(&request_);
   }
 
@@ -50,7 +82,7 @@ class DetectionService::StreamReactor final
       return;
     }
     response_.Clear();
-    grpc::Status status = service_.EvaluateOne(context_, request_, &response_);
+    grpc::Status status = service_.EvaluateOne(context_, tenant_, request_, &response_);
     if (!status.ok()) {
       Finish(status);
       return;
@@ -72,6 +104,7 @@ class DetectionService::StreamReactor final
  private:
   DetectionService& service_;
   grpc::CallbackServerContext* context_;
+  std::string tenant_;
   v1::EvaluateRequest request_;
   v1::EvaluateResponse response_;
 };
@@ -87,6 +120,10 @@ namespace {
 template <typename Response>
 grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
                                 absl::StatusOr<Response> result, Response* response) {
+  // Lookups are short; an expired deadline still gets DEADLINE_EXCEEDED.
+  if (result.ok() && context->deadline() < std::chrono::system_clock::now()) {
+    result = absl::DeadlineExceededError("deadline passed");
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (result.ok()) {
     *response = *std::move(result);
@@ -102,30 +139,41 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* DetectionService::GetIdentity(grpc::CallbackServerContext* context,
                                                         const v1::GetIdentityRequest* request,
                                                         v1::IdentityProfile* response) {
-  return Reply(context, service::GetIdentity(engine_, db_, kDefaultTenant, *request), response);
+  absl::StatusOr<std::string> tenant = TenantOf(context);
+  if (!tenant.ok()) return Reply<v1::IdentityProfile>(context, tenant.status(), response);
+  return Reply(context, service::GetIdentity(engine_, db_, *tenant, *request), response);
 }
 
 grpc::ServerUnaryReactor* DetectionService::ListAlerts(grpc::CallbackServerContext* context,
                                                        const v1::ListAlertsRequest* request,
                                                        v1::ListAlertsResponse* response) {
-  return Reply(context, service::ListAlerts(db_, kDefaultTenant, *request), response);
+  absl::StatusOr<std::string> tenant = TenantOf(context);
+  if (!tenant.ok()) return Reply<v1::ListAlertsResponse>(context, tenant.status(), response);
+  return Reply(context, service::ListAlerts(db_, *tenant, *request), response);
 }
 
 grpc::ServerUnaryReactor* DetectionService::AddKnownNetwork(
     grpc::CallbackServerContext* context, const v1::AddKnownNetworkRequest* request,
     v1::AddKnownNetworkResponse* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(context);
+  if (!tenant.ok()) return Reply<v1::AddKnownNetworkResponse>(context, tenant.status(), response);
   absl::StatusOr<v1::AddKnownNetworkResponse> r =
-      service::AddKnownNetwork(engine_, db_, kDefaultTenant, *request);
-  if (r.ok()) spdlog::info("trusted network {} for {}", r->network(), request->identity().empty() ? request->account_id() : request->identity());
+      service::AddKnownNetwork(engine_, db_, *tenant, *request);
+  if (r.ok()) {
+    spdlog::info("tenant {}: trusted network {} for {}", *tenant, r->network(),
+                 request->identity().empty() ? request->account_id() : request->identity());
+  }
   return Reply(context, std::move(r), response);
 }
 
 grpc::ServerUnaryReactor* DetectionService::ForgetIdentity(
     grpc::CallbackServerContext* context, const v1::ForgetIdentityRequest* request,
     v1::ForgetIdentityResponse* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(context);
+  if (!tenant.ok()) return Reply<v1::ForgetIdentityResponse>(context, tenant.status(), response);
   absl::StatusOr<v1::ForgetIdentityResponse> r =
-      service::ForgetIdentity(engine_, db_, kDefaultTenant, *request);
-  if (r.ok()) spdlog::info("forgot identity {}", request->identity());
+      service::ForgetIdentity(engine_, db_, *tenant, *request);
+  if (r.ok()) spdlog::info("tenant {}: forgot identity {}", *tenant, request->identity());
   return Reply(context, std::move(r), response);
 }
 

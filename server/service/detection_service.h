@@ -13,20 +13,18 @@
 
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
+#include "server/service/authenticator.h"
 #include "storage/database.h"
 #include "trailsentry/v1/detection.grpc.pb.h"
 
 namespace trailsentry::service {
 
-// The tenant every request belongs to until authentication assigns tenants.
-inline constexpr char kDefaultTenant[] = "default";
-
 class DetectionService final : public v1::Detection::CallbackService {
  public:
   // `db` may be null (nothing persisted; no alert history).
-  DetectionService(engine::Engine& engine, storage::Database* db,
+  DetectionService(engine::Engine& engine, storage::Database* db, const Authenticator& auth,
                    const engine::ServerConfig& config)
-      : engine_(engine), db_(db), config_(config) {}
+      : engine_(engine), db_(db), auth_(auth), config_(config) {}
 
   grpc::ServerUnaryReactor* Evaluate(grpc::CallbackServerContext* context,
                                      const v1::EvaluateRequest* request,
@@ -49,16 +47,21 @@ class DetectionService final : public v1::Detection::CallbackService {
                                            v1::ForgetIdentityResponse* response) override;
 
   uint64_t events_evaluated() const { return events_evaluated_.load(std::memory_order_relaxed); }
+  int in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
  private:
   class StreamReactor;
-  grpc::Status EvaluateOne(grpc::CallbackServerContext* context, const v1::EvaluateRequest& request,
-                           v1::EvaluateResponse* response);
+  grpc::Status EvaluateOne(grpc::CallbackServerContext* context, std::string_view tenant,
+                           const v1::EvaluateRequest& request, v1::EvaluateResponse* response);
+  // The caller's tenant from its bearer token (or "default" with auth off).
+  absl::StatusOr<std::string> TenantOf(grpc::CallbackServerContext* context) const;
 
   engine::Engine& engine_;
   storage::Database* const db_;
+  const Authenticator& auth_;
   const engine::ServerConfig config_;
   std::atomic<uint64_t> events_evaluated_{0};
+  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace trailsentry::service

@@ -4,13 +4,77 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 
 namespace trailsentry::service {
 
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(what, ": cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// "127.0.0.1:50051", "localhost:0", "[::1]:50051" bind loopback only.
+bool IsLoopback(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon == std::string::npos ? listen.size() : colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const Server::Options& options) {
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  if (options.tls_cert.empty()) {
+    if (!options.tls_client_ca.empty()) {
+      return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions ssl(
+      options.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                    : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  absl::StatusOr<std::string> cert = ReadFile(options.tls_cert, "--tls_cert");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile(options.tls_key, "--tls_key");
+  if (!key.ok()) return key.status();
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!options.tls_client_ca.empty()) {
+    absl::StatusOr<std::string> ca = ReadFile(options.tls_client_ca, "--tls_client_ca");
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& config,
                                                       Options options) {
   std::unique_ptr<Server> server(new Server());
+  absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(options.token_file);
+  if (!auth.ok()) return auth.status();
+  server->auth_ = *std::move(auth);
+  const bool authenticated = server->auth_->enabled() || !options.tls_client_ca.empty();
+  if (!authenticated && !IsLoopback(config.server.listen) && !options.allow_insecure_remote) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to listen on ", config.server.listen,
+        " without authentication: give --token_file (or --tls_client_ca), listen on a loopback "
+        "address, or pass --allow_insecure_remote"));
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options);
+  if (!credentials.ok()) return credentials.status();
   if (!options.in_memory) {
     absl::StatusOr<std::unique_ptr<storage::Database>> db = storage::Database::Open(
         {.path = config.server.data_dir, .config = &config, .sync = options.sync});
@@ -21,13 +85,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
       engine::Engine::Create(config, server->db_.get());
   if (!engine.ok()) return engine.status();
   server->engine_ = *std::move(engine);
-  server->service_ =
-      std::make_unique<DetectionService>(*server->engine_, server->db_.get(), config.server);
+  server->service_ = std::make_unique<DetectionService>(*server->engine_, server->db_.get(),
+                                                       *server->auth_, config.server);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.server.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(config.server.listen, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(config.server.max_message_bytes);
   builder.SetMaxSendMessageSize(config.server.max_message_bytes);
   builder.RegisterService(server->service_.get());

@@ -27,6 +27,11 @@ class Server {
   struct Options {
     bool in_memory = false;  // no data directory: nothing persisted
     bool sync = false;       // fsync every committed request
+    std::string token_file;  // bearer tokens -> tenants; empty: authentication off
+    std::string tls_cert, tls_key;  // PEM files: serve TLS
+    std::string tls_client_ca;      // PEM: require client certificates it signed (mTLS)
+    // Without tokens or mTLS, only a loopback address may be bound unless this is set.
+    bool allow_insecure_remote = false;
   };
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const engine::Config& config,
                                                                     Options options);
@@ -39,6 +44,9 @@ class Server {
 
   int port() const { return port_; }
   engine::Engine& engine() { return *engine_; }
+  // Re-reads the token file (SIGHUP); the tokens in force stay on error.
+  [[nodiscard]] absl::Status ReloadTokens() { return auth_->Reload(); }
+  const DetectionService& service() const { return *service_; }
   storage::Database* database() { return db_.get(); }
   // Stops accepting calls, waits up to `grace` for in-flight ones, then cancels.
   void Shutdown(absl::Duration grace);
@@ -46,6 +54,7 @@ class Server {
 
  private:
   Server() = default;
+  std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<storage::Database> db_;  // declared first: the engine reads through it
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<DetectionService> service_;
