@@ -28,6 +28,8 @@ ABSL_FLAG(std::string, token_file, "",
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: require client certificates it signed (mTLS)");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
+          "host:port of the HTTP/JSON API, /healthz, /readyz and /metrics (\"\": off)");
 ABSL_FLAG(bool, allow_insecure_remote, false,
           "Allow a non-loopback --listen without --token_file or --tls_client_ca");
 
@@ -90,14 +92,15 @@ int main(int argc, char** argv) {
                 .tls_cert = absl::GetFlag(FLAGS_tls_cert),
                 .tls_key = absl::GetFlag(FLAGS_tls_key),
                 .tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca),
-                .allow_insecure_remote = absl::GetFlag(FLAGS_allow_insecure_remote)});
+                .allow_insecure_remote = absl::GetFlag(FLAGS_allow_insecure_remote),
+                .http_listen = absl::GetFlag(FLAGS_http_listen)});
   if (!server.ok()) {
     spdlog::error("{}", std::string(server.status().message()));
     return 1;
   }
   spdlog::info(
-      "trailsentryd listening on {} (port {}), data dir {}, burst mode {}", config->server.listen,
-      (*server)->port(), config->server.data_dir,
+      "trailsentryd listening on {} (port {}), HTTP on port {}, data dir {}, burst mode {}",
+      config->server.listen, (*server)->port(), (*server)->http_port(), config->server.data_dir,
       config->burst.mode == trailsentry::engine::BurstMode::kSliding ? "sliding" : "tumbling");
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {

@@ -563,6 +563,21 @@ std::vector<std::pair<std::string, uint64_t>> Database::DiskUsage() {
   return out;
 }
 
+std::vector<std::pair<std::string, double>> Database::Gauges() {
+  uint64_t sst = 0, memtables = 0, stopped = 0, delayed = 0;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) sst += v;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) memtables += v;
+  }
+  db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &stopped);
+  db_->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &delayed);
+  return {{"trailsentry_rocksdb_live_sst_bytes", static_cast<double>(sst)},
+          {"trailsentry_rocksdb_memtable_bytes", static_cast<double>(memtables)},
+          {"trailsentry_rocksdb_write_stopped", static_cast<double>(stopped)},
+          {"trailsentry_rocksdb_delayed_write_rate_bytes", static_cast<double>(delayed)}};
+}
+
 uint64_t Database::CountKeys(std::string_view column_family) {
   for (int i = 0; i < kCfCount; ++i) {
     if (column_family != kCfNames[i]) continue;

@@ -135,6 +135,8 @@ class Database final : public engine::StateReader {
   // Approximate bytes of live SST files per column family name.
   std::vector<std::pair<std::string, uint64_t>> DiskUsage();
   uint64_t CountKeys(std::string_view column_family);
+  // Size and write-stall gauges for /metrics: (name, value).
+  std::vector<std::pair<std::string, double>> Gauges();
 
  private:
   friend class StateBatch;

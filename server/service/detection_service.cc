@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
-
 #include "server/service/lookups.h"
 #include "server/service/request_evaluator.h"
 #include "trailsentry/grpc_status.h"
@@ -36,9 +35,16 @@ grpc::Status DetectionService::EvaluateOne(grpc::CallbackServerContext* context,
                         absl::StrCat("max_in_flight (", config_.max_in_flight,
                                      ") requests are already being evaluated; retry later"));
   }
+  const auto start = std::chrono::steady_clock::now();
+  metrics_.AddInFlight(1);
   RequestEvaluator evaluator(engine_, db_, config_.max_events_per_request);
   absl::Status status = evaluator.Evaluate(tenant, request, response);
+  metrics_.AddInFlight(-1);
+  metrics_.RecordRequest(
+      "grpc", "Evaluate",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), status.ok());
   if (!status.ok()) return ToGrpcStatus(status);
+  metrics_.RecordEvaluation(*response);
   events_evaluated_.fetch_add(static_cast<uint64_t>(response->verdicts_size()),
                               std::memory_order_relaxed);
   for (const v1::AlertChange& change : response->alerts()) {
@@ -166,9 +172,9 @@ grpc::ServerUnaryReactor* DetectionService::AddKnownNetwork(
   return Reply(context, std::move(r), response);
 }
 
-grpc::ServerUnaryReactor* DetectionService::ForgetIdentity(
-    grpc::CallbackServerContext* context, const v1::ForgetIdentityRequest* request,
-    v1::ForgetIdentityResponse* response) {
+grpc::ServerUnaryReactor* DetectionService::ForgetIdentity(grpc::CallbackServerContext* context,
+                                                           const v1::ForgetIdentityRequest* request,
+                                                           v1::ForgetIdentityResponse* response) {
   absl::StatusOr<std::string> tenant = TenantOf(context);
   if (!tenant.ok()) return Reply<v1::ForgetIdentityResponse>(context, tenant.status(), response);
   absl::StatusOr<v1::ForgetIdentityResponse> r =

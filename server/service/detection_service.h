@@ -14,6 +14,7 @@
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
 #include "server/service/authenticator.h"
+#include "server/service/metrics.h"
 #include "storage/database.h"
 #include "trailsentry/v1/detection.grpc.pb.h"
 
@@ -23,8 +24,8 @@ class DetectionService final : public v1::Detection::CallbackService {
  public:
   // `db` may be null (nothing persisted; no alert history).
   DetectionService(engine::Engine& engine, storage::Database* db, const Authenticator& auth,
-                   const engine::ServerConfig& config)
-      : engine_(engine), db_(db), auth_(auth), config_(config) {}
+                   Metrics& metrics, const engine::ServerConfig& config)
+      : engine_(engine), db_(db), auth_(auth), metrics_(metrics), config_(config) {}
 
   grpc::ServerUnaryReactor* Evaluate(grpc::CallbackServerContext* context,
                                      const v1::EvaluateRequest* request,
@@ -59,6 +60,7 @@ class DetectionService final : public v1::Detection::CallbackService {
   engine::Engine& engine_;
   storage::Database* const db_;
   const Authenticator& auth_;
+  Metrics& metrics_;
   const engine::ServerConfig config_;
   std::atomic<uint64_t> events_evaluated_{0};
   std::atomic<int> in_flight_{0};

@@ -67,11 +67,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
   if (!auth.ok()) return auth.status();
   server->auth_ = *std::move(auth);
   const bool authenticated = server->auth_->enabled() || !options.tls_client_ca.empty();
-  if (!authenticated && !IsLoopback(config.server.listen) && !options.allow_insecure_remote) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "refusing to listen on ", config.server.listen,
-        " without authentication: give --token_file (or --tls_client_ca), listen on a loopback "
-        "address, or pass --allow_insecure_remote"));
+  for (const std::string& listen : {config.server.listen, options.http_listen}) {
+    if (!listen.empty() && !authenticated && !IsLoopback(listen) &&
+        !options.allow_insecure_remote) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to listen on ", listen,
+          " without authentication: give --token_file (or --tls_client_ca), listen on a loopback "
+          "address, or pass --allow_insecure_remote"));
+    }
   }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
@@ -85,8 +88,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
       engine::Engine::Create(config, server->db_.get());
   if (!engine.ok()) return engine.status();
   server->engine_ = *std::move(engine);
-  server->service_ = std::make_unique<DetectionService>(*server->engine_, server->db_.get(),
-                                                       *server->auth_, config.server);
+  server->service_ = std::make_unique<DetectionService>(
+      *server->engine_, server->db_.get(), *server->auth_, server->metrics_, config.server);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -100,7 +103,24 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.server.listen, " (address in use or invalid?)"));
   }
+  if (!options.http_listen.empty()) {
+    Server* raw = server.get();
+    absl::StatusOr<std::unique_ptr<HttpGateway>> http =
+        HttpGateway::Start({.listen = options.http_listen,
+                            .tls_cert = options.tls_cert,
+                            .tls_key = options.tls_key,
+                            .tls_client_ca = options.tls_client_ca},
+                           {.engine = server->engine_.get(),
+                            .db = server->db_.get(),
+                            .auth = server->auth_.get(),
+                            .metrics = &server->metrics_,
+                            .config = &server->engine_->config().server,
+                            .ready = [raw] { return raw->ready_.load(); }});
+    if (!http.ok()) return http.status();
+    server->http_ = *std::move(http);
+  }
   server->server_->GetHealthCheckService()->SetServingStatus(true);
+  server->ready_ = true;
   return server;
 }
 
@@ -108,7 +128,9 @@ Server::~Server() { Shutdown(absl::ZeroDuration()); }
 
 void Server::Shutdown(absl::Duration grace) {
   if (!server_) return;
+  ready_ = false;
   server_->GetHealthCheckService()->SetServingStatus(false);
+  if (http_) http_->Stop();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
   server_->Wait();
   server_.reset();

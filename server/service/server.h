@@ -16,6 +16,8 @@
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
 #include "server/service/detection_service.h"
+#include "server/service/http_gateway.h"
+#include "server/service/metrics.h"
 #include "storage/database.h"
 
 namespace trailsentry::service {
@@ -25,16 +27,17 @@ class Server {
   // Opens config.server.data_dir (RocksDB) unless `in_memory`, then binds
   // config.server.listen ("host:port"; port 0 picks a free port).
   struct Options {
-    bool in_memory = false;  // no data directory: nothing persisted
-    bool sync = false;       // fsync every committed request
-    std::string token_file;  // bearer tokens -> tenants; empty: authentication off
+    bool in_memory = false;         // no data directory: nothing persisted
+    bool sync = false;              // fsync every committed request
+    std::string token_file;         // bearer tokens -> tenants; empty: authentication off
     std::string tls_cert, tls_key;  // PEM files: serve TLS
     std::string tls_client_ca;      // PEM: require client certificates it signed (mTLS)
     // Without tokens or mTLS, only a loopback address may be bound unless this is set.
     bool allow_insecure_remote = false;
+    std::string http_listen;  // HTTP/JSON gateway, health and metrics; empty: off
   };
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const engine::Config& config,
-                                                                    Options options);
+                                                                     Options options);
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const engine::Config& config) {
     return Start(config, Options{});
   }
@@ -43,6 +46,7 @@ class Server {
   ~Server();
 
   int port() const { return port_; }
+  int http_port() const { return http_ ? http_->port() : 0; }
   engine::Engine& engine() { return *engine_; }
   // Re-reads the token file (SIGHUP); the tokens in force stay on error.
   [[nodiscard]] absl::Status ReloadTokens() { return auth_->Reload(); }
@@ -57,7 +61,10 @@ class Server {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<storage::Database> db_;  // declared first: the engine reads through it
   std::unique_ptr<engine::Engine> engine_;
+  Metrics metrics_;
+  std::atomic<bool> ready_{false};
   std::unique_ptr<DetectionService> service_;
+  std::unique_ptr<HttpGateway> http_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -16,12 +16,14 @@ fail() {
   exit 1
 }
 
-# Starts trailsentryd on a free port; sets PORT and SERVER_PID.
+# Starts trailsentryd on free ports; sets PORT (gRPC), HTTP_PORT and SERVER_PID.
 start_server() {
-  "$TRAILSENTRYD" --listen 127.0.0.1:0 --data_dir "$WORK/data" "$@" >"$WORK/server.log" 2>&1 &
+  "$TRAILSENTRYD" --listen 127.0.0.1:0 --http_listen 127.0.0.1:0 --data_dir "$WORK/data" "$@" \
+    >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     PORT="$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$WORK/server.log" | head -n1)"
+    HTTP_PORT="$(sed -n 's/.*HTTP on port \([0-9]*\).*/\1/p' "$WORK/server.log" | head -n1)"
     [[ -n "$PORT" ]] && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || fail "trailsentryd exited at start"
     sleep 0.1

@@ -1,0 +1,258 @@
+#include "server/service/http_gateway.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/engine/event_time.h"
+#include "server/service/lookups.h"
+#include "server/service/request_evaluator.h"
+
+namespace trailsentry::service {
+namespace {
+
+int HttpCode(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kAborted:
+      return 409;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+void ReplyError(httplib::Response& res, const absl::Status& status) {
+  res.status = HttpCode(status.code());
+  std::string message;
+  for (char c : status.message()) {
+    if (c == '"' || c == '\\') message.push_back('\\');
+    if (static_cast<unsigned char>(c) >= 0x20) message.push_back(c);
+  }
+  res.set_content(absl::StrCat("{\"code\":\"", absl::StatusCodeToString(status.code()),
+                               "\",\"message\":\"", message, "\"}\n"),
+                  "application/json");
+}
+
+void ReplyMessage(httplib::Response& res, const google::protobuf::Message& m) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  (void)google::protobuf::util::MessageToJsonString(m, &json, options);
+  json.push_back('\n');
+  res.status = 200;
+  res.set_content(json, "application/json");
+}
+
+absl::Status ParseBody(const httplib::Request& req, google::protobuf::Message* m) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto s = google::protobuf::util::JsonStringToMessage(req.body, m, options);
+  if (!s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("body: not a ", m->GetDescriptor()->name(),
+                                                   " in proto3 JSON: ", s.message().as_string()));
+  }
+  return absl::OkStatus();
+}
+
+bool ParseTime(const std::string& text, google::protobuf::Timestamp* out) {
+  std::optional<engine::EventTime> t = engine::ParseRfc3339(text);
+  if (!t) return false;
+  out->set_seconds(*t / 1000);
+  out->set_nanos(static_cast<int32_t>(*t % 1000) * 1000000);
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const Options& options,
+                                                                Dependencies deps) {
+  std::unique_ptr<HttpGateway> gw(new HttpGateway());
+  gw->deps_ = std::move(deps);
+  if (!options.tls_cert.empty()) {
+    auto ssl = std::make_unique<httplib::SSLServer>(
+        options.tls_cert.c_str(), options.tls_key.c_str(),
+        options.tls_client_ca.empty() ? nullptr : options.tls_client_ca.c_str());
+    if (!ssl->is_valid()) {
+      return absl::InvalidArgumentError(
+          "HTTP TLS: cannot load --tls_cert/--tls_key/--tls_client_ca");
+    }
+    gw->http_ = std::move(ssl);
+  } else {
+    gw->http_ = std::make_unique<httplib::Server>();
+  }
+  const size_t colon = options.listen.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http_listen: expected host:port, got \"", options.listen, "\""));
+  }
+  std::string host = options.listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  if (!absl::SimpleAtoi(options.listen.substr(colon + 1), &port)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http_listen: bad port in \"", options.listen, "\""));
+  }
+  gw->http_->set_payload_max_length(static_cast<size_t>(gw->deps_.config->max_message_bytes));
+  gw->Routes();
+  gw->port_ = port == 0 ? gw->http_->bind_to_any_port(host)
+                        : (gw->http_->bind_to_port(host, port) ? port : -1);
+  if (gw->port_ <= 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen (HTTP) on ", options.listen));
+  }
+  gw->thread_ = std::thread([g = gw.get()] { g->http_->listen_after_bind(); });
+  return gw;
+}
+
+HttpGateway::~HttpGateway() { Stop(); }
+
+void HttpGateway::Stop() {
+  if (http_) http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HttpGateway::Routes() {
+  Dependencies& d = deps_;
+  // Authenticated JSON routes: resolve the tenant, time the call, map errors.
+  auto route = [&d](const char* method, auto handler) {
+    return [&d, method, handler](const httplib::Request& req, httplib::Response& res) {
+      const auto start = std::chrono::steady_clock::now();
+      d.metrics->AddInFlight(1);
+      absl::StatusOr<std::string> tenant = d.auth->TenantFor(req.get_header_value("Authorization"));
+      absl::Status status = tenant.ok() ? handler(*tenant, req, res) : tenant.status();
+      if (!status.ok()) ReplyError(res, status);
+      d.metrics->AddInFlight(-1);
+      d.metrics->RecordRequest(
+          "http", method,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+          status.ok());
+    };
+  };
+
+  http_->Post("/v1/evaluate",
+              route("Evaluate",
+                    [&d](const std::string& tenant, const httplib::Request& req,
+                         httplib::Response& res) -> absl::Status {
+                      v1::EvaluateRequest request;
+                      if (absl::Status s = ParseBody(req, &request); !s.ok()) return s;
+                      v1::EvaluateResponse response;
+                      RequestEvaluator evaluator(*d.engine, d.db, d.config->max_events_per_request);
+                      if (absl::Status s = evaluator.Evaluate(tenant, request, &response);
+                          !s.ok()) {
+                        return s;
+                      }
+                      d.metrics->RecordEvaluation(response);
+                      ReplyMessage(res, response);
+                      return absl::OkStatus();
+                    }));
+  http_->Get(R"(/v1/identities/(.+))",
+             route("GetIdentity",
+                   [&d](const std::string& tenant, const httplib::Request& req,
+                        httplib::Response& res) -> absl::Status {
+                     v1::GetIdentityRequest request;
+                     request.set_identity(req.matches[1]);
+                     absl::StatusOr<v1::IdentityProfile> r =
+                         GetIdentity(*d.engine, d.db, tenant, request);
+                     if (!r.ok()) return r.status();
+                     ReplyMessage(res, *r);
+                     return absl::OkStatus();
+                   }));
+  http_->Delete(R"(/v1/identities/(.+))",
+                route("ForgetIdentity",
+                      [&d](const std::string& tenant, const httplib::Request& req,
+                           httplib::Response& res) -> absl::Status {
+                        v1::ForgetIdentityRequest request;
+                        request.set_identity(req.matches[1]);
+                        absl::StatusOr<v1::ForgetIdentityResponse> r =
+                            ForgetIdentity(*d.engine, d.db, tenant, request);
+                        if (!r.ok()) return r.status();
+                        spdlog::info("tenant {}: forgot identity {} (HTTP)", tenant,
+                                     request.identity());
+                        ReplyMessage(res, *r);
+                        return absl::OkStatus();
+                      }));
+  http_->Get("/v1/alerts",
+             route("ListAlerts",
+                   [&d](const std::string& tenant, const httplib::Request& req,
+                        httplib::Response& res) -> absl::Status {
+                     v1::ListAlertsRequest request;
+                     if (req.has_param("since") &&
+                         !ParseTime(req.get_param_value("since"), request.mutable_since())) {
+                       return absl::InvalidArgumentError("since: not an RFC 3339 time");
+                     }
+                     if (req.has_param("until") &&
+                         !ParseTime(req.get_param_value("until"), request.mutable_until())) {
+                       return absl::InvalidArgumentError("until: not an RFC 3339 time");
+                     }
+                     request.set_rule_id(req.get_param_value("rule"));
+                     request.set_identity(req.get_param_value("identity"));
+                     request.set_page_token(req.get_param_value("page_token"));
+                     if (req.has_param("page_size")) {
+                       int n = 0;
+                       if (!absl::SimpleAtoi(req.get_param_value("page_size"), &n)) {
+                         return absl::InvalidArgumentError("page_size: not a number");
+                       }
+                       request.set_page_size(n);
+                     }
+                     absl::StatusOr<v1::ListAlertsResponse> r = ListAlerts(d.db, tenant, request);
+                     if (!r.ok()) return r.status();
+                     ReplyMessage(res, *r);
+                     return absl::OkStatus();
+                   }));
+  http_->Post("/v1/known-networks",
+              route("AddKnownNetwork",
+                    [&d](const std::string& tenant, const httplib::Request& req,
+                         httplib::Response& res) -> absl::Status {
+                      v1::AddKnownNetworkRequest request;
+                      if (absl::Status s = ParseBody(req, &request); !s.ok()) return s;
+                      absl::StatusOr<v1::AddKnownNetworkResponse> r =
+                          AddKnownNetwork(*d.engine, d.db, tenant, request);
+                      if (!r.ok()) return r.status();
+                      spdlog::info("tenant {}: trusted network {} (HTTP)", tenant, r->network());
+                      ReplyMessage(res, *r);
+                      return absl::OkStatus();
+                    }));
+  http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  http_->Get("/readyz", [&d](const httplib::Request&, httplib::Response& res) {
+    const bool ready = d.ready && d.ready();
+    res.status = ready ? 200 : 503;
+    res.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+  });
+  http_->Get("/metrics", [&d](const httplib::Request&, httplib::Response& res) {
+    std::vector<std::pair<std::string, double>> gauges;
+    if (d.db != nullptr) gauges = d.db->Gauges();
+    const engine::EngineStats stats = d.engine->Stats();
+    gauges.emplace_back("trailsentry_identities_cached", static_cast<double>(stats.identities));
+    gauges.emplace_back("trailsentry_burst_events_retained",
+                        static_cast<double>(stats.retained_events));
+    gauges.emplace_back("trailsentry_account_baselines_cached",
+                        static_cast<double>(stats.account_entries_cached));
+    res.set_content(d.metrics->Render(gauges), "text/plain; version=0.0.4");
+  });
+}
+
+}  // namespace trailsentry::service

@@ -1,0 +1,74 @@
+// HttpGateway: the Detection API over HTTP/JSON (proto3 JSON mapping) for tools
+// that speak only HTTP, plus health, readiness and Prometheus metrics.
+//
+//   POST   /v1/evaluate            EvaluateRequest -> EvaluateResponse
+//   GET    /v1/identities/{key}    -> IdentityProfile       (key URL-encoded)
+//   DELETE /v1/identities/{key}    ForgetIdentity
+//   GET    /v1/alerts?since=&until=&rule=&identity=&page_size=&page_token=
+//   POST   /v1/known-networks      AddKnownNetworkRequest -> AddKnownNetworkResponse
+//   GET    /healthz  /readyz  /metrics   (no token needed; no tenant data)
+//
+// The same bearer tokens as gRPC ("Authorization: Bearer <token>"), the same
+// limits, and the same handlers behind both.
+//
+//   auto http = HttpGateway::Start(options, deps).value();
+//   http->port();
+#ifndef TRAILSENTRY_SERVER_SERVICE_HTTP_GATEWAY_H_
+#define TRAILSENTRY_SERVER_SERVICE_HTTP_GATEWAY_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "server/engine/config.h"
+#include "server/engine/engine.h"
+#include "server/service/authenticator.h"
+#include "server/service/metrics.h"
+#include "storage/database.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace trailsentry::service {
+
+class HttpGateway {
+ public:
+  struct Options {
+    std::string listen;  // host:port; port 0 picks one
+    std::string tls_cert, tls_key, tls_client_ca;
+  };
+  struct Dependencies {
+    engine::Engine* engine = nullptr;
+    storage::Database* db = nullptr;
+    const Authenticator* auth = nullptr;
+    Metrics* metrics = nullptr;
+    const engine::ServerConfig* config = nullptr;
+    std::function<bool()> ready;  // /readyz
+  };
+
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpGateway>> Start(const Options& options,
+                                                                          Dependencies deps);
+  ~HttpGateway();
+  HttpGateway(const HttpGateway&) = delete;
+  HttpGateway& operator=(const HttpGateway&) = delete;
+
+  int port() const { return port_; }
+  void Stop();
+
+ private:
+  HttpGateway() = default;
+  void Routes();
+
+  Dependencies deps_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace trailsentry::service
+
+#endif  // TRAILSENTRY_SERVER_SERVICE_HTTP_GATEWAY_H_

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# e2e: the HTTP/JSON API with curl, as a SOAR tool would call it: bearer tokens,
+# evaluate, lookups, triage feedback, errors, health, readiness and metrics.
+source "$(dirname "$0")/e2e_lib.sh"
+TOKEN_A="soar-playbook-token-0123456789"
+TOKEN_B="other-tenant-token-0123456789"
+printf '%s acme\n%s globex\n' "$TOKEN_A" "$TOKEN_B" >"$WORK/tokens"
+start_server --token_file "$WORK/tokens"
+URL="http://127.0.0.1:$HTTP_PORT"
+call() {  # call METHOD PATH [BODY] [TOKEN] -> body in $WORK/body, status in $CODE
+  local token="${4-$TOKEN_A}"
+  CODE=$(curl -s -o "$WORK/body" -w '%{http_code}' -X "$1" "$URL$2" \
+    ${token:+-H "Authorization: Bearer $token"} -H 'Content-Type: application/json' \
+    ${3:+--data-binary "$3"})
+}
+
+call GET /healthz "" ""
+expect_eq "$CODE" "200" "healthz"
+call GET /readyz "" ""
+expect_eq "$CODE" "200" "readyz"
+
+# The example recon burst, as raw records in an EvaluateRequest.
+body=$(awk 'BEGIN{printf "{\"payload\":\""} {printf "%s", $0} END{printf "\"}"}' \
+  <(base64 -w0 "$SOURCE_DIR"/deploy/examples/*.json))
+call POST /v1/evaluate "$body"
+expect_eq "$CODE" "200" "evaluate"
+expect_contains "$WORK/body" '"kind":"NEW"' "new alert"
+expect_contains "$WORK/body" '"ruleId":"aws-discovery-cli-burst"' "burst alert"
+expect_contains "$WORK/body" '"tenant":"acme"' "tenant from the token"
+expect_contains "$WORK/body" '"accepted":23' "accepted count"
+
+call POST /v1/evaluate '{"events":[{"rawJson":"{\"eventName\":\"ListUsers\"}"}]}'
+expect_eq "$CODE" "200" "evaluate with a bad record"
+expect_contains "$WORK/body" '"rejectField":"eventSource"' "bad record named"
+call POST /v1/evaluate '{"events": [ not json'
+expect_eq "$CODE" "400" "malformed body"
+expect_contains "$WORK/body" '"code":"INVALID_ARGUMENT"' "error code"
+
+ID="arn:aws:iam::111122223333:user%2Fci-deployer"
+call GET "/v1/identities/$ID"
+expect_eq "$CODE" "200" "identity lookup"
+expect_contains "$WORK/body" '"recentDiscoveryCalls":8' "recent discovery calls"
+call GET "/v1/identities/$ID" "" "$TOKEN_B"
+expect_eq "$CODE" "404" "other tenant cannot see it"
+call GET "/v1/identities/$ID" "" ""
+expect_eq "$CODE" "401" "no token"
+call GET "/v1/alerts?rule=aws-discovery-cli-burst&page_size=5"
+expect_eq "$CODE" "200" "alerts"
+expect_contains "$WORK/body" '"alertId":"burst-' "alert listed"
+call GET "/v1/alerts?since=yesterday"
+expect_eq "$CODE" "400" "bad since"
+call POST /v1/known-networks '{"identity":"arn:aws:iam::111122223333:user/ci-deployer","cidr":"185.220.101.0/24"}'
+expect_eq "$CODE" "200" "trust"
+expect_contains "$WORK/body" '"network":"185.220.101.0/24"' "trusted network"
+call POST /v1/known-networks '{"accountId":"111122223333","cidr":"185.220.101.1/24"}'
+expect_eq "$CODE" "400" "bad CIDR"
+call DELETE "/v1/identities/arn:aws:iam::111122223333:user%2Fnobody"
+expect_eq "$CODE" "404" "forget unknown"
+
+call GET /metrics "" ""
+expect_eq "$CODE" "200" "metrics"
+expect_contains "$WORK/body" 'trailsentry_events_total{verdict="accepted"} 23' "events metric"
+expect_contains "$WORK/body" 'trailsentry_events_total{verdict="rejected"} 1' "rejected metric"
+expect_contains "$WORK/body" 'trailsentry_alerts_total{rule="aws-discovery-cli-burst",kind="new"} 1' "alerts metric"
+expect_contains "$WORK/body" 'trailsentry_request_duration_seconds_count{api="http",method="Evaluate"}' "latency histogram"
+expect_contains "$WORK/body" 'trailsentry_rocksdb_live_sst_bytes' "rocksdb gauge"
+# Tokens never reach the log.
+if grep -q "$TOKEN_A" "$WORK/server.log"; then fail "a token was logged"; fi
+stop_server
+echo "http e2e: ok"
