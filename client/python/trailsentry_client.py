@@ -1,0 +1,165 @@
+"""trailsentry_client: a small Python client for trailsentry, for SOAR playbooks.
+
+Wraps the generated gRPC stubs (trailsentry/v1/*_pb2*.py, built from protos/ by
+`deploy/dev.sh build` into build/python) with plain methods:
+
+    from trailsentry_client import Client
+    ts = Client("127.0.0.1:50051", token=os.environ["TRAILSENTRY_TOKEN"])
+    response = ts.evaluate([record_json_string, ...])
+    for change in response.alerts:
+        print(change.kind, change.alert.identity, list(change.alert.access_key_ids))
+    profile = ts.get_identity("arn:aws:iam::111122223333:user/ci-deployer")
+    for alert in ts.list_alerts(rule="aws-discovery-cli-burst", limit=50): ...
+    ts.add_known_network("203.0.113.0/24", identity="arn:...")   # triage feedback
+
+Errors are raised as trailsentry_client.Error with the gRPC status code name
+(e.g. "NOT_FOUND", "UNAUTHENTICATED", "INVALID_ARGUMENT") and the server's message.
+"""
+
+import json
+from datetime import datetime, timezone
+
+import grpc
+from google.protobuf import json_format
+
+from trailsentry.v1 import detection_pb2, detection_pb2_grpc, event_pb2
+
+__all__ = ["Client", "Error", "to_dict"]
+
+
+class Error(Exception):
+    """A failed call: .code is the gRPC status code name, .message the server's text."""
+
+    def __init__(self, code, message):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def to_dict(message):
+    """A response as a dict with the proto3 JSON field names (alertId, accessKeyIds, ...)."""
+    return json_format.MessageToDict(message)
+
+
+def _timestamp(value, field):
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    ts = Timestamp()
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        ts.FromDatetime(value.astimezone(timezone.utc).replace(tzinfo=None))
+    elif isinstance(value, str):
+        ts.FromJsonString(value)
+    else:
+        raise TypeError(f"{field}: expected an RFC 3339 string or a datetime")
+    return ts
+
+
+class Client:
+    """A connection to trailsentryd.
+
+    target: "host:port". token: bearer token (tenant). root_ca / cert / key: PEM
+    bytes or file paths for TLS and mTLS. timeout: seconds per call.
+    """
+
+    def __init__(self, target="127.0.0.1:50051", token=None, root_ca=None, cert=None, key=None,
+                 timeout=30.0, server_name=None):
+        self._timeout = timeout
+        self._metadata = [("authorization", f"Bearer {token}")] if token else []
+        options = [("grpc.max_receive_message_length", 64 << 20),
+                   ("grpc.max_send_message_length", 64 << 20)]
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
+        if root_ca or cert:
+            creds = grpc.ssl_channel_credentials(
+                root_certificates=_pem(root_ca), private_key=_pem(key), certificate_chain=_pem(cert))
+            self._channel = grpc.secure_channel(target, creds, options=options)
+        else:
+            self._channel = grpc.insecure_channel(target, options=options)
+        self._stub = detection_pb2_grpc.DetectionStub(self._channel)
+
+    def close(self):
+        self._channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _call(self, method, request):
+        try:
+            return method(request, timeout=self._timeout, metadata=self._metadata)
+        except grpc.RpcError as e:  # grpc.Call
+            raise Error(e.code().name, e.details()) from None
+
+    def evaluate(self, records=(), payload=None):
+        """Evaluates CloudTrail records (JSON strings or dicts) and/or a whole file's
+        bytes (`payload`: S3 delivery file, JSON array or lines, gzip or not).
+        Returns the EvaluateResponse: .verdicts (one per record, in order) and
+        .alerts (each opened or updated alert once)."""
+        request = detection_pb2.EvaluateRequest()
+        for record in records:
+            event = request.events.add()
+            event.raw_json = record if isinstance(record, str) else json.dumps(record)
+        if payload is not None:
+            request.payload = payload
+        return self._call(self._stub.Evaluate, request)
+
+    def evaluate_file(self, path, batch=500):
+        """Sends a CloudTrail file in requests of `batch` records (split client-side
+        for JSON lines; other containers go whole as one payload). Yields responses."""
+        with open(path, "rb") as f:
+            data = f.read()
+        if data[:2] == b"\x1f\x8b" or data.lstrip()[:1] != b"{" or b"\n{" not in data:
+            yield self.evaluate(payload=data)
+            return
+        lines = [line for line in data.decode("utf-8").splitlines() if line.strip()]
+        for i in range(0, len(lines), batch):
+            yield self.evaluate(lines[i:i + batch])
+
+    def get_identity(self, identity):
+        """What trailsentry knows of an identity (IdentityProfile); Error NOT_FOUND if never seen."""
+        return self._call(self._stub.GetIdentity, detection_pb2.GetIdentityRequest(identity=identity))
+
+    def list_alerts(self, since=None, until=None, rule=None, identity=None, limit=100, page_size=100):
+        """Alert history, newest first: a generator of Alert messages, paging as needed."""
+        request = detection_pb2.ListAlertsRequest(rule_id=rule or "", identity=identity or "")
+        if since is not None:
+            request.since.CopyFrom(_timestamp(since, "since"))
+        if until is not None:
+            request.until.CopyFrom(_timestamp(until, "until"))
+        seen = 0
+        while seen < limit:
+            request.page_size = min(page_size, limit - seen)
+            page = self._call(self._stub.ListAlerts, request)
+            for alert in page.alerts:
+                yield alert
+                seen += 1
+            if not page.next_page_token:
+                return
+            request.page_token = page.next_page_token
+
+    def add_known_network(self, cidr, identity=None, account_id=None):
+        """Triage feedback: trust `cidr` for an identity or a whole account. Returns the
+        network as stored."""
+        if (identity is None) == (account_id is None):
+            raise ValueError("give exactly one of identity or account_id")
+        request = detection_pb2.AddKnownNetworkRequest(cidr=cidr)
+        if identity is not None:
+            request.identity = identity
+        else:
+            request.account_id = account_id
+        return self._call(self._stub.AddKnownNetwork, request).network
+
+    def forget_identity(self, identity):
+        """Deletes an identity's profile, baselines and trusted networks (alerts stay)."""
+        self._call(self._stub.ForgetIdentity, detection_pb2.ForgetIdentityRequest(identity=identity))
+
+
+def _pem(value):
+    if value is None or isinstance(value, bytes):
+        return value
+    with open(value, "rb") as f:
+        return f.read()
