@@ -21,7 +21,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libspdlog-dev libsimdjson-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libssl-dev
-  openssl curl python3 python3-grpcio python3-protobuf
+  openssl curl python3 python3-grpcio python3-protobuf python3-yaml
 )
 
 setup() {

@@ -28,6 +28,7 @@ ABSL_FLAG(std::string, token_file, "",
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: require client certificates it signed (mTLS)");
+ABSL_FLAG(bool, check_config, false, "Validate the configuration and exit (0: valid, 2: not)");
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
           "host:port of the HTTP/JSON API, /healthz, /readyz and /metrics (\"\": off)");
 ABSL_FLAG(bool, allow_insecure_remote, false,
@@ -70,6 +71,10 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     std::fprintf(stderr, "trailsentryd: %s\n", std::string(config.status().message()).c_str());
     return 2;
+  }
+  if (absl::GetFlag(FLAGS_check_config)) {
+    std::printf("trailsentryd: configuration is valid\n");
+    return 0;
   }
   std::error_code ec;
   std::filesystem::create_directories(config->server.data_dir, ec);
