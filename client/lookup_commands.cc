@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
 #include "client/commands.h"
+#include "server/engine/alert_proto.h"
 #include "server/engine/event_time.h"
 
 namespace trailsentry::cli {
@@ -28,14 +29,6 @@ absl::StatusOr<std::unique_ptr<Client>> Connect(const Client::Options& connectio
   return Client::Connect(connection);
 }
 
-bool ParseTime(const std::string& text, google::protobuf::Timestamp* out) {
-  std::optional<engine::EventTime> t = engine::ParseRfc3339(text);
-  if (!t) return false;
-  out->set_seconds(*t / 1000);
-  out->set_nanos(static_cast<int32_t>(*t % 1000) * 1000000);
-  return true;
-}
-
 }  // namespace
 
 int RunIdentity(const Client::Options& server, const std::string& identity) {
@@ -49,12 +42,14 @@ int RunIdentity(const Client::Options& server, const std::string& identity) {
 
 int RunAlerts(const Client::Options& server, const AlertsOptions& o) {
   v1::ListAlertsRequest request;
-  if (!o.since.empty() && !ParseTime(o.since, request.mutable_since())) {
-    std::fprintf(stderr, "trailsentry alerts: --since: not an RFC 3339 time: %s\n", o.since.c_str());
+  if (!o.since.empty() && !engine::ParseTimestamp(o.since, request.mutable_since())) {
+    std::fprintf(stderr, "trailsentry alerts: --since: not an RFC 3339 time: %s\n",
+                 o.since.c_str());
     return kExitUsage;
   }
-  if (!o.until.empty() && !ParseTime(o.until, request.mutable_until())) {
-    std::fprintf(stderr, "trailsentry alerts: --until: not an RFC 3339 time: %s\n", o.until.c_str());
+  if (!o.until.empty() && !engine::ParseTimestamp(o.until, request.mutable_until())) {
+    std::fprintf(stderr, "trailsentry alerts: --until: not an RFC 3339 time: %s\n",
+                 o.until.c_str());
     return kExitUsage;
   }
   if (o.limit < 1) {

@@ -29,9 +29,9 @@ void ToProto(const Alert& a, v1::Alert* out) {
   out->set_rule_id(std::string(RuleId(a.rule)));
   out->set_rule_name(std::string(burst ? kBurstRuleName : kUnusualIpRuleName));
   out->set_severity(!burst && a.new_to_account ? v1::MEDIUM : v1::LOW);
-  out->set_risk_score(burst ? kBurstRiskScore
-                            : a.new_to_account ? kUnusualIpNewToAccountRiskScore
-                                               : kUnusualIpRiskScore);
+  out->set_risk_score(burst              ? kBurstRiskScore
+                      : a.new_to_account ? kUnusualIpNewToAccountRiskScore
+                                         : kUnusualIpRiskScore);
   out->set_mitre_tactic("TA0007");
   for (const char* t : {"T1087.004", "T1526", "T1580"}) out->add_mitre_techniques(t);
   if (!burst) out->add_mitre_techniques("T1078.004");
@@ -64,6 +64,13 @@ void ToProto(const Alert& a, v1::Alert* out) {
   }
 }
 
+bool ParseTimestamp(std::string_view rfc3339, google::protobuf::Timestamp* out) {
+  std::optional<EventTime> t = ParseRfc3339(rfc3339);
+  if (!t) return false;
+  *out = ToTimestamp(*t);
+  return true;
+}
+
 EventTime FromTimestamp(const google::protobuf::Timestamp& t) {
   return t.seconds() * kMillisPerSecond + t.nanos() / 1000000;
 }
@@ -90,14 +97,16 @@ Alert FromProto(const v1::Alert& p, EventTime opened_at) {
   a.window_end = FromTimestamp(p.window_end());
   // Event ids come back without their times; spread them over the alert's span
   // in their stored (time) order so the earliest-100 rule keeps them first.
-  for (int i = 0; i < p.event_ids_size(); ++i) a.event_ids.emplace(a.first_event_time, p.event_ids(i));
+  for (int i = 0; i < p.event_ids_size(); ++i)
+    a.event_ids.emplace(a.first_event_time, p.event_ids(i));
   a.update_count = p.update_count();
   a.superseded_by = p.superseded_by();
   a.network = p.network();
   a.new_to_account = p.new_to_account();
   a.baseline_since = FromTimestamp(p.baseline_since());
   a.known_network_count = p.known_network_count();
-  a.recent_known_networks.assign(p.recent_known_networks().begin(), p.recent_known_networks().end());
+  a.recent_known_networks.assign(p.recent_known_networks().begin(),
+                                 p.recent_known_networks().end());
   a.opened_at = opened_at;
   return a;
 }

@@ -18,6 +18,8 @@ Alert FromProto(const v1::Alert& proto, EventTime opened_at);
 EventTime FromTimestamp(const google::protobuf::Timestamp& t);
 void ToProto(const Verdict& verdict, std::string_view event_id, v1::Verdict* out);
 google::protobuf::Timestamp ToTimestamp(EventTime t);
+// An RFC 3339 text into a Timestamp; false when it does not parse.
+bool ParseTimestamp(std::string_view rfc3339, google::protobuf::Timestamp* out);
 
 }  // namespace trailsentry::engine
 

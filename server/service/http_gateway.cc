@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/engine/alert_proto.h"
 #include "server/engine/event_time.h"
 #include "server/service/lookups.h"
 #include "server/service/request_evaluator.h"
@@ -75,14 +76,6 @@ absl::Status ParseBody(const httplib::Request& req, google::protobuf::Message* m
                                                    " in proto3 JSON: ", s.message().as_string()));
   }
   return absl::OkStatus();
-}
-
-bool ParseTime(const std::string& text, google::protobuf::Timestamp* out) {
-  std::optional<engine::EventTime> t = engine::ParseRfc3339(text);
-  if (!t) return false;
-  out->set_seconds(*t / 1000);
-  out->set_nanos(static_cast<int32_t>(*t % 1000) * 1000000);
-  return true;
 }
 
 }  // namespace
@@ -193,34 +186,35 @@ void HttpGateway::Routes() {
                         ReplyMessage(res, *r);
                         return absl::OkStatus();
                       }));
-  http_->Get("/v1/alerts",
-             route("ListAlerts",
-                   [&d](const std::string& tenant, const httplib::Request& req,
-                        httplib::Response& res) -> absl::Status {
-                     v1::ListAlertsRequest request;
-                     if (req.has_param("since") &&
-                         !ParseTime(req.get_param_value("since"), request.mutable_since())) {
-                       return absl::InvalidArgumentError("since: not an RFC 3339 time");
-                     }
-                     if (req.has_param("until") &&
-                         !ParseTime(req.get_param_value("until"), request.mutable_until())) {
-                       return absl::InvalidArgumentError("until: not an RFC 3339 time");
-                     }
-                     request.set_rule_id(req.get_param_value("rule"));
-                     request.set_identity(req.get_param_value("identity"));
-                     request.set_page_token(req.get_param_value("page_token"));
-                     if (req.has_param("page_size")) {
-                       int n = 0;
-                       if (!absl::SimpleAtoi(req.get_param_value("page_size"), &n)) {
-                         return absl::InvalidArgumentError("page_size: not a number");
-                       }
-                       request.set_page_size(n);
-                     }
-                     absl::StatusOr<v1::ListAlertsResponse> r = ListAlerts(d.db, tenant, request);
-                     if (!r.ok()) return r.status();
-                     ReplyMessage(res, *r);
-                     return absl::OkStatus();
-                   }));
+  http_->Get(
+      "/v1/alerts",
+      route("ListAlerts",
+            [&d](const std::string& tenant, const httplib::Request& req,
+                 httplib::Response& res) -> absl::Status {
+              v1::ListAlertsRequest request;
+              if (req.has_param("since") &&
+                  !engine::ParseTimestamp(req.get_param_value("since"), request.mutable_since())) {
+                return absl::InvalidArgumentError("since: not an RFC 3339 time");
+              }
+              if (req.has_param("until") &&
+                  !engine::ParseTimestamp(req.get_param_value("until"), request.mutable_until())) {
+                return absl::InvalidArgumentError("until: not an RFC 3339 time");
+              }
+              request.set_rule_id(req.get_param_value("rule"));
+              request.set_identity(req.get_param_value("identity"));
+              request.set_page_token(req.get_param_value("page_token"));
+              if (req.has_param("page_size")) {
+                int n = 0;
+                if (!absl::SimpleAtoi(req.get_param_value("page_size"), &n)) {
+                  return absl::InvalidArgumentError("page_size: not a number");
+                }
+                request.set_page_size(n);
+              }
+              absl::StatusOr<v1::ListAlertsResponse> r = ListAlerts(d.db, tenant, request);
+              if (!r.ok()) return r.status();
+              ReplyMessage(res, *r);
+              return absl::OkStatus();
+            }));
   http_->Post("/v1/known-networks",
               route("AddKnownNetwork",
                     [&d](const std::string& tenant, const httplib::Request& req,

@@ -1,0 +1,55 @@
+#include "storage/internal/codec.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/engine/absl_view.h"
+
+namespace trailsentry::storage::internal {
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string msg = absl::StrCat(AbslView(what), ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  if (s.IsIOError() || s.IsBusy() || s.IsTryAgain()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool GetVarint(std::string_view in, size_t& pos, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift <= 63 && pos < in.size(); shift += 7) {
+    const auto b = static_cast<uint8_t>(in[pos++]);
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+std::string EncodeEntry(const engine::BaselineEntry& e) {
+  std::string out;
+  PutVarint(out, static_cast<uint64_t>(e.first_seen));
+  PutVarint(out, static_cast<uint64_t>(e.last_seen - e.first_seen));
+  PutVarint(out, static_cast<uint64_t>(e.count));
+  return out;
+}
+
+std::optional<engine::BaselineEntry> DecodeEntry(std::string_view in) {
+  size_t pos = 0;
+  uint64_t first, span, count;
+  if (!GetVarint(in, pos, first) || !GetVarint(in, pos, span) || !GetVarint(in, pos, count) ||
+      pos != in.size()) {
+    return std::nullopt;
+  }
+  return engine::BaselineEntry{static_cast<int64_t>(first), static_cast<int64_t>(first + span),
+                               static_cast<int64_t>(count)};
+}
+
+}  // namespace trailsentry::storage::internal

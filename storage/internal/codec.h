@@ -1,0 +1,29 @@
+// Value encodings and status mapping shared by the storage files (internal).
+//
+//   std::string v = EncodeEntry(entry);
+//   std::optional<engine::BaselineEntry> e = DecodeEntry(v);
+#ifndef TRAILSENTRY_STORAGE_INTERNAL_CODEC_H_
+#define TRAILSENTRY_STORAGE_INTERNAL_CODEC_H_
+
+#include <rocksdb/status.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "server/engine/baseline.h"
+
+namespace trailsentry::storage::internal {
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what);
+void PutVarint(std::string& out, uint64_t v);
+bool GetVarint(std::string_view in, size_t& pos, uint64_t& v);
+// Baseline values: varint first_seen, varint (last_seen - first_seen), varint count.
+std::string EncodeEntry(const engine::BaselineEntry& e);
+std::optional<engine::BaselineEntry> DecodeEntry(std::string_view in);
+
+}  // namespace trailsentry::storage::internal
+
+#endif  // TRAILSENTRY_STORAGE_INTERNAL_CODEC_H_
