@@ -73,8 +73,8 @@ absl::StatusOr<Response> Client::Call(const char* name, Method method, const Req
 }
 
 absl::StatusOr<v1::EvaluateResponse> Client::Evaluate(const v1::EvaluateRequest& request) {
-  return Call<v1::EvaluateRequest, v1::EvaluateResponse>("Evaluate",
-                                                         &v1::Detection::Stub::Evaluate, request);
+  return Call<v1::EvaluateRequest, v1::EvaluateResponse>("Evaluate", &v1::Detection::Stub::Evaluate,
+                                                         request);
 }
 
 absl::StatusOr<v1::IdentityProfile> Client::GetIdentity(std::string_view identity) {

@@ -28,7 +28,8 @@ ABSL_FLAG(int, batch, 500, "submit: events per request");
 ABSL_FLAG(std::string, since, "", "alerts: opened at or after this RFC 3339 time");
 ABSL_FLAG(std::string, until, "", "alerts: opened before this RFC 3339 time");
 ABSL_FLAG(std::string, rule, "", "alerts: only this rule id");
-ABSL_FLAG(std::string, identity, "", "alerts: only this identity; trust: the identity to trust for");
+ABSL_FLAG(std::string, identity, "",
+          "alerts: only this identity; trust: the identity to trust for");
 ABSL_FLAG(int, limit, 100, "alerts: at most this many");
 ABSL_FLAG(std::string, account, "", "trust: the account id to trust for");
 
@@ -82,10 +83,11 @@ int main(int argc, char** argv) {
   server.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
   if (command == "alerts") {
     if (!paths.empty()) return Usage("alerts takes no positional arguments");
-    return trailsentry::cli::RunAlerts(
-        server, {.since = absl::GetFlag(FLAGS_since), .until = absl::GetFlag(FLAGS_until),
-                 .rule = absl::GetFlag(FLAGS_rule), .identity = absl::GetFlag(FLAGS_identity),
-                 .limit = absl::GetFlag(FLAGS_limit)});
+    return trailsentry::cli::RunAlerts(server, {.since = absl::GetFlag(FLAGS_since),
+                                                .until = absl::GetFlag(FLAGS_until),
+                                                .rule = absl::GetFlag(FLAGS_rule),
+                                                .identity = absl::GetFlag(FLAGS_identity),
+                                                .limit = absl::GetFlag(FLAGS_limit)});
   }
   if (command == "identity" || command == "forget" || command == "trust") {
     if (paths.size() != 1) return Usage((command + " takes exactly one argument").c_str());

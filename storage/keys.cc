@@ -122,7 +122,8 @@ std::optional<engine::Network> ParseNetworkBytes(std::string_view b) {
     }
   } else {
     std::snprintf(text, sizeof text, "%u.%u.%u.%u", static_cast<uint8_t>(b[1]),
-                  static_cast<uint8_t>(b[2]), static_cast<uint8_t>(b[3]), static_cast<uint8_t>(b[4]));
+                  static_cast<uint8_t>(b[2]), static_cast<uint8_t>(b[3]),
+                  static_cast<uint8_t>(b[4]));
     cidr = text;
   }
   cidr += "/" + std::to_string(prefix);

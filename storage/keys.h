@@ -34,8 +34,7 @@ std::string AccountBaseline(std::string_view tenant, std::string_view account,
 // tenant | scope | name | network
 std::string Trusted(std::string_view tenant, engine::TrustScope scope, std::string_view name,
                     const engine::Network& network);
-std::string TrustedPrefix(std::string_view tenant, engine::TrustScope scope,
-                          std::string_view name);
+std::string TrustedPrefix(std::string_view tenant, engine::TrustScope scope, std::string_view name);
 // tenant | alert id
 std::string Alert(std::string_view tenant, std::string_view alert_id);
 // tenant | opened_at | alert id  (index by time)

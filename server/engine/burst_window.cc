@@ -370,7 +370,8 @@ void BurstWindow::Restore(const StoredBurstState& stored, BurstContext& ctx) {
     alerts_.emplace(next_serial_++, std::move(open));
   }
   for (const WindowLogEvent& w : stored.events) {
-    if (!w.event_id.empty() && !seen_ids_.insert(absl::Hash<absl::string_view>{}(AbslView(w.event_id))).second) {
+    if (!w.event_id.empty() &&
+        !seen_ids_.insert(absl::Hash<absl::string_view>{}(AbslView(w.event_id))).second) {
       continue;
     }
     if (identity_type_.empty()) identity_type_ = w.identity_type;

@@ -41,21 +41,23 @@ absl::StatusOr<Authenticator::Tokens> Authenticator::Load(const std::string& pat
   for (int n = 1; std::getline(in, line); ++n) {
     absl::string_view text = absl::StripAsciiWhitespace(line);
     if (text.empty() || text[0] == '#') continue;
-    std::vector<absl::string_view> parts = absl::StrSplit(text, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(text, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     if (parts.size() != 2) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, " line ", n, ": expected \"<token> <tenant>\""));
     }
     if (parts[0].size() < kMinTokenBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(path, " line ", n, ": token shorter than ",
-                                                     kMinTokenBytes, " characters"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " line ", n, ": token shorter than ", kMinTokenBytes, " characters"));
     }
     if (!IsValidTenant(std::string_view(parts[1].data(), parts[1].size()))) {
       return absl::InvalidArgumentError(absl::StrCat(
           path, " line ", n, ": tenant must be 1-64 characters of letters, digits, '.', '_', '-'"));
     }
-    if (!tokens.emplace(Sha256(std::string_view(parts[0].data(), parts[0].size())),
-                        std::string(parts[1]))
+    if (!tokens
+             .emplace(Sha256(std::string_view(parts[0].data(), parts[0].size())),
+                      std::string(parts[1]))
              .second) {
       return absl::InvalidArgumentError(absl::StrCat(path, " line ", n, ": duplicate token"));
     }
@@ -64,7 +66,8 @@ absl::StatusOr<Authenticator::Tokens> Authenticator::Load(const std::string& pat
   return tokens;
 }
 
-absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(const std::string& token_file) {
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(
+    const std::string& token_file) {
   std::unique_ptr<Authenticator> auth(new Authenticator(token_file));
   if (!token_file.empty()) {
     if (absl::Status s = auth->Reload(); !s.ok()) return s;

@@ -40,8 +40,8 @@ absl::StatusOr<v1::IdentityProfile> GetIdentity(engine::Engine& engine, storage:
   if (view->profile.count == 0 && view->networks.empty() && view->open_alerts.empty() &&
       view->recent_discovery_calls == 0 && out.recent_alerts_size() == 0) {
     return absl::NotFoundError(absl::StrCat("identity \"", request.identity(),
-                                            "\" has never been seen (tenant \"",
-                                            AbslView(tenant), "\")"));
+                                            "\" has never been seen (tenant \"", AbslView(tenant),
+                                            "\")"));
   }
   const engine::Config& config = engine.config();
   out.set_identity(view->identity);

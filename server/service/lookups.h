@@ -15,10 +15,9 @@
 
 namespace trailsentry::service {
 
-[[nodiscard]] absl::StatusOr<v1::IdentityProfile> GetIdentity(engine::Engine& engine,
-                                                              storage::Database* db,
-                                                              std::string_view tenant,
-                                                              const v1::GetIdentityRequest& request);
+[[nodiscard]] absl::StatusOr<v1::IdentityProfile> GetIdentity(
+    engine::Engine& engine, storage::Database* db, std::string_view tenant,
+    const v1::GetIdentityRequest& request);
 [[nodiscard]] absl::StatusOr<v1::ListAlertsResponse> ListAlerts(
     storage::Database* db, std::string_view tenant, const v1::ListAlertsRequest& request);
 [[nodiscard]] absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(

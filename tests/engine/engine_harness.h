@@ -25,11 +25,14 @@ namespace trailsentry::testing {
 class EngineHarness {
  public:
   explicit EngineHarness(engine::Config config = {}, std::string tenant = "default")
-      : config_(config), engine_(engine::Engine::Create(config).value()), tenant_(std::move(tenant)) {}
+      : config_(config),
+        engine_(engine::Engine::Create(config).value()),
+        tenant_(std::move(tenant)) {}
 
   // With state in RocksDB in `dir` (committed after every event); Restart()
   // drops the engine and database and opens them again, as a new process would.
-  EngineHarness(engine::Config config, const TempDir& dir) : config_(config), dir_(dir.path() + "/data") {
+  EngineHarness(engine::Config config, const TempDir& dir)
+      : config_(config), dir_(dir.path() + "/data") {
     Restart();
   }
 

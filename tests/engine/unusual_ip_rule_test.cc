@@ -34,14 +34,29 @@ class UnusualIpTest : public ::testing::Test {
   void Learn(const std::string& user, const std::string& ip, int64_t from, int64_t to,
              int64_t step = kHour) {
     for (int64_t t = from; t < to; t += step) {
-      H().Feed(Record().User(user).Ip(ip).AtSecond(t).Action("PutObject").Source("s3.amazonaws.com").Agent(kBoto).NewId().Json());
+      H().Feed(Record()
+                   .User(user)
+                   .Ip(ip)
+                   .AtSecond(t)
+                   .Action("PutObject")
+                   .Source("s3.amazonaws.com")
+                   .Agent(kBoto)
+                   .NewId()
+                   .Json());
     }
   }
 
   // A discovery call (not through the CLI, so the burst rule stays out of it).
   engine::Verdict Call(const std::string& user, const std::string& ip, int64_t t,
                        const std::string& action, const std::string& error = "") {
-    Record r = Record().User(user).Ip(ip).AtSecond(t).Action(action).Source("iam.amazonaws.com").Agent(kBoto).NewId();
+    Record r = Record()
+                   .User(user)
+                   .Ip(ip)
+                   .AtSecond(t)
+                   .Action(action)
+                   .Source("iam.amazonaws.com")
+                   .Agent(kBoto)
+                   .NewId();
     if (!error.empty()) r.Error(error);
     return H().Feed(r.Json());
   }
@@ -170,11 +185,43 @@ TEST_F(UnusualIpTest, NetworkKnownToTheAccountIsLowSeverityOrNotQualifying) {
   TempDir other;
   EngineHarness h(strict, other);
   for (int64_t t = 0; t < 2 * kDay; t += kHour) {
-    h.Feed(Record().User("alice").Ip("203.0.113.7").AtSecond(t).Agent(kBoto).Action("PutObject").Source("s3.amazonaws.com").NewId().Json());
-    h.Feed(Record().User("bob").Ip("198.51.100.20").AtSecond(t).Agent(kBoto).Action("PutObject").Source("s3.amazonaws.com").NewId().Json());
+    h.Feed(Record()
+               .User("alice")
+               .Ip("203.0.113.7")
+               .AtSecond(t)
+               .Agent(kBoto)
+               .Action("PutObject")
+               .Source("s3.amazonaws.com")
+               .NewId()
+               .Json());
+    h.Feed(Record()
+               .User("bob")
+               .Ip("198.51.100.20")
+               .AtSecond(t)
+               .Agent(kBoto)
+               .Action("PutObject")
+               .Source("s3.amazonaws.com")
+               .NewId()
+               .Json());
   }
-  h.Feed(Record().User("alice").Ip("198.51.100.20").AtSecond(2 * kDay).Agent(kBoto).Action("ListUsers").Source("iam.amazonaws.com").NewId().Json());
-  h.Feed(Record().User("alice").Ip("198.51.100.20").AtSecond(2 * kDay + 1).Agent(kBoto).Action("ListRoles").Source("iam.amazonaws.com").NewId().Json());
+  h.Feed(Record()
+             .User("alice")
+             .Ip("198.51.100.20")
+             .AtSecond(2 * kDay)
+             .Agent(kBoto)
+             .Action("ListUsers")
+             .Source("iam.amazonaws.com")
+             .NewId()
+             .Json());
+  h.Feed(Record()
+             .User("alice")
+             .Ip("198.51.100.20")
+             .AtSecond(2 * kDay + 1)
+             .Agent(kBoto)
+             .Action("ListRoles")
+             .Source("iam.amazonaws.com")
+             .NewId()
+             .Json());
   EXPECT_TRUE(h.OpenAlertsOf(Rule::kUnusualSourceIp).empty());
 }
 
@@ -184,7 +231,8 @@ TEST_F(UnusualIpTest, AllowlistedNetworksAreNeverUnusual) {
   H(config);
   Learn("alice", "203.0.113.7", 0, 2 * kDay);
   Call("alice", "198.51.100.77", 2 * kDay, "ListUsers");
-  EXPECT_FALSE(Call("alice", "198.51.100.77", 2 * kDay + 1, "ListRoles").flags & engine::kUnusualNetwork);
+  EXPECT_FALSE(Call("alice", "198.51.100.77", 2 * kDay + 1, "ListRoles").flags &
+               engine::kUnusualNetwork);
   EXPECT_TRUE(Unusual().empty());
 }
 
@@ -212,7 +260,8 @@ TEST_F(UnusualIpTest, OneAlertPerNetworkPerSuppression) {
 TEST_F(UnusualIpTest, ExcludedActorsTeachNothing) {
   Learn("alice", "203.0.113.7", 0, 2 * kDay);
   for (int64_t t = 0; t < 2 * kDay; t += kHour) {
-    H().Feed(Record().User("alice").Ip("192.0.2.80").AtSecond(t).Console("\"true\"").NewId().Json());
+    H().Feed(
+        Record().User("alice").Ip("192.0.2.80").AtSecond(t).Console("\"true\"").NewId().Json());
   }
   Call("alice", "192.0.2.80", 2 * kDay, "ListUsers");
   Call("alice", "192.0.2.80", 2 * kDay + 1, "ListRoles");
@@ -251,8 +300,10 @@ TEST_F(UnusualIpTest, TrustedNetworksAreKnown) {
   Learn("alice", "203.0.113.7", 0, 2 * kDay);
   auto vpn = engine::Network::ParseCidr("192.0.2.0/24").value();
   storage::StateBatch batch(*H().db());
-  ASSERT_TRUE(H().engine().TrustNetwork("default", engine::TrustScope::kIdentity,
-                                        "arn:aws:iam::111122223333:user/alice", vpn, &batch).ok());
+  ASSERT_TRUE(H().engine()
+                  .TrustNetwork("default", engine::TrustScope::kIdentity,
+                                "arn:aws:iam::111122223333:user/alice", vpn, &batch)
+                  .ok());
   ASSERT_TRUE(H().db()->Commit(batch).ok());
   H().Restart();  // trusted networks are persisted
   Call("alice", "192.0.2.44", 2 * kDay, "ListUsers");
@@ -261,8 +312,9 @@ TEST_F(UnusualIpTest, TrustedNetworksAreKnown) {
   // Trust for a whole account covers its other identities.
   Learn("bob", "203.0.113.8", 0, 2 * kDay);
   auto office = engine::Network::ParseCidr("198.51.100.0/24").value();
-  ASSERT_TRUE(H().engine().TrustNetwork("default", engine::TrustScope::kAccount, kAccount, office,
-                                        nullptr).ok());
+  ASSERT_TRUE(H().engine()
+                  .TrustNetwork("default", engine::TrustScope::kAccount, kAccount, office, nullptr)
+                  .ok());
   Call("bob", "198.51.100.3", 2 * kDay, "ListUsers");
   Call("bob", "198.51.100.3", 2 * kDay + 1, "ListRoles");
   EXPECT_TRUE(Unusual().empty());
@@ -278,18 +330,42 @@ TEST_F(UnusualIpTest, ExpiryByCompactionNeverChangesResults) {
     plain.Feed(json);
   };
   for (int64_t t = 0; t < 2 * kDay; t += kHour) {
-    both(Record().User("alice").Ip("203.0.113.7").AtSecond(t).Agent(kBoto).Action("PutObject").Source("s3.amazonaws.com").NewId().Json());
+    both(Record()
+             .User("alice")
+             .Ip("203.0.113.7")
+             .AtSecond(t)
+             .Agent(kBoto)
+             .Action("PutObject")
+             .Source("s3.amazonaws.com")
+             .NewId()
+             .Json());
   }
   // Another identity moves the event-time watermark 20 days on.
   for (int64_t t = 0; t < 20 * kDay; t += 6 * kHour) {
-    both(Record().User("carol").Ip("198.51.100.1").AtSecond(t).Agent(kBoto).Action("PutObject").Source("s3.amazonaws.com").NewId().Json());
+    both(Record()
+             .User("carol")
+             .Ip("198.51.100.1")
+             .AtSecond(t)
+             .Agent(kBoto)
+             .Action("PutObject")
+             .Source("s3.amazonaws.com")
+             .NewId()
+             .Json());
   }
   ASSERT_TRUE(compacted.db()->CompactAll().ok());
   EXPECT_LT(compacted.db()->CountKeys("baseline"), plain.db()->CountKeys("baseline"));
   compacted.Restart();
   plain.Restart();
   for (const char* action : {"ListUsers", "ListRoles"}) {
-    both(Record().User("alice").Ip("203.0.113.7").AtSecond(20 * kDay).Agent(kBoto).Action(action).Source("iam.amazonaws.com").NewId().Json());
+    both(Record()
+             .User("alice")
+             .Ip("203.0.113.7")
+             .AtSecond(20 * kDay)
+             .Agent(kBoto)
+             .Action(action)
+             .Source("iam.amazonaws.com")
+             .NewId()
+             .Json());
   }
   ASSERT_EQ(compacted.OpenAlertsOf(Rule::kUnusualSourceIp).size(), 1u);
   ASSERT_EQ(plain.OpenAlertsOf(Rule::kUnusualSourceIp).size(), 1u);
@@ -304,16 +380,30 @@ TEST_F(UnusualIpTest, OrderOfCallsWithinTheHorizonDoesNotMatter) {
   const std::vector<std::string> actions = {"ListUsers", "ListRoles", "ListPolicies", "GetUser"};
   std::mt19937 gen(5);
   for (int i = 0; i < 40; ++i) {
-    probes.push_back(Record().User("alice").Ip(ips[gen() % ips.size()]).AtSecond(2 * kDay + gen() % 3000)
-                         .Action(actions[gen() % actions.size()]).Source("iam.amazonaws.com").Agent(kBoto)
-                         .NewId().Json());
+    probes.push_back(Record()
+                         .User("alice")
+                         .Ip(ips[gen() % ips.size()])
+                         .AtSecond(2 * kDay + gen() % 3000)
+                         .Action(actions[gen() % actions.size()])
+                         .Source("iam.amazonaws.com")
+                         .Agent(kBoto)
+                         .NewId()
+                         .Json());
   }
   using Summary = std::set<std::tuple<std::string, int64_t, int64_t, int64_t, size_t, bool>>;
   auto run = [&](const std::vector<std::string>& order) {
     TempDir d;
     EngineHarness h(engine::Config{}, d);
     for (int64_t t = 0; t < 2 * kDay; t += kHour) {
-      h.Feed(Record().User("alice").Ip("203.0.113.7").AtSecond(t).Agent(kBoto).Action("PutObject").Source("s3.amazonaws.com").NewId().Json());
+      h.Feed(Record()
+                 .User("alice")
+                 .Ip("203.0.113.7")
+                 .AtSecond(t)
+                 .Agent(kBoto)
+                 .Action("PutObject")
+                 .Source("s3.amazonaws.com")
+                 .NewId()
+                 .Json());
     }
     for (const std::string& p : order) h.Feed(p);
     Summary s;

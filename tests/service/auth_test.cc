@@ -40,8 +40,8 @@ class AuthTest : public ::testing::Test {
 
   static v1::EvaluateRequest Burst(const std::string& user) {
     v1::EvaluateRequest r;
-    const char* actions[] = {"DescribeInstances", "ListUsers", "ListRoles", "GetCallerIdentity",
-                             "ListBuckets", "DescribeVpcs"};
+    const char* actions[] = {"DescribeInstances", "ListUsers",   "ListRoles",
+                             "GetCallerIdentity", "ListBuckets", "DescribeVpcs"};
     for (int i = 0; i < 6; ++i) {
       r.add_events()->set_raw_json(Record().User(user).AtSecond(i).Action(actions[i]).Json());
     }
@@ -55,8 +55,8 @@ class AuthTest : public ::testing::Test {
 
 TEST_F(AuthTest, TokensAreRequiredAndMapToTenants) {
   auto server = Start({.token_file = tokens_}).value();
-  for (const std::string& token : {std::string(), std::string("not-a-known-token-0000000"),
-                                  std::string(kTokenA) + "x"}) {
+  for (const std::string& token :
+       {std::string(), std::string("not-a-known-token-0000000"), std::string(kTokenA) + "x"}) {
     auto r = ClientFor(*server, token)->Evaluate(Burst("alice"));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), absl::StatusCode::kUnauthenticated) << token;

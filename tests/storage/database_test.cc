@@ -78,8 +78,8 @@ TEST_F(DatabaseTest, BaselinesProfilesAndTrustRoundTrip) {
   EXPECT_EQ(stored->trusted[0].ToString(), "192.0.2.0/24");
   EXPECT_EQ(db_->LoadAccountBaseline("default", "111122223333", Net("203.0.113.7/32")).value(),
             (BaselineEntry{900, 4000, 9}));
-  EXPECT_EQ(db_->LoadAccountBaseline("default", "111122223333", Net("203.0.113.8/32")).value().count,
-            0);
+  EXPECT_EQ(
+      db_->LoadAccountBaseline("default", "111122223333", Net("203.0.113.8/32")).value().count, 0);
   auto trusted = db_->LoadTrusted("default", engine::TrustScope::kAccount, "111122223333");
   ASSERT_EQ(trusted.value().size(), 1u);
   EXPECT_FALSE(db_->LoadIdentity("default", "arn:unknown").value().profile.has_value());
@@ -159,9 +159,11 @@ TEST_F(DatabaseTest, WindowLogReturnsRecentEventsAndOpenAlerts) {
   storage::StateBatch batch(*db_);
   const int64_t base = 1773567000000;
   for (int i = 0; i < 10; ++i) {
-    engine::AlertEventFields f{base + i * 600000, "id-" + std::to_string(i), "ListUsers",
-                               "iam.amazonaws.com", "198.51.100.7", "us-east-1", "aws-cli/2.13.5",
-                               "AKIA", "111122223333"};
+    engine::AlertEventFields f{base + i * 600000, "id-" + std::to_string(i),
+                               "ListUsers",       "iam.amazonaws.com",
+                               "198.51.100.7",    "us-east-1",
+                               "aws-cli/2.13.5",  "AKIA",
+                               "111122223333"};
     batch.PutWindowEvent("default", "arn:a", f, "IAMUser", "alice");
   }
   batch.PutAlert(MakeAlert("burst-old", "arn:a", base - 86400000));
@@ -208,7 +210,8 @@ TEST_F(DatabaseTest, RefusesForeignAndNewerDirectories) {
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(o, newer.path(), &raw).ok());
     rocksdb::ColumnFamilyHandle* h = nullptr;
-    ASSERT_TRUE(raw->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "schema_v2_things", &h).ok());
+    ASSERT_TRUE(
+        raw->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "schema_v2_things", &h).ok());
     raw->DestroyColumnFamilyHandle(h);
     delete raw;
   }
