@@ -21,14 +21,14 @@ start_server() {
   "$TRAILSENTRYD" --listen 127.0.0.1:0 --http_listen 127.0.0.1:0 --data_dir "$WORK/data" "$@" \
     >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do  # up to 30 s on a loaded machine
     PORT="$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$WORK/server.log" | head -n1)"
     HTTP_PORT="$(sed -n 's/.*HTTP on port \([0-9]*\).*/\1/p' "$WORK/server.log" | head -n1)"
     [[ -n "$PORT" ]] && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || fail "trailsentryd exited at start"
     sleep 0.1
   done
-  fail "trailsentryd did not report its port"
+  fail "trailsentryd did not report its port within 30 s"
 }
 
 # Stops the server with SIGTERM and checks it exits 0 within 15 s.
