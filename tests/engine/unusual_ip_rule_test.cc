@@ -22,6 +22,19 @@ constexpr int64_t kHour = 3600;
 constexpr int64_t kDay = 24 * kHour;
 constexpr char kBoto[] = "Boto3/1.34.45 md/Botocore#1.34.45 os/linux#5.10 lang/python#3.11.8";
 
+// An ordinary successful call (PutObject: not a discovery call) by `user` from `ip`.
+std::string Ordinary(const std::string& user, const std::string& ip, int64_t t) {
+  return Record()
+      .User(user)
+      .Ip(ip)
+      .AtSecond(t)
+      .Agent(kBoto)
+      .Action("PutObject")
+      .Source("s3.amazonaws.com")
+      .NewId()
+      .Json();
+}
+
 class UnusualIpTest : public ::testing::Test {
  protected:
   EngineHarness& H(engine::Config config = {}) {
@@ -34,15 +47,7 @@ class UnusualIpTest : public ::testing::Test {
   void Learn(const std::string& user, const std::string& ip, int64_t from, int64_t to,
              int64_t step = kHour) {
     for (int64_t t = from; t < to; t += step) {
-      H().Feed(Record()
-                   .User(user)
-                   .Ip(ip)
-                   .AtSecond(t)
-                   .Action("PutObject")
-                   .Source("s3.amazonaws.com")
-                   .Agent(kBoto)
-                   .NewId()
-                   .Json());
+      H().Feed(Ordinary(user, ip, t));
     }
   }
 
@@ -185,24 +190,8 @@ TEST_F(UnusualIpTest, NetworkKnownToTheAccountIsLowSeverityOrNotQualifying) {
   TempDir other;
   EngineHarness h(strict, other);
   for (int64_t t = 0; t < 2 * kDay; t += kHour) {
-    h.Feed(Record()
-               .User("alice")
-               .Ip("203.0.113.7")
-               .AtSecond(t)
-               .Agent(kBoto)
-               .Action("PutObject")
-               .Source("s3.amazonaws.com")
-               .NewId()
-               .Json());
-    h.Feed(Record()
-               .User("bob")
-               .Ip("198.51.100.20")
-               .AtSecond(t)
-               .Agent(kBoto)
-               .Action("PutObject")
-               .Source("s3.amazonaws.com")
-               .NewId()
-               .Json());
+    h.Feed(Ordinary("alice", "203.0.113.7", t));
+    h.Feed(Ordinary("bob", "198.51.100.20", t));
   }
   h.Feed(Record()
              .User("alice")
@@ -330,27 +319,11 @@ TEST_F(UnusualIpTest, ExpiryByCompactionNeverChangesResults) {
     plain.Feed(json);
   };
   for (int64_t t = 0; t < 2 * kDay; t += kHour) {
-    both(Record()
-             .User("alice")
-             .Ip("203.0.113.7")
-             .AtSecond(t)
-             .Agent(kBoto)
-             .Action("PutObject")
-             .Source("s3.amazonaws.com")
-             .NewId()
-             .Json());
+    both(Ordinary("alice", "203.0.113.7", t));
   }
   // Another identity moves the event-time watermark 20 days on.
   for (int64_t t = 0; t < 20 * kDay; t += 6 * kHour) {
-    both(Record()
-             .User("carol")
-             .Ip("198.51.100.1")
-             .AtSecond(t)
-             .Agent(kBoto)
-             .Action("PutObject")
-             .Source("s3.amazonaws.com")
-             .NewId()
-             .Json());
+    both(Ordinary("carol", "198.51.100.1", t));
   }
   ASSERT_TRUE(compacted.db()->CompactAll().ok());
   EXPECT_LT(compacted.db()->CountKeys("baseline"), plain.db()->CountKeys("baseline"));
@@ -395,15 +368,7 @@ TEST_F(UnusualIpTest, OrderOfCallsWithinTheHorizonDoesNotMatter) {
     TempDir d;
     EngineHarness h(engine::Config{}, d);
     for (int64_t t = 0; t < 2 * kDay; t += kHour) {
-      h.Feed(Record()
-                 .User("alice")
-                 .Ip("203.0.113.7")
-                 .AtSecond(t)
-                 .Agent(kBoto)
-                 .Action("PutObject")
-                 .Source("s3.amazonaws.com")
-                 .NewId()
-                 .Json());
+      h.Feed(Ordinary("alice", "203.0.113.7", t));
     }
     for (const std::string& p : order) h.Feed(p);
     Summary s;
