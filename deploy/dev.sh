@@ -4,7 +4,7 @@
 #   deploy/dev.sh setup   install missing Debian packages (idempotent, quiet when all is there)
 #   deploy/dev.sh build   setup + configure + build everything
 #   deploy/dev.sh test    build + run every test with ctest
-#   deploy/dev.sh run     build + start trailsentryd on 127.0.0.1:50051, data in ./trailsentry-data
+#   deploy/dev.sh run     build + start trailsentryd (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080, data ./trailsentry-data)
 #   deploy/dev.sh bench   build + run the Google Benchmarks
 #
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo),
