@@ -3,10 +3,13 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client/client.h"
@@ -280,6 +283,79 @@ TEST_F(DetectionServiceTest, BatchBoundariesAndOrderDoNotChangeFinalAlerts) {
     std::shuffle(records.begin(), records.end(), rng);
     EXPECT_EQ(final_alerts(records, batch), expected) << "batch " << batch;
   }
+}
+
+TEST_F(DetectionServiceTest, ConcurrentCallersGetTheSameAlertsAsOne) {
+  // 8 identities x 3 bursts, sent by 4 threads at once in interleaved batches,
+  // while a fifth thread runs lookups: the final alerts equal a serial run's.
+  std::vector<std::string> records;
+  for (int u = 0; u < 8; ++u) {
+    for (int b = 0; b < 3; ++b) {
+      for (int i = 0; i < 7; ++i) {
+        records.push_back(Record()
+                              .User("user" + std::to_string(u))
+                              .Ip("198.51.100." + std::to_string(u + 1))
+                              .AtSecond(b * 1200 + i)
+                              .Action(kActions[i])
+                              .Json());
+      }
+    }
+  }
+  auto summarize = [](const std::map<std::string, v1::Alert>& alerts) {
+    std::set<std::tuple<std::string, int64_t, int64_t>> out;
+    for (const auto& [id, a] : alerts) {
+      if (a.superseded_by().empty()) {
+        out.emplace(a.identity(), a.window_start().seconds(), a.event_count());
+      }
+    }
+    return out;
+  };
+  std::map<std::string, v1::Alert> serial;
+  ASSERT_TRUE(client_
+                  ->EvaluateRecords(records, 50,
+                                    [&](const v1::EvaluateResponse& r) {
+                                      for (const auto& a : r.alerts())
+                                        serial[a.alert().alert_id()] = a.alert();
+                                    })
+                  .ok());
+  Start(engine::Config{});
+  std::mutex mu;
+  std::map<std::string, v1::Alert> concurrent;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto client =
+          Client::Connect({.target = "127.0.0.1:" + std::to_string(server_->port())}).value();
+      std::vector<std::string> mine;
+      for (size_t i = t; i < records.size(); i += 4) mine.push_back(records[i]);
+      ASSERT_TRUE(client
+                      ->EvaluateRecords(mine, 7,
+                                        [&](const v1::EvaluateResponse& r) {
+                                          std::lock_guard<std::mutex> lock(mu);
+                                          for (const auto& a : r.alerts()) {
+                                            // Keep the most complete state seen of each alert.
+                                            auto& kept = concurrent[a.alert().alert_id()];
+                                            if (a.alert().update_count() >= kept.update_count())
+                                              kept = a.alert();
+                                          }
+                                        })
+                      .ok());
+    });
+  }
+  std::thread reader([&] {
+    auto client =
+        Client::Connect({.target = "127.0.0.1:" + std::to_string(server_->port())}).value();
+    while (!done) {
+      (void)client->GetIdentity("arn:aws:iam::111122223333:user/user3");
+      (void)client->ListAlerts({});
+    }
+  });
+  for (auto& th : threads) th.join();
+  done = true;
+  reader.join();
+  EXPECT_EQ(summarize(serial).size(), 24u);
+  EXPECT_EQ(summarize(concurrent), summarize(serial));
 }
 
 TEST_F(DetectionServiceTest, GetIdentityThroughTheClient) {
