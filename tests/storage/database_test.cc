@@ -159,11 +159,10 @@ TEST_F(DatabaseTest, WindowLogReturnsRecentEventsAndOpenAlerts) {
   storage::StateBatch batch(*db_);
   const int64_t base = 1773567000000;
   for (int i = 0; i < 10; ++i) {
-    engine::AlertEventFields f{base + i * 600000, "id-" + std::to_string(i),
-                               "ListUsers",       "iam.amazonaws.com",
-                               "198.51.100.7",    "us-east-1",
-                               "aws-cli/2.13.5",  "AKIA",
-                               "111122223333"};
+    const std::string id = "id-" + std::to_string(i);  // the fields only view it
+    engine::AlertEventFields f{
+        base + i * 600000, id,     "ListUsers",   "iam.amazonaws.com", "198.51.100.7", "us-east-1",
+        "aws-cli/2.13.5",  "AKIA", "111122223333"};
     batch.PutWindowEvent("default", "arn:a", f, "IAMUser", "alice");
   }
   batch.PutAlert(MakeAlert("burst-old", "arn:a", base - 86400000));
