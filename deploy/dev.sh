@@ -4,6 +4,7 @@
 #   deploy/dev.sh setup   install missing Debian packages (idempotent, quiet when all is there)
 #   deploy/dev.sh build   setup + configure + build everything
 #   deploy/dev.sh test    build + run every test with ctest
+#   deploy/dev.sh test-asan   the same under AddressSanitizer + UBSan (build-asan/)
 #   deploy/dev.sh run     build + start trailsentryd (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080, data ./trailsentry-data)
 #   deploy/dev.sh bench   build + run the Google Benchmarks
 #
@@ -54,6 +55,13 @@ case "${1:-}" in
     cd "$BUILD_DIR"
     ctest --output-on-failure -j "$JOBS" --timeout 600
     ;;
+  test-asan)
+    # The whole suite again under AddressSanitizer + UBSan, in its own build dir.
+    BUILD_DIR="${BUILD_DIR_ASAN:-$ROOT/build-asan}" TRAILSENTRY_SANITIZE=address build
+    cd "${BUILD_DIR_ASAN:-$ROOT/build-asan}"
+    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      ctest --output-on-failure -j "$JOBS" --timeout 900
+    ;;
   run)
     build
     shift
@@ -65,7 +73,7 @@ case "${1:-}" in
     "$BUILD_DIR/tests/bench/engine_bench" "${@:2}"
     ;;
   *)
-    sed -n '2,13p' "$0"
+    sed -n '2,14p' "$0"
     exit 2
     ;;
 esac
