@@ -13,6 +13,8 @@ best_scan=0
 best_ceiling=0
 for round in $(seq 1 "$ROUNDS"); do
   ceiling=$("$BUILD/tests/bench/parse-ceiling" "$FILE" | sed -n 's/.*: \([0-9]*\) records\/s.*/\1/p')
+  # Both rules, state persisted to a fresh data directory, as `scan` runs by default.
+  rm -rf "${TMPDIR:-/tmp}/trailsentry-bench-data"
   scan=$("$BUILD/client/trailsentry" scan --data_dir "${TMPDIR:-/tmp}/trailsentry-bench-data" "$FILE" 2>&1 >/dev/null |
     sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p')
   echo "round $round: scan $scan events/s, ceiling $ceiling records/s, ratio $(awk "BEGIN{printf \"%.2f\", $scan/$ceiling}")"
