@@ -72,7 +72,7 @@ BurstWindow::Event BurstWindow::Intern(const BurstInput& in, StringPool& pool) c
   if (f.event_id.size() <= sizeof e.event_id) {
     e.long_event_id = StringPool::kEmpty;
     e.event_id_size = static_cast<uint8_t>(f.event_id.size());
-    std::memcpy(e.event_id, f.event_id.data(), f.event_id.size());
+    if (!f.event_id.empty()) std::memcpy(e.event_id, f.event_id.data(), f.event_id.size());
   } else {
     e.long_event_id = pool.Acquire(f.event_id);
     e.event_id_size = 0;

@@ -33,7 +33,9 @@ class NameSet {
   bool contains(std::string_view s) const {
     if (names_.size() > kLinearMax) return hashed_.contains(AbslView(s));
     for (const std::string& n : names_) {
-      if (n.size() == s.size() && std::memcmp(n.data(), s.data(), s.size()) == 0) return true;
+      if (n.size() == s.size() && (s.empty() || std::memcmp(n.data(), s.data(), s.size()) == 0)) {
+        return true;
+      }
     }
     return false;
   }
