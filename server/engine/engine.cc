@@ -215,8 +215,13 @@ absl::Status Engine::TrustNetwork(std::string_view tenant, TrustScope scope, std
   IdentityHash key;
   Shard& shard = ShardFor(tenant, name, key);
   std::lock_guard<std::mutex> lock(shard.mu);
-  IdentitySlot& slot = shard.identities[key];
-  absl::Status status = LoadBaseline(tenant, name, slot);
+  // A slot made here must be loaded as Evaluate loads a new one (baselines and
+  // the burst window log), or the identity's next event would find it half-loaded.
+  auto [it, inserted] = shard.identities.try_emplace(key);
+  IdentitySlot& slot = it->second;
+  absl::Status status =
+      inserted && reader_ != nullptr ? LoadIdentity(tenant, name, slot, shard) : absl::OkStatus();
+  if (absl::Status s = LoadBaseline(tenant, name, slot); !s.ok() && status.ok()) status = s;
   const auto& trusted = slot.baseline->trusted();
   if (std::find(trusted.begin(), trusted.end(), network) == trusted.end()) {
     slot.baseline->Trust(network);

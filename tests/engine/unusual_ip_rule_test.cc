@@ -309,6 +309,22 @@ TEST_F(UnusualIpTest, TrustedNetworksAreKnown) {
   EXPECT_TRUE(Unusual().empty());
 }
 
+TEST_F(UnusualIpTest, FeedbackBeforeTheFirstEventAfterARestartKeepsTheBurstLog) {
+  // Half a CLI burst, a restart, triage feedback for the identity, then the other
+  // half: the feedback must not skip reloading the burst rule's window log.
+  const char* actions[] = {"DescribeInstances", "ListUsers",   "ListRoles",
+                           "GetCallerIdentity", "ListBuckets", "DescribeVpcs"};
+  for (int i = 0; i < 3; ++i) H().Feed(Record().AtSecond(i).Action(actions[i]).NewId().Json());
+  H().Restart();
+  auto vpn = engine::Network::ParseCidr("192.0.2.0/24").value();
+  ASSERT_TRUE(H().engine()
+                  .TrustNetwork("default", engine::TrustScope::kIdentity,
+                                "arn:aws:iam::111122223333:user/alice", vpn, nullptr)
+                  .ok());
+  for (int i = 3; i < 6; ++i) H().Feed(Record().AtSecond(i).Action(actions[i]).NewId().Json());
+  EXPECT_EQ(H().OpenAlertsOf(Rule::kBurst).size(), 1u);
+}
+
 TEST_F(UnusualIpTest, ExpiryByCompactionNeverChangesResults) {
   // Two engines see the same events; one has its store compacted in between.
   TempDir other;
