@@ -8,13 +8,13 @@
 #   deploy/dev.sh run     build + start trailsentryd (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080, data ./trailsentry-data)
 #   deploy/dev.sh bench   build + run the Google Benchmarks
 #
-# Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo),
+# Environment: BUILD_DIR (default build), BUILD_TYPE (default Release),
 # TRAILSENTRY_SANITIZE (address|thread), JOBS (default: number of cores).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
-BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
+BUILD_TYPE="${BUILD_TYPE:-Release}"   # what users deploy, and what the tests test
 JOBS="${JOBS:-$(nproc)}"
 
 PACKAGES=(
@@ -43,7 +43,7 @@ setup() {
 build() {
   setup
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
-    -DTRAILSENTRY_SANITIZE="${TRAILSENTRY_SANITIZE:-}" >/dev/null
+    -DTRAILSENTRY_SANITIZE="${TRAILSENTRY_SANITIZE:-}" -DTRAILSENTRY_WERROR=ON >/dev/null
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 

@@ -126,7 +126,8 @@ std::optional<engine::Network> ParseNetworkBytes(std::string_view b) {
                   static_cast<uint8_t>(b[4]));
     cidr = text;
   }
-  cidr += "/" + std::to_string(prefix);
+  cidr.push_back('/');
+  cidr.append(std::to_string(prefix));
   absl::StatusOr<engine::Network> n = engine::Network::ParseCidr(cidr);
   if (!n.ok()) return std::nullopt;
   return *n;

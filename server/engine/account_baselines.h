@@ -1,4 +1,4 @@
-// AccountBaselines: the per-account source-network baselines (SPEC §3), shared by
+// AccountBaselines: the per-account source-network baselines (spec §3), shared by
 // every identity of an account, cached in memory in front of the StateReader.
 //
 // Sharded by (tenant, account) with a mutex per shard; callers may hold an

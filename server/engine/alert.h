@@ -1,4 +1,4 @@
-// Alert: the content of one alert of either rule (SPEC §2, §3) as the engine
+// Alert: the content of one alert of either rule (spec §2, §3) as the engine
 // accumulates it, before conversion to the trailsentry.v1.Alert proto.
 //
 // Every set is ordered, so an alert's content depends only on which events are in
@@ -77,7 +77,7 @@ struct Alert {
   // window_start when the alert opened (its id derives from it); never changes,
   // so storage indexes alerts by it.
   EventTime opened_at = 0;
-  // Unusual-source-IP rule only (SPEC §3).
+  // Unusual-source-IP rule only (spec §3).
   std::string network;
   bool new_to_account = false;
   EventTime baseline_since = 0;

@@ -1,4 +1,4 @@
-// Source-IP baselines (SPEC §3): what is known of where an identity, and its
+// Source-IP baselines (spec §3): what is known of where an identity, and its
 // account, usually come from.
 //
 // A BaselineEntry summarises every observation of one network for one identity
@@ -39,7 +39,7 @@ void Observe(BaselineEntry& entry, EventTime t, int64_t history_ms);
 // Adds an observation to a profile: first/last seen and count, never reset.
 void ObserveProfile(IdentityProfile& profile, EventTime t);
 
-// SPEC §3: known at t when first seen <= t - settle and last seen (before t) >=
+// spec §3: known at t when first seen <= t - settle and last seen (before t) >=
 // t - history. Observations at or after t never make an entry known at t: within
 // a run every gap is at most `history`, so for first_seen < t <= last_seen some
 // observation lies in [t - history, t).

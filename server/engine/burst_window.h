@@ -1,5 +1,5 @@
 // BurstWindow: one identity's recent qualifying events and its CLI-burst episodes
-// (SPEC §2), for both window modes.
+// (spec §2), for both window modes.
 //
 // Events may arrive in any order within `max_lateness` of the identity's newest;
 // each Add re-evaluates only the windows the new event can change, so the final

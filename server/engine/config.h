@@ -1,9 +1,9 @@
-// Config: every tunable of SPEC §5, with the SPEC defaults.
+// Config: every tunable of spec §5, with the spec defaults.
 //
 // Built from a text-format trailsentry.v1.Config by LoadConfig (config_loader.h);
 // tests construct it directly:
 //
-//   Config c;                      // SPEC defaults
+//   Config c;                      // spec defaults
 //   c.burst.mode = BurstMode::kTumbling;
 #ifndef TRAILSENTRY_SERVER_ENGINE_CONFIG_H_
 #define TRAILSENTRY_SERVER_ENGINE_CONFIG_H_

@@ -1,6 +1,6 @@
 // LoadConfig: a text-format trailsentry.v1.Config (config.proto) into a Config.
 //
-// Absent fields keep the SPEC defaults; a list given in the file replaces the
+// Absent fields keep the spec defaults; a list given in the file replaces the
 // default list. Every error names the field:
 //
 //   absl::StatusOr<Config> c = LoadConfigFile("/etc/trailsentry/config.textproto");

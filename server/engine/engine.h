@@ -1,4 +1,4 @@
-// Engine: evaluates CloudTrail events against the detection rules (SPEC §1-§2).
+// Engine: evaluates CloudTrail events against the detection rules (spec §1-§2).
 //
 // Thread-safe. State is sharded by (tenant, identity) hash, each shard behind its
 // own mutex, so requests for different identities run in parallel and no lock is
@@ -31,7 +31,7 @@
 
 namespace trailsentry::engine {
 
-// Verdict flags (SPEC §4); bit values are 1 << the proto enum value.
+// Verdict flags (spec §4); bit values are 1 << the proto enum value.
 enum VerdictFlag : uint32_t {
   kDiscovery = 1u << 1,
   kCli = 1u << 2,

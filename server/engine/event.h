@@ -1,4 +1,4 @@
-// Event: the CloudTrail fields trailsentry reads (SPEC §1), as views.
+// Event: the CloudTrail fields trailsentry reads (spec §1), as views.
 //
 // An Event never owns its strings: they point into the parser's buffer (or a
 // caller's message) and stay valid only while that record is being evaluated.

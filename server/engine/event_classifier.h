@@ -1,4 +1,4 @@
-// EventClassifier: the filters of SPEC §1 applied to one Event.
+// EventClassifier: the filters of spec §1 applied to one Event.
 //
 // Decides whether an event is a discovery call, comes from the AWS CLI, is from an
 // excluded actor, and who it belongs to (identity key and account). Built once
@@ -22,7 +22,7 @@
 
 namespace trailsentry::engine {
 
-// In SPEC order; the first that applies is reported. Values match the proto enum.
+// In spec order; the first that applies is reported. Values match the proto enum.
 enum class Exclusion {
   kNone = 0,
   kAwsService = 1,

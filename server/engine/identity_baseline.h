@@ -1,5 +1,5 @@
 // IdentityBaseline: one identity's source-network baseline and the rule
-// `aws-discovery-unusual-source-ip` (SPEC §3) over it.
+// `aws-discovery-unusual-source-ip` (spec §3) over it.
 //
 // Holds the identity's profile, its per-network baseline entries, networks
 // trusted for it after triage, and for each unknown network the qualifying

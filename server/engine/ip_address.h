@@ -1,4 +1,4 @@
-// IpAddress: a parsed IPv4/IPv6 source address (SPEC §1 "Valid source IP").
+// IpAddress: a parsed IPv4/IPv6 source address (spec §1 "Valid source IP").
 //
 // IPv4-mapped IPv6 (::ffff:198.51.100.7) is normalised to IPv4. Hostnames such as
 // "ec2.amazonaws.com" and "AWS Internal" do not parse.

@@ -1,4 +1,4 @@
-// Network: an IP network in CIDR form (SPEC §3 "Network of an IP").
+// Network: an IP network in CIDR form (spec §3 "Network of an IP").
 //
 //   absl::StatusOr<Network> n = Network::ParseCidr("2001:db8:10:21::/64");
 //   Network of = Network::Of(*IpAddress::Parse("203.0.113.7"), 32, 64);

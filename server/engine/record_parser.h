@@ -1,6 +1,6 @@
 // ParseRecord: one CloudTrail record (a simdjson DOM element) into an Event.
 //
-// Reads only the fields of SPEC §1 and ignores all others. A record that is not an
+// Reads only the fields of spec §1 and ignores all others. A record that is not an
 // object, lacks eventName or eventSource, or has no parseable event time is
 // rejected with the field at fault:
 //

@@ -59,7 +59,7 @@ void BM_SimdjsonParse(benchmark::State& state) {
 }
 BENCHMARK(BM_SimdjsonParse);
 
-// Parse + extraction of the SPEC §1 fields.
+// Parse + extraction of the spec §1 fields.
 void BM_ParseRecord(benchmark::State& state) {
   const Workload& w = GetWorkload();
   simdjson::dom::parser parser;

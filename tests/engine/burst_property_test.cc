@@ -1,5 +1,5 @@
 // Property: the final burst alerts depend only on the set of events, never on
-// arrival order, and equal a from-scratch evaluation of SPEC §2's definition.
+// arrival order, and equal a from-scratch evaluation of spec §2's definition.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -103,7 +103,7 @@ std::set<Canonical> FromEngine(const std::vector<GenEvent>& events, const engine
   return out;
 }
 
-// SPEC §2 evaluated from scratch over the whole (deduplicated) event set.
+// spec §2 evaluated from scratch over the whole (deduplicated) event set.
 std::set<Canonical> Reference(const std::vector<GenEvent>& all, const engine::Config& config) {
   const int64_t window = absl::ToInt64Seconds(config.burst.window);
   const int64_t suppression = absl::ToInt64Seconds(config.burst.suppression);

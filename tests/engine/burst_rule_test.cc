@@ -1,4 +1,4 @@
-// The `aws-discovery-cli-burst` rule, clause by clause of SPEC §2.
+// The `aws-discovery-cli-burst` rule, clause by clause of spec §2.
 #include <gtest/gtest.h>
 
 #include <string>

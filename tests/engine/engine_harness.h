@@ -1,7 +1,7 @@
 // EngineHarness: feeds JSON records through the real parser into a real Engine
 // and keeps every alert in its final state, for the rule tests.
 //
-//   EngineHarness h;                       // SPEC defaults
+//   EngineHarness h;                       // spec defaults
 //   engine::Verdict v = h.Feed(Record().AtSecond(1).Action("ListUsers").Json());
 //   EXPECT_EQ(h.OpenAlerts().size(), 1);
 #ifndef TRAILSENTRY_TESTS_ENGINE_ENGINE_HARNESS_H_

@@ -1,4 +1,4 @@
-// SPEC §1 filters: CLI user agents, discovery calls, IPs, networks, globs, config.
+// spec §1 filters: CLI user agents, discovery calls, IPs, networks, globs, config.
 #include "server/engine/event_classifier.h"
 
 #include <gtest/gtest.h>

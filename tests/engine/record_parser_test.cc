@@ -1,4 +1,4 @@
-// ParseRecord and event times: SPEC §1 fields, fallbacks and rejections.
+// ParseRecord and event times: spec §1 fields, fallbacks and rejections.
 #include "server/engine/record_parser.h"
 
 #include <gtest/gtest.h>

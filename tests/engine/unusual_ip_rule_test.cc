@@ -1,4 +1,4 @@
-// The `aws-discovery-unusual-source-ip` rule, clause by clause of SPEC §3, with
+// The `aws-discovery-unusual-source-ip` rule, clause by clause of spec §3, with
 // baselines in a real RocksDB in a temp dir.
 #include <gtest/gtest.h>
 
@@ -119,7 +119,7 @@ TEST_F(UnusualIpTest, CountRestartsWhenSettlePassesWithoutFiring) {
 
 TEST_F(UnusualIpTest, AttackersOwnCallsMakeTheNetworkKnownAfterSettle) {
   // Successful calls are observations: an hour after the first, the network is
-  // known (SPEC §3), so a slow second call no longer qualifies.
+  // known (spec §3), so a slow second call no longer qualifies.
   Learn("alice", "203.0.113.7", 0, 2 * kDay);
   Call("alice", "185.220.101.4", 2 * kDay, "ListUsers");
   EXPECT_FALSE(Call("alice", "185.220.101.4", 2 * kDay + 2 * kHour, "ListRoles").flags &
