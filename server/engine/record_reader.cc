@@ -132,7 +132,33 @@ absl::Status RecordReader::ReadJsonLines(std::string_view text, size_t& index, C
   return absl::OkStatus();
 }
 
-absl::Status RecordReader::Read(std::string_view bytes, Callback fn) {
+ContainerHint HintFromName(std::string_view path) {
+  if (path.size() > 3 && path.substr(path.size() - 3) == ".gz") path.remove_suffix(3);
+  for (std::string_view ext : {".jsonl", ".ndjson"}) {
+    if (path.size() >= ext.size() && path.substr(path.size() - ext.size()) == ext) {
+      return ContainerHint::kJsonLines;
+    }
+  }
+  return ContainerHint::kUnknown;
+}
+
+bool RecordReader::LooksLikeJsonLines(std::string_view text, bool first_only) {
+  size_t pos = SkipSpace(text, 0);
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) return false;  // the last line: nothing follows
+    const std::string_view line = text.substr(pos, end - pos);
+    element doc;
+    if (!parser_.parse(line.data(), line.size(), false).get(doc) && doc.is_object()) {
+      return SkipSpace(text, end) != text.size();
+    }
+    if (first_only) return false;
+    pos = SkipSpace(text, end);
+  }
+  return false;
+}
+
+absl::Status RecordReader::Read(std::string_view bytes, Callback fn, ContainerHint hint) {
   if (IsGzip(bytes)) {
     if (absl::Status st = Gunzip(bytes, inflated_); !st.ok()) return st;
     bytes = inflated_;
@@ -142,36 +168,26 @@ absl::Status RecordReader::Read(std::string_view bytes, Callback fn) {
   size_t index = 0;
   const size_t start = SkipSpace(bytes, 0);
   if (start == bytes.size()) return absl::OkStatus();  // empty input: no records
-  if (bytes[start] == '[') {
-    element doc;
-    if (auto error = parser_.parse(bytes.data(), bytes.size(), false).get(doc)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid JSON array: ", simdjson::error_message(error)));
-    }
-    for (element r : doc.get_array()) fn(index++, RecordOrError{UnwrapEventBridge(r)});
-    return absl::OkStatus();
-  }
-  if (bytes[start] != '{') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a CloudTrail container: expected '{' or '[' at byte ", start, ", found '",
-                     AbslView(bytes.substr(start, 1)), "'"));
-  }
-  // JSON lines when the first line is a whole document and more follows;
-  // otherwise one document (S3 delivery file, envelope, pretty-printed record),
-  // falling back to lines if it does not parse as one.
-  const size_t first_newline = bytes.find('\n', start);
-  if (first_newline != std::string_view::npos && SkipSpace(bytes, first_newline) != bytes.size()) {
-    element first;
-    if (!parser_.parse(bytes.data() + start, first_newline - start, false).get(first)) {
-      return ReadJsonLines(bytes, index, fn);
-    }
+  if (hint == ContainerHint::kJsonLines || LooksLikeJsonLines(bytes, /*first_only=*/true)) {
+    return ReadJsonLines(bytes, index, fn);
   }
   element doc;
-  if (!parser_.parse(bytes.data(), bytes.size(), false).get(doc)) {
-    EmitDocument(doc, index, fn);
+  const auto error = parser_.parse(bytes.data(), bytes.size(), false).get(doc);
+  if (!error) {
+    if (doc.is_array()) {
+      for (element r : doc.get_array()) fn(index++, RecordOrError{UnwrapEventBridge(r)});
+    } else {
+      EmitDocument(doc, index, fn);
+    }
     return absl::OkStatus();
   }
-  return ReadJsonLines(bytes, index, fn);
+  // Not one document: JSON lines whose first lines are corrupt, if any later line
+  // is a record; each bad line is then one rejected record.
+  if (LooksLikeJsonLines(bytes, /*first_only=*/false)) return ReadJsonLines(bytes, index, fn);
+  return absl::InvalidArgumentError(
+      absl::StrCat("not a CloudTrail container: invalid JSON (", simdjson::error_message(error),
+                   ") and no line of it is a JSON object; first byte '",
+                   AbslView(bytes.substr(start, 1)), "' at byte ", start));
 }
 
 namespace {
@@ -248,6 +264,7 @@ constexpr size_t kChunk = 4 << 20;
 }  // namespace
 
 absl::Status RecordReader::ReadFile(const std::string& path, Callback fn) {
+  const ContainerHint hint = HintFromName(path);
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   FileSource source(f.get());
@@ -262,14 +279,8 @@ absl::Status RecordReader::ReadFile(const std::string& path, Callback fn) {
   // JSON lines stream through a fixed buffer: whole lines are parsed in place,
   // the partial last line moves to the front, and the buffer grows only for a
   // line longer than it. Anything else is read whole (a DOM needs it all).
-  const size_t start = SkipSpace(file_, 0);
-  const size_t first_newline = file_.find('\n', start);
-  bool lines = false;
-  if (start < file_.size() && file_[start] == '{' && first_newline != std::string::npos &&
-      SkipSpace(file_, first_newline) != file_.size()) {
-    element first;
-    lines = !parser_.parse(file_.data() + start, first_newline - start, false).get(first);
-  }
+  const bool lines =
+      hint == ContainerHint::kJsonLines || LooksLikeJsonLines(file_, /*first_only=*/true);
   if (!lines) {
     while (*n > 0) {
       file_.reserve(file_.size() + kChunk + simdjson::SIMDJSON_PADDING);
@@ -277,7 +288,7 @@ absl::Status RecordReader::ReadFile(const std::string& path, Callback fn) {
       if (!n.ok()) return fail(n.status());
     }
     file_.reserve(file_.size() + simdjson::SIMDJSON_PADDING);
-    absl::Status st = Read(file_, fn);
+    absl::Status st = Read(file_, fn, hint);
     return st.ok() ? st : fail(st);
   }
   size_t index = 0;

@@ -1,4 +1,4 @@
-// RecordReader: splits CloudTrail bytes in any container of SPEC §1 into records.
+// RecordReader: splits CloudTrail bytes in any container of spec §1 into records.
 //
 // Containers: S3 delivery files ({"Records":[...]}), JSON arrays, JSON lines, and
 // EventBridge envelopes, each optionally gzip-compressed (detected by magic bytes,
@@ -28,6 +28,13 @@ struct RecordOrError {
   const RecordError* error = nullptr;
 };
 
+// What the caller knows of the container: a file named *.jsonl / *.ndjson (each
+// optionally .gz) is JSON lines whatever its first line holds.
+enum class ContainerHint { kUnknown, kJsonLines };
+
+// The hint a file name gives.
+ContainerHint HintFromName(std::string_view path);
+
 class RecordReader {
  public:
   using Callback = absl::FunctionRef<void(size_t index, const RecordOrError& record)>;
@@ -37,15 +44,24 @@ class RecordReader {
   RecordReader& operator=(const RecordReader&) = delete;
 
   // Calls `fn` for each record, in input order, with its 0-based index. Elements
-  // are valid only during the call. Fails (naming the position) when the input as
-  // a whole is not JSON in a known container or is a corrupt gzip stream.
-  [[nodiscard]] absl::Status Read(std::string_view bytes, Callback fn);
+  // are valid only during the call. The container is decided by the hint, else by
+  // the first line that parses as a JSON object: JSON lines when more follows it,
+  // else one document (S3 delivery file, array, envelope, pretty-printed record).
+  // In JSON lines a line that is not JSON is one record with an error, and the
+  // rest are read. Fails (naming the position) only when nothing in the input
+  // parses as JSON, or on a corrupt gzip stream.
+  [[nodiscard]] absl::Status Read(std::string_view bytes, Callback fn,
+                                  ContainerHint hint = ContainerHint::kUnknown);
 
-  // Reads a whole file (gzip or not) and calls Read on it.
+  // Reads a file (gzip or not), with the hint its name gives; JSON lines are
+  // streamed, other containers read whole.
   [[nodiscard]] absl::Status ReadFile(const std::string& path, Callback fn);
 
  private:
   absl::Status ReadJsonLines(std::string_view text, size_t& index, Callback fn);
+  // True when a line of `text` that parses as a JSON object has more input after
+  // it; with `first_only`, only the first non-blank line is tried.
+  bool LooksLikeJsonLines(std::string_view text, bool first_only);
   void EmitDocument(simdjson::dom::element doc, size_t& index, Callback fn);
 
   simdjson::dom::parser parser_;

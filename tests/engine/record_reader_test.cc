@@ -1,5 +1,5 @@
-// RecordReader over every container of SPEC §1, bad input, and the real
-// CloudTrail datasets in ../shared/datasets/cloudtrail (counts from SOURCES.md).
+// RecordReader over every container of spec §1, bad input, and the real
+// CloudTrail datasets vendored in tests/data/cloudtrail (counts from SOURCES.md).
 #include "server/engine/record_reader.h"
 
 #include <gtest/gtest.h>
@@ -98,6 +98,41 @@ TEST(RecordReader, BadLinesAreRecordErrorsNotFileErrors) {
   EXPECT_EQ(c.records, 3);
   EXPECT_EQ(c.errors, 1);
   EXPECT_EQ(c.parsed, 2);
+}
+
+// A corrupt line costs only itself, wherever it is, the first line included, and
+// whatever the corrupt line starts with.
+TEST(RecordReader, CorruptFirstLinesOfJsonLinesAreRecordErrors) {
+  RecordReader reader;
+  const std::string good = Record().Json();
+  for (const std::string bad : {"not json at all", "{\"eventName\": broken", "[1, 2",
+                                "\x01\x02garbage", "]"}) {
+    for (const std::string& text :
+         {bad + "\n" + good + "\n" + good + "\n", bad + "\n" + bad + "\n" + good + "\n" + good}) {
+      absl::Status st;
+      Counts c = ReadAll(reader, text, &st);
+      EXPECT_TRUE(st.ok()) << bad << ": " << st;
+      EXPECT_EQ(c.parsed, 2) << bad;
+      EXPECT_EQ(c.errors, c.records - 2) << bad;
+    }
+  }
+  // Named *.jsonl, even one line before a good one is enough, gzip or not.
+  TempDir dir;
+  for (bool gz : {false, true}) {
+    const std::string path = dir.path() + (gz ? "/a.jsonl.gz" : "/a.jsonl");
+    const std::string text = "garbage\n" + good + "\n";
+    std::ofstream(path, std::ios::binary) << (gz ? Gzip(text) : text);
+    int errors = 0, records = 0;
+    absl::Status st = reader.ReadFile(path, [&](size_t, const RecordOrError& r) {
+      ++records;
+      if (r.error) ++errors;
+    });
+    EXPECT_TRUE(st.ok()) << st;
+    EXPECT_EQ(records, 2);
+    EXPECT_EQ(errors, 1);
+  }
+  EXPECT_EQ(engine::HintFromName("x/a.ndjson.gz"), engine::ContainerHint::kJsonLines);
+  EXPECT_EQ(engine::HintFromName("x/a.json"), engine::ContainerHint::kUnknown);
 }
 
 TEST(RecordReader, WholeInputErrorsNameThePosition) {
@@ -219,7 +254,7 @@ std::map<std::string, SourceRow> ReadSources(const std::string& datasets) {
 TEST(Datasets, EveryRecordParsesAndCountsMatchSources) {
   const std::string datasets = TRAILSENTRY_DATASETS_DIR;
   ASSERT_TRUE(std::filesystem::is_directory(datasets))
-      << datasets << " is missing: the tests read ../shared/datasets beside the checkout";
+      << datasets << " is missing: the tests read the datasets vendored in tests/data/cloudtrail";
   const std::map<std::string, SourceRow> sources = ReadSources(datasets);
   ASSERT_GT(sources.size(), 80u);
   engine::Config config;
