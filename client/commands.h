@@ -1,5 +1,6 @@
 // The `trailsentry` CLI commands. Each returns the process exit code:
-// 0 ok, 1 input errors were found (the rest was still processed), 2 usage.
+// 0 ok, 1 input errors were found (the rest was still processed), 2 usage,
+// 3 the run failed part-way (storage): its output is incomplete.
 //
 //   int rc = RunScan(options, {"archive/"});
 #ifndef TRAILSENTRY_CLIENT_COMMANDS_H_
@@ -16,6 +17,7 @@ namespace trailsentry::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInputErrors = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitFailed = 3;
 
 // Runs the engine in-process over the files (backfill, hunting, baseline
 // bootstrap), with state in `data_dir` (empty: in memory only).

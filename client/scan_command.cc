@@ -11,6 +11,7 @@
 #include "server/engine/record_parser.h"
 #include "server/engine/record_reader.h"
 #include "storage/database.h"
+#include "storage/transaction.h"
 
 namespace trailsentry::cli {
 
@@ -21,17 +22,15 @@ int RunScan(const engine::Config& config, const std::string& data_dir,
     std::fprintf(stderr, "trailsentry scan: %s\n", std::string(files.status().message()).c_str());
     return kExitUsage;
   }
-  std::unique_ptr<storage::Database> db;
-  if (!data_dir.empty()) {
-    absl::StatusOr<std::unique_ptr<storage::Database>> opened =
-        storage::Database::Open({.path = data_dir, .config = &config, .wal = false});
-    if (!opened.ok()) {
-      std::fprintf(stderr, "trailsentry scan: %s\n",
-                   std::string(opened.status().message()).c_str());
-      return kExitUsage;
-    }
-    db = *std::move(opened);
+  // An empty data_dir keeps the database in memory: the same engine, the same
+  // evictions and read-backs, the same alerts, nothing on disk.
+  absl::StatusOr<std::unique_ptr<storage::Database>> opened =
+      storage::Database::Open({.path = data_dir, .config = &config, .wal = false});
+  if (!opened.ok()) {
+    std::fprintf(stderr, "trailsentry scan: %s\n", std::string(opened.status().message()).c_str());
+    return kExitUsage;
   }
+  std::unique_ptr<storage::Database> db = *std::move(opened);
   absl::StatusOr<std::unique_ptr<engine::Engine>> eng = engine::Engine::Create(config, db.get());
   if (!eng.ok()) {
     std::fprintf(stderr, "trailsentry scan: %s\n", std::string(eng.status().message()).c_str());
@@ -45,18 +44,19 @@ int RunScan(const engine::Config& config, const std::string& data_dir,
   AlertCollector alerts;
   engine::RecordReader reader;
   std::vector<engine::AlertChange> changes;
-  // State goes to disk in one WriteBatch per stretch of events.
+  // State goes to disk in one transaction per stretch of events.
   constexpr uint64_t kCommitEvery = 20000;
-  std::unique_ptr<storage::StateBatch> batch;
-  if (db) batch = std::make_unique<storage::StateBatch>(*db);
+  auto tx = std::make_unique<storage::Transaction>(engine, db.get());
   absl::Status storage_status;
   auto commit = [&] {
-    if (!batch) return;
-    if (absl::Status s = db->Commit(*batch); !s.ok() && storage_status.ok()) storage_status = s;
+    if (absl::Status s = tx->Commit(); !s.ok() && storage_status.ok()) storage_status = s;
+    tx = std::make_unique<storage::Transaction>(engine, db.get());
   };
   for (const std::string& file : *files) {
     ++summary.files;
+    if (!storage_status.ok()) break;
     absl::Status st = reader.ReadFile(file, [&](size_t index, const engine::RecordOrError& r) {
+      if (!storage_status.ok()) return;  // failed: read no further
       ++summary.events;
       engine::Event ev;
       std::optional<engine::RecordError> err;
@@ -72,7 +72,7 @@ int RunScan(const engine::Config& config, const std::string& data_dir,
         return;
       }
       ++summary.accepted;
-      engine::Verdict v = engine.Evaluate(kTenant, ev, changes, batch.get());
+      engine::Verdict v = engine.Evaluate(kTenant, ev, changes, tx->writer());
       if (!v.storage.ok() && storage_status.ok()) storage_status = v.storage;
       if (summary.accepted % kCommitEvery == 0) commit();
       if (!changes.empty()) {
@@ -90,16 +90,20 @@ int RunScan(const engine::Config& config, const std::string& data_dir,
       std::fprintf(stderr, "unreadable: %s\n", std::string(st.message()).c_str());
     }
   }
-  engine.FlushPending(batch.get());
-  commit();
+  if (storage_status.ok()) commit();
+  if (!storage_status.ok()) {
+    // Alerts judged on state that could not be read or kept are not printed: a
+    // resource fault fails the run loudly instead of changing its results.
+    std::fprintf(stderr,
+                 "trailsentry scan: storage failed, stopped after %llu events (alerts not "
+                 "printed; the data directory holds every batch committed before): %s\n",
+                 static_cast<unsigned long long>(summary.events),
+                 std::string(storage_status.message()).c_str());
+    return kExitFailed;
+  }
   alerts.PrintJsonLines(stdout);
   std::fflush(stdout);
   summary.Print(stderr, "scan", alerts);
-  if (!storage_status.ok()) {
-    std::fprintf(stderr, "trailsentry scan: storage: %s\n",
-                 std::string(storage_status.message()).c_str());
-    return kExitInputErrors;
-  }
   return summary.rejected > 0 || summary.unreadable_files > 0 ? kExitInputErrors : kExitOk;
 }
 

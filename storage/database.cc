@@ -2,6 +2,7 @@
 
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/engine/absl_view.h"
 #include "server/engine/alert_proto.h"
+#include "server/engine/engine.h"
 #include "storage/internal/codec.h"
 #include "storage/keys.h"
 
@@ -61,42 +63,42 @@ class ExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
   int64_t keep_ms_;
 };
 
-// Drops window-log events too old for any restart to replay (keys carry the time).
-class WindowLogExpiry final : public rocksdb::CompactionFilter {
+// Drops event-log records too old for the engine to read back (keys carry the
+// kind and the time; each kind has its own reach).
+class EventLogExpiry final : public rocksdb::CompactionFilter {
  public:
-  WindowLogExpiry(std::shared_ptr<std::atomic<int64_t>> watermark, int64_t keep_ms)
-      : watermark_(std::move(watermark)), keep_ms_(keep_ms) {}
+  EventLogExpiry(std::shared_ptr<std::atomic<int64_t>> watermark, engine::LogReach keep)
+      : watermark_(std::move(watermark)), keep_(keep) {}
   bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*,
               bool*) const override {
-    const std::string_view k = key.ToStringView();
-    size_t pos = 0;
-    if (!keys::ReadComponent(k, pos) || !keys::ReadComponent(k, pos) || pos + 8 > k.size()) {
-      return false;
-    }
-    const auto t = static_cast<int64_t>(keys::ReadBigEndian64(k.substr(pos, 8)));
+    std::optional<keys::EventLogKey> k = keys::ParseEventLogKey(key.ToStringView());
     const int64_t mark = watermark_->load();
-    return mark > 0 && t < mark - keep_ms_;
+    if (!k || mark <= 0) return false;
+    const int64_t keep = k->kind == engine::LogKind::kSeen    ? keep_.seen_ms
+                         : k->kind == engine::LogKind::kBurst ? keep_.burst_ms
+                                                              : keep_.alerts_ms;
+    return k->time < mark - keep;
   }
-  const char* Name() const override { return "trailsentry.WindowLogExpiry"; }
+  const char* Name() const override { return "trailsentry.EventLogExpiry"; }
 
  private:
   std::shared_ptr<std::atomic<int64_t>> watermark_;
-  int64_t keep_ms_;
+  engine::LogReach keep_;
 };
 
-class WindowLogExpiryFactory final : public rocksdb::CompactionFilterFactory {
+class EventLogExpiryFactory final : public rocksdb::CompactionFilterFactory {
  public:
-  WindowLogExpiryFactory(std::shared_ptr<std::atomic<int64_t>> watermark, int64_t keep_ms)
-      : watermark_(std::move(watermark)), keep_ms_(keep_ms) {}
+  EventLogExpiryFactory(std::shared_ptr<std::atomic<int64_t>> watermark, engine::LogReach keep)
+      : watermark_(std::move(watermark)), keep_(keep) {}
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
       const rocksdb::CompactionFilter::Context&) override {
-    return std::make_unique<WindowLogExpiry>(watermark_, keep_ms_);
+    return std::make_unique<EventLogExpiry>(watermark_, keep_);
   }
-  const char* Name() const override { return "trailsentry.WindowLogExpiryFactory"; }
+  const char* Name() const override { return "trailsentry.EventLogExpiryFactory"; }
 
  private:
   std::shared_ptr<std::atomic<int64_t>> watermark_;
-  int64_t keep_ms_;
+  engine::LogReach keep_;
 };
 
 std::string EncodeWatermark(int64_t t) {
@@ -109,21 +111,29 @@ std::string EncodeWatermark(int64_t t) {
 
 const char* const Database::kCfNames[kCfCount] = {
     "default", "identity",       "baseline",           "account_baseline", "trusted",
-    "alerts",  "alerts_by_time", "alerts_by_identity", "window_log"};
+    "alerts",  "alerts_by_time", "alerts_by_identity", "event_log"};
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options) {
   if (options.config == nullptr) return absl::InvalidArgumentError("Database::Open: no config");
-  const fs::path path(options.path);
-  std::error_code ec;
-  const bool existed = fs::exists(path / "CURRENT", ec);
-  if (!existed && fs::exists(path, ec) && !fs::is_empty(path, ec)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        options.path, " is not a trailsentry data directory: it holds files but no database"));
-  }
-  fs::create_directories(path, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat(options.path, ": ", ec.message()));
-
   std::unique_ptr<Database> db(new Database());
+  const bool in_memory = options.path.empty();
+  // An in-memory database lives in its own Env under a fixed name.
+  const std::string db_path = in_memory ? "/trailsentry-in-memory" : options.path;
+  const fs::path path(db_path);
+  std::error_code ec;
+  bool existed = false;
+  if (in_memory) {
+    db->mem_env_.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+  } else {
+    existed = fs::exists(path / "CURRENT", ec);
+    if (!existed && fs::exists(path, ec) && !fs::is_empty(path, ec)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          options.path, " is not a trailsentry data directory: it holds files but no database"));
+    }
+    fs::create_directories(path, ec);
+    if (ec) return absl::UnavailableError(absl::StrCat(options.path, ": ", ec.message()));
+  }
+
   db->sync_ = options.sync;
   db->wal_ = options.wal;
   const auto& u = options.config->unusual_ip;
@@ -132,6 +142,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
                                                     u.settle + absl::Hours(24));
 
   rocksdb::DBOptions db_options;
+  if (in_memory) db_options.env = db->mem_env_.get();
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
@@ -149,7 +160,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
 
   if (existed) {
     std::vector<std::string> names;
-    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, options.path, &names);
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, db_path, &names);
     if (!s.ok()) return FromRocks(s, absl::StrCat("reading ", options.path));
     for (const std::string& name : names) {
       if (std::find_if(std::begin(kCfNames), std::end(kCfNames),
@@ -162,19 +173,21 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
       }
     }
   }
-  rocksdb::ColumnFamilyOptions window_log = cf_options;
-  const engine::Config& c = *options.config;
-  window_log.compaction_filter_factory = std::make_shared<WindowLogExpiryFactory>(
-      db->watermark_, absl::ToInt64Milliseconds(c.max_lateness + c.burst.window +
-                                                c.burst.suppression + absl::Hours(24)));
+  // Each kind of event-log record is kept a day longer than the engine reads it.
+  rocksdb::ColumnFamilyOptions event_log = cf_options;
+  const engine::LogReach reach = engine::Engine::Reach(*options.config);
+  const int64_t day = absl::ToInt64Milliseconds(absl::Hours(24));
+  event_log.compaction_filter_factory = std::make_shared<EventLogExpiryFactory>(
+      db->watermark_,
+      engine::LogReach{reach.seen_ms + day, reach.burst_ms + day, reach.alerts_ms + day});
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
     descriptors.emplace_back(kCfNames[i], i == kBaseline || i == kAccountBaseline ? expiring
-                                          : i == kWindowLog                       ? window_log
+                                          : i == kEventLog                        ? event_log
                                                                                   : cf_options);
   }
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &db->handles_, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(db_options, db_path, descriptors, &db->handles_, &raw);
   if (!s.ok() && s.ToString().find("lock") != std::string::npos) {
     return absl::FailedPreconditionError(absl::StrCat(
         options.path,
@@ -226,35 +239,40 @@ Database::~Database() {
 StateBatch::StateBatch(Database& db) : db_(db), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 StateBatch::~StateBatch() = default;
 
+void StateBatch::PutLatest(int cf, std::string key, std::string value) {
+  key.insert(key.begin(), static_cast<char>(cf));
+  latest_.insert_or_assign(std::move(key), std::move(value));
+  ++writes_;
+}
+
 void StateBatch::PutProfile(std::string_view tenant, std::string_view identity,
                             const engine::IdentityProfile& profile) {
-  batch_->Put(db_.cf(Database::kIdentity), keys::Identity(tenant, identity), EncodeEntry(profile));
+  PutLatest(Database::kIdentity, keys::Identity(tenant, identity), EncodeEntry(profile));
   newest_ = std::max(newest_, profile.last_seen);
-  ++writes_;
 }
 
 void StateBatch::PutBaseline(std::string_view tenant, std::string_view identity,
                              const engine::Network& network, const engine::BaselineEntry& entry) {
-  batch_->Put(db_.cf(Database::kBaseline), keys::Baseline(tenant, identity, network),
-              EncodeEntry(entry));
+  PutLatest(Database::kBaseline, keys::Baseline(tenant, identity, network), EncodeEntry(entry));
   newest_ = std::max(newest_, entry.last_seen);
-  ++writes_;
 }
 
 void StateBatch::PutAccountBaseline(std::string_view tenant, std::string_view account,
                                     const engine::Network& network,
                                     const engine::BaselineEntry& entry) {
-  batch_->Put(db_.cf(Database::kAccountBaseline), keys::AccountBaseline(tenant, account, network),
-              EncodeEntry(entry));
+  PutLatest(Database::kAccountBaseline, keys::AccountBaseline(tenant, account, network),
+            EncodeEntry(entry));
   newest_ = std::max(newest_, entry.last_seen);
-  ++writes_;
 }
 
 void StateBatch::PutAlert(const engine::Alert& alert) {
   v1::Alert proto;
   engine::ToProto(alert, &proto);
+  std::vector<int64_t> event_times;
+  event_times.reserve(alert.event_ids.size());
+  for (const auto& [time, id] : alert.event_ids) event_times.push_back(time);
   batch_->Put(db_.cf(Database::kAlerts), keys::Alert(alert.tenant, alert.alert_id),
-              proto.SerializeAsString());
+              internal::EncodeAlert(proto, event_times));
   batch_->Put(db_.cf(Database::kAlertsByTime),
               keys::AlertByTime(alert.tenant, alert.opened_at, alert.alert_id), "");
   batch_->Put(db_.cf(Database::kAlertsByIdentity),
@@ -270,35 +288,52 @@ void StateBatch::PutTrusted(std::string_view tenant, engine::TrustScope scope,
   ++writes_;
 }
 
-void StateBatch::PutWindowEvent(std::string_view tenant, std::string_view identity,
-                                const engine::AlertEventFields& f, std::string_view identity_type,
-                                std::string_view user_name) {
-  std::string key = keys::Identity(tenant, identity);
-  keys::AppendBigEndian64(key, static_cast<uint64_t>(f.time));
-  key.append(f.event_id);
+void StateBatch::PutEvent(std::string_view tenant, std::string_view identity,
+                          const engine::EventLogEntry& e) {
   std::string value;
-  for (std::string_view part :
-       {f.event_id, f.action, f.provider, f.source_ip, f.region, f.user_agent, f.access_key_id,
-        f.account, identity_type, user_name}) {
-    keys::AppendComponent(value, part);
+  if (e.fields != nullptr) {
+    const engine::AlertEventFields& f = *e.fields;
+    for (std::string_view part :
+         {f.event_id, f.action, f.provider, f.source_ip, f.region, f.user_agent, f.access_key_id,
+          f.account, e.identity_type, e.user_name}) {
+      keys::AppendComponent(value, part);
+    }
   }
-  batch_->Put(db_.cf(Database::kWindowLog), key, value);
-  newest_ = std::max(newest_, f.time);
+  batch_->Put(db_.cf(Database::kEventLog),
+              keys::EventLog(tenant, identity, e.kind, e.time, e.id_hash), value);
+  newest_ = std::max(newest_, e.time);
+  ++writes_;
+}
+
+void StateBatch::DeleteEvent(std::string_view tenant, std::string_view identity,
+                             engine::LogKind kind, engine::EventTime time, uint64_t id_hash) {
+  batch_->Delete(db_.cf(Database::kEventLog),
+                 keys::EventLog(tenant, identity, kind, time, id_hash));
   ++writes_;
 }
 
 void StateBatch::DeleteIdentity(std::string_view tenant, std::string_view identity) {
   const std::string prefix = keys::Identity(tenant, identity);
+  // What this batch wrote of the identity before is dropped with it.
+  absl::erase_if(latest_, [&](const auto& kv) {
+    const std::string_view key = std::string_view(kv.first).substr(1);
+    return (kv.first[0] == Database::kIdentity || kv.first[0] == Database::kBaseline) &&
+           key.starts_with(prefix);
+  });
   batch_->Delete(db_.cf(Database::kIdentity), prefix);
   batch_->DeleteRange(db_.cf(Database::kBaseline), prefix, keys::PrefixEnd(prefix));
   const std::string trusted = keys::TrustedPrefix(tenant, engine::TrustScope::kIdentity, identity);
   batch_->DeleteRange(db_.cf(Database::kTrusted), trusted, keys::PrefixEnd(trusted));
-  batch_->DeleteRange(db_.cf(Database::kWindowLog), prefix, keys::PrefixEnd(prefix));
+  batch_->DeleteRange(db_.cf(Database::kEventLog), prefix, keys::PrefixEnd(prefix));
   ++writes_;
 }
 
 absl::Status Database::Commit(StateBatch& batch) {
   if (batch.writes_ == 0) return absl::OkStatus();
+  for (const auto& [key, value] : batch.latest_) {
+    batch.batch_->Put(cf(static_cast<Cf>(key[0])), rocksdb::Slice(key.data() + 1, key.size() - 1),
+                      value);
+  }
   if (batch.newest_ > watermark_->load()) {
     batch.batch_->Put(cf(kMeta), kWatermarkKey, EncodeWatermark(batch.newest_));
   }
@@ -310,9 +345,13 @@ absl::Status Database::Commit(StateBatch& batch) {
     int64_t cur = watermark_->load();
     while (batch.newest_ > cur && !watermark_->compare_exchange_weak(cur, batch.newest_)) {
     }
-    batch.batch_->Clear();
-    batch.writes_ = 0;
   }
+  // Committed or not, the batch starts empty again: after a failure the engine
+  // drops its cache, so nothing of it may be written later.
+  batch.batch_->Clear();
+  batch.latest_.clear();
+  batch.writes_ = 0;
+  batch.newest_ = INT64_MIN;
   return s;
 }
 

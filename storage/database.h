@@ -1,9 +1,12 @@
 // Database: trailsentry's RocksDB store — identity profiles, identity and account
-// baselines, trusted networks and alerts — and the engine's StateReader over it.
+// baselines, trusted networks, the event log of each identity (duplicate ids and
+// the calls the rules keep) and alerts — and the engine's StateReader over it.
 //
 // The only code that includes <rocksdb/...>; everything here returns
-// absl::Status/StatusOr and domain types. Writes of one request go in one
-// WriteBatch (Commit), WAL on; with `sync` every commit is fsync'ed.
+// absl::Status/StatusOr and domain types. Writes of one batch go in one
+// WriteBatch (Commit), WAL on; with `sync` every commit is fsync'ed. An empty
+// path keeps the whole database in memory (RocksDB's in-memory Env): the same
+// code and the same results, nothing on disk.
 //
 //   auto db = Database::Open({.path = "./trailsentry-data", .config = &config}).value();
 //   auto engine = engine::Engine::Create(config, db.get()).value();
@@ -21,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/engine/config.h"
@@ -29,17 +33,20 @@
 
 namespace rocksdb {
 class DB;
+class Env;
 class ColumnFamilyHandle;
 class WriteBatch;
 }  // namespace rocksdb
 
 namespace trailsentry::storage {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 class Database;
 
-// The writes of one request: an engine::StateWriter that fills a WriteBatch.
+// The writes of one batch: an engine::StateWriter that fills a WriteBatch.
+// Profiles and baseline entries keep only their last value per batch (an entry
+// changed by many events is written once).
 class StateBatch final : public engine::StateWriter {
  public:
   explicit StateBatch(Database& db);
@@ -57,11 +64,11 @@ class StateBatch final : public engine::StateWriter {
   void PutAlert(const engine::Alert& alert) override;
   void PutTrusted(std::string_view tenant, engine::TrustScope scope, std::string_view name,
                   const engine::Network& network) override;
-  void PutWindowEvent(std::string_view tenant, std::string_view identity,
-                      const engine::AlertEventFields& fields, std::string_view identity_type,
-                      std::string_view user_name) override;
-  // Deletes everything stored for the identity but its alert history.
-  void DeleteIdentity(std::string_view tenant, std::string_view identity);
+  void PutEvent(std::string_view tenant, std::string_view identity,
+                const engine::EventLogEntry& event) override;
+  void DeleteEvent(std::string_view tenant, std::string_view identity, engine::LogKind kind,
+                   engine::EventTime time, uint64_t id_hash) override;
+  void DeleteIdentity(std::string_view tenant, std::string_view identity) override;
 
   size_t writes() const { return writes_; }
   // The newest event time among what was written (advances the expiry watermark).
@@ -69,8 +76,13 @@ class StateBatch final : public engine::StateWriter {
 
  private:
   friend class Database;
+  // The last value of a profile or baseline key in this batch, by column family
+  // byte + key.
+  void PutLatest(int cf, std::string key, std::string value);
+
   Database& db_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
+  absl::flat_hash_map<std::string, std::string> latest_;
   size_t writes_ = 0;
   int64_t newest_ = INT64_MIN;
 };
@@ -93,9 +105,9 @@ struct AlertPage {
 class Database final : public engine::StateReader {
  public:
   struct Options {
-    std::string path = "./trailsentry-data";
-    const engine::Config* config = nullptr;  // history and max_lateness for expiry
-    bool sync = false;                       // fsync every commit
+    std::string path = "./trailsentry-data";  // "": in memory only
+    const engine::Config* config = nullptr;   // history and max_lateness for expiry
+    bool sync = false;                        // fsync every commit
     // false: commits skip the write-ahead log (bulk loads such as `scan`); the
     // memtables are flushed on close instead, so a crash mid-load loses the load.
     bool wal = true;
@@ -114,19 +126,20 @@ class Database final : public engine::StateReader {
 
   // engine::StateReader
   [[nodiscard]] absl::StatusOr<engine::StoredIdentity> LoadIdentity(
-      std::string_view tenant, std::string_view identity) override;
+      std::string_view tenant, std::string_view identity, const engine::LogReach& reach) override;
   [[nodiscard]] absl::StatusOr<engine::BaselineEntry> LoadAccountBaseline(
       std::string_view tenant, std::string_view account, const engine::Network& network) override;
   [[nodiscard]] absl::StatusOr<std::vector<engine::Network>> LoadTrusted(
       std::string_view tenant, engine::TrustScope scope, std::string_view name) override;
-  [[nodiscard]] absl::StatusOr<engine::StoredBurstState> LoadBurstState(std::string_view tenant,
-                                                                        std::string_view identity,
-                                                                        int64_t reach_ms) override;
 
   // Alert history.
   [[nodiscard]] absl::StatusOr<std::optional<v1::Alert>> GetAlert(std::string_view tenant,
                                                                   std::string_view alert_id);
   [[nodiscard]] absl::StatusOr<AlertPage> ListAlerts(const AlertQuery& query);
+  // An alert as the engine holds it (event ids with their times).
+  [[nodiscard]] absl::StatusOr<std::optional<engine::Alert>> LoadAlert(std::string_view tenant,
+                                                                       std::string_view alert_id,
+                                                                       int64_t opened_at);
 
   // Forces a full compaction (expiry runs then); for tests and operators.
   [[nodiscard]] absl::Status CompactAll();
@@ -149,14 +162,21 @@ class Database final : public engine::StateReader {
     kAlerts,
     kAlertsByTime,
     kAlertsByIdentity,
-    kWindowLog,
+    kEventLog,
     kCfCount
   };
   static const char* const kCfNames[kCfCount];
 
   Database() = default;
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
+  // Reads the identity's event log: its newest record's time, then every record
+  // of each kind within reach of it.
+  absl::Status LoadEventLog(std::string_view prefix, const engine::LogReach& reach,
+                            engine::StoredIdentity& out);
+  absl::Status LoadOpenAlerts(std::string_view tenant, std::string_view prefix, int64_t from,
+                              engine::StoredIdentity& out);
 
+  std::unique_ptr<rocksdb::Env> mem_env_;  // in-memory databases only; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::shared_ptr<std::atomic<int64_t>> watermark_ = std::make_shared<std::atomic<int64_t>>(0);

@@ -54,6 +54,35 @@ std::string Identity(std::string_view tenant, std::string_view identity) {
   return k;
 }
 
+std::string EventLogPrefix(std::string_view tenant, std::string_view identity,
+                           engine::LogKind kind) {
+  std::string key = Identity(tenant, identity);
+  key.push_back(static_cast<char>(kind));
+  return key;
+}
+
+std::string EventLog(std::string_view tenant, std::string_view identity, engine::LogKind kind,
+                     engine::EventTime time, uint64_t id_hash) {
+  std::string key = EventLogPrefix(tenant, identity, kind);
+  AppendBigEndian64(key, static_cast<uint64_t>(time));
+  AppendBigEndian64(key, id_hash);
+  return key;
+}
+
+std::optional<EventLogKey> ParseEventLogKey(std::string_view key) {
+  size_t pos = 0;
+  if (!ReadComponent(key, pos) || !ReadComponent(key, pos) || key.size() - pos != 17) {
+    return std::nullopt;
+  }
+  const auto kind = static_cast<engine::LogKind>(key[pos]);
+  if (kind != engine::LogKind::kSeen && kind != engine::LogKind::kBurst &&
+      kind != engine::LogKind::kUnusualIp) {
+    return std::nullopt;
+  }
+  return EventLogKey{kind, static_cast<engine::EventTime>(ReadBigEndian64(key.substr(pos + 1, 8))),
+                     ReadBigEndian64(key.substr(pos + 9, 8))};
+}
+
 std::string Baseline(std::string_view tenant, std::string_view identity,
                      const engine::Network& network) {
   std::string k = Identity(tenant, identity);

@@ -44,6 +44,19 @@ std::string AlertByIdentity(std::string_view tenant, std::string_view identity, 
                             std::string_view alert_id);
 std::string Tenant(std::string_view tenant);
 
+// tenant | identity | kind (1 byte) | time (big-endian) | id hash (big-endian)
+std::string EventLog(std::string_view tenant, std::string_view identity, engine::LogKind kind,
+                     engine::EventTime time, uint64_t id_hash);
+// tenant | identity | kind: the prefix of one kind of the identity's records.
+std::string EventLogPrefix(std::string_view tenant, std::string_view identity,
+                           engine::LogKind kind);
+struct EventLogKey {
+  engine::LogKind kind;
+  engine::EventTime time;
+  uint64_t id_hash;
+};
+std::optional<EventLogKey> ParseEventLogKey(std::string_view key);
+
 // Network: 1 byte (IPv4 prefix 0..32, or 64 + IPv6 prefix) then 4 or 16 address bytes.
 std::optional<engine::Network> ParseNetworkBytes(std::string_view bytes);
 

@@ -1,5 +1,5 @@
-// Database reads behind engine::StateReader: baselines, trusted networks and
-// the burst window log of an identity.
+// Database reads behind engine::StateReader: an identity's profile, baselines,
+// trusted networks, event log and open alerts.
 #include <rocksdb/db.h>
 
 #include "absl/strings/escaping.h"
@@ -16,7 +16,8 @@ using internal::DecodeEntry;
 using internal::FromRocks;
 
 absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view tenant,
-                                                              std::string_view identity) {
+                                                              std::string_view identity,
+                                                              const engine::LogReach& reach) {
   engine::StoredIdentity out;
   const std::string prefix = keys::Identity(tenant, identity);
   std::string value;
@@ -46,6 +47,15 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
       LoadTrusted(tenant, engine::TrustScope::kIdentity, identity);
   if (!trusted.ok()) return trusted.status();
   out.trusted = *std::move(trusted);
+  if (absl::Status st = LoadEventLog(prefix, reach, out); !st.ok()) {
+    return absl::Status(st.code(), absl::StrCat(st.message(), " of ", AbslView(identity)));
+  }
+  if (out.newest_logged != INT64_MIN || out.profile) {
+    const int64_t newest = std::max(out.newest_logged, out.profile ? out.profile->last_seen : 0);
+    if (absl::Status st = LoadOpenAlerts(tenant, prefix, newest - reach.alerts_ms, out); !st.ok()) {
+      return st;
+    }
+  }
   return out;
 }
 
@@ -81,43 +91,73 @@ absl::StatusOr<std::vector<engine::Network>> Database::LoadTrusted(std::string_v
   return out;
 }
 
-absl::StatusOr<engine::StoredBurstState> Database::LoadBurstState(std::string_view tenant,
-                                                                  std::string_view identity,
-                                                                  int64_t reach_ms) {
-  engine::StoredBurstState out;
-  const std::string prefix = keys::Identity(tenant, identity);
-  const std::string end = keys::PrefixEnd(prefix);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kWindowLog)));
-  it->SeekForPrev(end);
-  if (it->Valid() && it->key().ToStringView() == end) it->Prev();
-  if (!it->Valid() || !it->key().starts_with(prefix)) {
-    if (!it->status().ok()) return FromRocks(it->status(), "reading window log");
-    return out;  // nothing logged
-  }
-  const auto newest = static_cast<int64_t>(
-      keys::ReadBigEndian64(it->key().ToStringView().substr(prefix.size(), 8)));
-  std::string from = prefix;
-  keys::AppendBigEndian64(from, static_cast<uint64_t>(std::max<int64_t>(0, newest - reach_ms)));
-  for (it->Seek(from); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const std::string_view key = it->key().ToStringView();
-    const std::string_view value = it->value().ToStringView();
-    engine::WindowLogEvent e;
-    e.time = static_cast<int64_t>(keys::ReadBigEndian64(key.substr(prefix.size(), 8)));
-    size_t pos = 0;
-    for (std::string* field :
-         {&e.event_id, &e.action, &e.provider, &e.source_ip, &e.region, &e.user_agent,
-          &e.access_key_id, &e.account, &e.identity_type, &e.user_name}) {
-      std::optional<std::string_view> part = keys::ReadComponent(value, pos);
-      if (!part)
-        return absl::DataLossError(absl::StrCat("corrupt window log of ", AbslView(identity)));
-      field->assign(*part);
+absl::Status Database::LoadEventLog(std::string_view prefix, const engine::LogReach& reach,
+                                    engine::StoredIdentity& out) {
+  using engine::LogKind;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kEventLog)));
+  auto kind_prefix = [&](LogKind kind) {
+    std::string p(prefix);
+    p.push_back(static_cast<char>(kind));
+    return p;
+  };
+  // The newest record of any kind: the identity's newest logged event.
+  for (LogKind kind : {LogKind::kSeen, LogKind::kBurst, LogKind::kUnusualIp}) {
+    const std::string p = kind_prefix(kind);
+    const std::string end = keys::PrefixEnd(p);
+    it->SeekForPrev(end);
+    if (it->Valid() && it->key().ToStringView() == end) it->Prev();
+    if (it->Valid() && it->key().starts_with(p)) {
+      std::optional<keys::EventLogKey> k = keys::ParseEventLogKey(it->key().ToStringView());
+      if (!k) return absl::DataLossError("corrupt event log key");
+      out.newest_logged = std::max(out.newest_logged, k->time);
     }
-    out.events.push_back(std::move(e));
+    if (!it->status().ok()) return FromRocks(it->status(), "reading event log");
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading window log");
+  if (out.newest_logged == INT64_MIN) return absl::OkStatus();
+  for (LogKind kind : {LogKind::kSeen, LogKind::kBurst, LogKind::kUnusualIp}) {
+    const std::string p = kind_prefix(kind);
+    // The unusual-IP rule deletes the calls it prunes: all that is left is read.
+    const int64_t reach_ms = kind == LogKind::kSeen    ? reach.seen_ms
+                             : kind == LogKind::kBurst ? reach.burst_ms
+                                                       : INT64_MAX / 4;
+    std::string from = p;
+    keys::AppendBigEndian64(
+        from, static_cast<uint64_t>(std::max<int64_t>(0, out.newest_logged - reach_ms)));
+    for (it->Seek(from); it->Valid() && it->key().starts_with(p); it->Next()) {
+      std::optional<keys::EventLogKey> k = keys::ParseEventLogKey(it->key().ToStringView());
+      if (!k) return absl::DataLossError("corrupt event log key");
+      engine::LoggedEvent e;
+      e.kind = k->kind;
+      e.time = k->time;
+      e.id_hash = k->id_hash;
+      if (kind != LogKind::kSeen) {
+        const std::string_view value = it->value().ToStringView();
+        size_t pos = 0;
+        for (std::string* field :
+             {&e.event_id, &e.action, &e.provider, &e.source_ip, &e.region, &e.user_agent,
+              &e.access_key_id, &e.account, &e.identity_type, &e.user_name}) {
+          std::optional<std::string_view> part = keys::ReadComponent(value, pos);
+          if (!part) return absl::DataLossError("corrupt event log record");
+          field->assign(*part);
+        }
+      }
+      out.events.push_back(std::move(e));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "reading event log");
+  }
+  std::stable_sort(
+      out.events.begin(), out.events.end(),
+      [](const engine::LoggedEvent& a, const engine::LoggedEvent& b) { return a.time < b.time; });
+  return absl::OkStatus();
+}
 
-  // The burst alerts those events may extend: open ones, newest first.
-  constexpr int kMaxAlerts = 64;
+absl::Status Database::LoadOpenAlerts(std::string_view tenant, std::string_view prefix,
+                                      int64_t from, engine::StoredIdentity& out) {
+  // Newest first by opened_at; an alert opened long before `from` cannot still
+  // be open unless it kept being extended, so the walk stops a week earlier.
+  const int64_t stop = from - absl::ToInt64Milliseconds(absl::Hours(24 * 7));
+  constexpr int kMaxAlerts = 4096;
+  const std::string end = keys::PrefixEnd(prefix);
   std::unique_ptr<rocksdb::Iterator> idx(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kAlertsByIdentity)));
   idx->SeekForPrev(end);
@@ -127,17 +167,17 @@ absl::StatusOr<engine::StoredBurstState> Database::LoadBurstState(std::string_vi
     const std::string_view key = idx->key().ToStringView();
     const auto opened_at =
         static_cast<int64_t>(keys::ReadBigEndian64(key.substr(prefix.size(), 8)));
-    absl::StatusOr<std::optional<v1::Alert>> alert =
-        GetAlert(tenant, key.substr(prefix.size() + 8));
+    if (opened_at < stop) break;
+    absl::StatusOr<std::optional<engine::Alert>> alert =
+        LoadAlert(tenant, key.substr(prefix.size() + 8), opened_at);
     if (!alert.ok()) return alert.status();
     if (!alert->has_value()) continue;
-    const v1::Alert& a = **alert;
-    if (a.rule_id() != engine::kBurstRuleId || !a.superseded_by().empty()) continue;
-    if (engine::FromTimestamp(a.last_event_time()) < newest - reach_ms) continue;
-    out.open_alerts.push_back(engine::FromProto(a, opened_at));
+    const engine::Alert& a = **alert;
+    if (!a.superseded_by.empty() || a.last_event_time < from) continue;
+    out.open_alerts.push_back(**std::move(alert));
   }
   if (!idx->status().ok()) return FromRocks(idx->status(), "reading alert index");
-  return out;
+  return absl::OkStatus();
 }
 
 }  // namespace trailsentry::storage

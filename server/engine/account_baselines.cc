@@ -31,15 +31,16 @@ std::string NetworkBytes(const Network& network) {
   return out;
 }
 
-int64_t LastSeenWriteGranularityMs(const Config& config) {
-  // A 48th of history (5 h for the default 10 days), at least a second.
-  return std::max<int64_t>(1000, absl::ToInt64Milliseconds(config.unusual_ip.history) / 48);
-}
-
-AccountBaselines::AccountBaselines(const Config& config, StateReader* reader, size_t max_entries)
+AccountBaselines::AccountBaselines(const Config& config, StateReader* reader, size_t max_entries,
+                                   const std::atomic<uint64_t>* committed_below)
     : config_(config),
       reader_(reader),
-      max_per_shard_(std::max<size_t>(1, max_entries / kShards)) {}
+      max_per_shard_(std::max<size_t>(1, max_entries / kShards)),
+      committed_below_(committed_below) {}
+
+bool AccountBaselines::Evictable(const Cached& c) const {
+  return reader_ != nullptr && c.dirty_epoch < committed_below_->load();
+}
 
 absl::StatusOr<AccountBaselines::Cached*> AccountBaselines::Find(Shard& shard,
                                                                  const std::string& key,
@@ -53,16 +54,12 @@ absl::StatusOr<AccountBaselines::Cached*> AccountBaselines::Find(Shard& shard,
     absl::StatusOr<BaselineEntry> stored = reader_->LoadAccountBaseline(tenant, account, network);
     if (!stored.ok()) return stored.status();
     cached.entry = *stored;
-    if (stored->count > 0) {
-      cached.persisted_last_seen = stored->last_seen;
-      cached.persisted_first_seen = stored->first_seen;
-    }
   }
   if (shard.entries.size() >= max_per_shard_) {
-    // Drop a tenth of the cache: clean entries only (dirty ones wait for a flush).
+    // Drop a tenth of the cache: committed entries only.
     size_t drop = std::max<size_t>(1, max_per_shard_ / 10);
     for (auto e = shard.entries.begin(); e != shard.entries.end() && drop > 0;) {
-      if (e->second.dirty) {
+      if (!Evictable(e->second)) {
         ++e;
         continue;
       }
@@ -93,34 +90,26 @@ absl::Status AccountBaselines::Observe(std::string_view tenant, std::string_view
   if (!found.ok()) return found.status();
   Cached& c = **found;
   engine::Observe(c.entry, t, absl::ToInt64Milliseconds(config_.unusual_ip.history));
-  c.dirty = true;
-  if (writer != nullptr &&
-      (c.entry.first_seen != c.persisted_first_seen ||
-       c.entry.last_seen - c.persisted_last_seen >= LastSeenWriteGranularityMs(config_))) {
+  if (writer != nullptr) {
     writer->PutAccountBaseline(tenant, account, network, c.entry);
-    c.persisted_first_seen = c.entry.first_seen;
-    c.persisted_last_seen = c.entry.last_seen;
-    c.dirty = false;
+    c.dirty_epoch = std::max(c.dirty_epoch, writer->epoch());
   }
   return absl::OkStatus();
 }
 
-void AccountBaselines::FlushPending(StateWriter* writer) {
-  if (writer == nullptr) return;
+void AccountBaselines::EvictCommitted() {
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mu);
-    for (auto& [key, c] : shard.entries) {
-      if (!c.dirty) continue;
-      // key: tenant \0 account \0 network bytes
-      const size_t a = key.find('\0');
-      const size_t b = key.find('\0', a + 1);
-      writer->PutAccountBaseline(std::string_view(key).substr(0, a),
-                                 std::string_view(key).substr(a + 1, b - a - 1), c.network,
-                                 c.entry);
-      c.persisted_first_seen = c.entry.first_seen;
-      c.persisted_last_seen = c.entry.last_seen;
-      c.dirty = false;
-    }
+    absl::erase_if(shard.entries, [&](const auto& kv) { return Evictable(kv.second); });
+  }
+}
+
+void AccountBaselines::Clear() {
+  if (reader_ == nullptr) return;
+  for (Shard& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    shard.entries.clear();
+    shard.trusted.clear();
   }
 }
 
@@ -133,9 +122,10 @@ absl::Status AccountBaselines::Set(std::string_view tenant, std::string_view acc
   absl::StatusOr<Cached*> found = Find(shard, key, tenant, account, network);
   if (!found.ok()) return found.status();
   (*found)->entry = entry;
-  (*found)->persisted_first_seen = entry.first_seen;
-  (*found)->persisted_last_seen = entry.last_seen;
-  if (writer != nullptr) writer->PutAccountBaseline(tenant, account, network, entry);
+  if (writer != nullptr) {
+    writer->PutAccountBaseline(tenant, account, network, entry);
+    (*found)->dirty_epoch = std::max((*found)->dirty_epoch, writer->epoch());
+  }
   return absl::OkStatus();
 }
 

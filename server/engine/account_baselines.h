@@ -11,6 +11,7 @@
 #define TRAILSENTRY_SERVER_ENGINE_ACCOUNT_BASELINES_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -28,8 +29,11 @@ namespace trailsentry::engine {
 class AccountBaselines {
  public:
   // `reader` may be null (state in memory only). At most `max_entries` are
-  // cached; beyond, entries are dropped (they are on disk) and reloaded on need.
-  AccountBaselines(const Config& config, StateReader* reader, size_t max_entries);
+  // cached; beyond, entries whose changes are committed (their last batch is
+  // below `*committed_below`, the engine's oldest batch in flight) are dropped
+  // and read back on need.
+  AccountBaselines(const Config& config, StateReader* reader, size_t max_entries,
+                   const std::atomic<uint64_t>* committed_below);
   AccountBaselines(const AccountBaselines&) = delete;
   AccountBaselines& operator=(const AccountBaselines&) = delete;
 
@@ -37,8 +41,7 @@ class AccountBaselines {
   // storage read error.
   [[nodiscard]] absl::StatusOr<BaselineEntry> Get(std::string_view tenant, std::string_view account,
                                                   const Network& network);
-  // Records an observation; writes the entry through `writer` when it is new,
-  // restarts, or its last seen moved by the write granularity.
+  // Records an observation and writes the entry through `writer`.
   [[nodiscard]] absl::Status Observe(std::string_view tenant, std::string_view account,
                                      const Network& network, EventTime t, StateWriter* writer);
   // Overwrites an entry (triage feedback), writing it through `writer`.
@@ -51,8 +54,10 @@ class AccountBaselines {
   [[nodiscard]] absl::Status Trust(std::string_view tenant, std::string_view account,
                                    const Network& network, StateWriter* writer);
 
-  // Writes what coalescing held back (see IdentityBaseline::FlushPending).
-  void FlushPending(StateWriter* writer);
+  // Drops every committed entry (EvictCommitted), or every entry (Clear, after
+  // a failed batch: memory must come back to what disk holds).
+  void EvictCommitted();
+  void Clear();
 
   size_t cached() const;
 
@@ -60,9 +65,7 @@ class AccountBaselines {
   struct Cached {
     Network network;
     BaselineEntry entry;
-    bool dirty = false;
-    EventTime persisted_last_seen = INT64_MIN;
-    EventTime persisted_first_seen = INT64_MIN;
+    uint64_t dirty_epoch = 0;  // the last batch that changed it
   };
   struct Shard {
     mutable std::mutex mu;
@@ -75,19 +78,14 @@ class AccountBaselines {
 
   absl::StatusOr<Cached*> Find(Shard& shard, const std::string& key, std::string_view tenant,
                                std::string_view account, const Network& network);
+  bool Evictable(const Cached& c) const;
 
   const Config& config_;
   StateReader* const reader_;
   const size_t max_per_shard_;
+  const std::atomic<uint64_t>* const committed_below_;
   std::array<Shard, kShards> shards_;
 };
-
-// How far a cached last-seen may run ahead of the stored one before it is
-// written again (history / 48: 5 h by default): steady traffic from known
-// networks writes an entry a few times a day instead of per event. After a
-// crash or eviction, a stored last seen (and count) may be this much behind, so
-// an entry can count as expired up to this much early at the `history` edge.
-int64_t LastSeenWriteGranularityMs(const Config& config);
 
 // "tenant\0a\0network" keys and the Network's binary form, shared with the cache.
 std::string NetworkBytes(const Network& network);

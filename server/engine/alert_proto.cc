@@ -75,7 +75,8 @@ EventTime FromTimestamp(const google::protobuf::Timestamp& t) {
   return t.seconds() * kMillisPerSecond + t.nanos() / 1000000;
 }
 
-Alert FromProto(const v1::Alert& p, EventTime opened_at) {
+Alert FromProto(const v1::Alert& p, EventTime opened_at,
+                const std::vector<EventTime>& event_times) {
   Alert a;
   a.rule = p.rule_id() == kBurstRuleId ? Rule::kBurst : Rule::kUnusualSourceIp;
   a.alert_id = p.alert_id();
@@ -95,10 +96,12 @@ Alert FromProto(const v1::Alert& p, EventTime opened_at) {
   a.last_event_time = FromTimestamp(p.last_event_time());
   a.window_start = FromTimestamp(p.window_start());
   a.window_end = FromTimestamp(p.window_end());
-  // Event ids come back without their times; spread them over the alert's span
-  // in their stored (time) order so the earliest-100 rule keeps them first.
-  for (int i = 0; i < p.event_ids_size(); ++i)
-    a.event_ids.emplace(a.first_event_time, p.event_ids(i));
+  // Without their times, event ids count as at the alert's first event.
+  const bool timed = event_times.size() == static_cast<size_t>(p.event_ids_size());
+  for (int i = 0; i < p.event_ids_size(); ++i) {
+    a.event_ids.emplace(timed ? event_times[static_cast<size_t>(i)] : a.first_event_time,
+                        p.event_ids(i));
+  }
   a.update_count = p.update_count();
   a.superseded_by = p.superseded_by();
   a.network = p.network();

@@ -14,7 +14,10 @@ namespace trailsentry::engine {
 
 void ToProto(const Alert& alert, v1::Alert* out);
 // The inverse, for alerts read back from storage. `opened_at` is not in the proto.
-Alert FromProto(const v1::Alert& proto, EventTime opened_at);
+// `event_times` (when given, one per event id, in order) restores the times of
+// the event ids, which the wire form does not carry.
+Alert FromProto(const v1::Alert& proto, EventTime opened_at,
+                const std::vector<EventTime>& event_times = {});
 EventTime FromTimestamp(const google::protobuf::Timestamp& t);
 void ToProto(const Verdict& verdict, std::string_view event_id, v1::Verdict* out);
 google::protobuf::Timestamp ToTimestamp(EventTime t);

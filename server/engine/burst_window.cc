@@ -106,10 +106,6 @@ AlertEventFields BurstWindow::Fields(const Event& e, const StringPool& pool) con
 AddResult BurstWindow::Add(const BurstInput& input, BurstContext& ctx) {
   const Config& config = *ctx.config;
   const EventTime t = input.fields.time;
-  if (!input.fields.event_id.empty()) {
-    const uint64_t h = absl::Hash<absl::string_view>{}(AbslView(input.fields.event_id));
-    if (!seen_ids_.insert(h).second) return {AddOutcome::kDuplicate, {}};
-  }
   if (identity_type_.empty()) identity_type_ = input.identity_type;
   if (user_name_.empty()) user_name_ = input.user_name;
 
@@ -332,10 +328,7 @@ void BurstWindow::Prune(const Config& config, EventTime newest, StringPool& pool
   // Erase in chunks so steady in-order traffic does not shift the vector each time.
   if (k == 0 || (k < 32 && k * 4 < events_.size() && k != events_.size())) return;
   for (size_t i = 0; i < k; ++i) {
-    const Event& e = events_[i];
-    const std::string_view id = Fields(e, pool).event_id;
-    if (!id.empty()) seen_ids_.erase(absl::Hash<absl::string_view>{}(AbslView(id)));
-    ReleaseStrings(e, pool);
+    ReleaseStrings(events_[i], pool);
   }
   const Event& last_pruned = events_[k - 1];
   auto it = alerts_.find(last_pruned.alert);
@@ -362,18 +355,20 @@ void BurstWindow::Prune(const Config& config, EventTime newest, StringPool& pool
   }
 }
 
-void BurstWindow::Restore(const StoredBurstState& stored, BurstContext& ctx) {
-  for (const Alert& a : stored.open_alerts) {
+void BurstWindow::Restore(const std::vector<LoggedEvent>& events,
+                          const std::vector<Alert>& open_alerts, BurstContext& ctx) {
+  const Config& config = *ctx.config;
+  const EventTime reach = ctx.identity_newest - Millis(config.max_lateness + config.burst.window +
+                                                       config.burst.suppression);
+  for (const Alert& a : open_alerts) {
+    if (a.rule != Rule::kBurst || a.last_event_time < reach) continue;
     auto open = std::make_unique<OpenAlert>();
     open->alert = a;
     open->fire_time = a.window_end;
     alerts_.emplace(next_serial_++, std::move(open));
   }
-  for (const WindowLogEvent& w : stored.events) {
-    if (!w.event_id.empty() &&
-        !seen_ids_.insert(absl::Hash<absl::string_view>{}(AbslView(w.event_id))).second) {
-      continue;
-    }
+  for (const LoggedEvent& w : events) {
+    if (w.kind != LogKind::kBurst) continue;
     if (identity_type_.empty()) identity_type_ = w.identity_type;
     if (user_name_.empty()) user_name_ = w.user_name;
     BurstInput in{{w.time, w.event_id, w.action, w.provider, w.source_ip, w.region, w.user_agent,
@@ -437,7 +432,6 @@ std::vector<const Alert*> BurstWindow::OpenAlerts() const {
 void BurstWindow::ReleaseAll(StringPool& pool) {
   for (const Event& e : events_) ReleaseStrings(e, pool);
   events_.clear();
-  seen_ids_.clear();
   alerts_.clear();
 }
 

@@ -7,7 +7,7 @@
 // arrival order or batching.
 //
 //   BurstWindow w(identity_info);
-//   AddOutcome r = w.Add(event, ctx);   // ctx collects NEW/UPDATED alerts
+//   AddResult r = w.Add(event, ctx);   // ctx collects NEW/UPDATED alerts
 #ifndef TRAILSENTRY_SERVER_ENGINE_BURST_WINDOW_H_
 #define TRAILSENTRY_SERVER_ENGINE_BURST_WINDOW_H_
 
@@ -46,10 +46,7 @@ struct BurstContext {
   std::vector<AlertChange>* changes = nullptr;  // appended to
 };
 
-enum class AddOutcome { kAdded, kDuplicate };
-
 struct AddResult {
-  AddOutcome outcome = AddOutcome::kAdded;
   // The alert whose episode now holds the event, if it opened or updated one.
   std::string alert_id;
 };
@@ -63,11 +60,13 @@ class BurstWindow {
 
   AddResult Add(const BurstInput& input, BurstContext& ctx);
 
-  // Rebuilds a window after a restart from its logged events and the open alerts
-  // they belong to: each event within an alert's span is tagged with it, then one
-  // silent rescan reconciles, so the alerts keep their ids and content and a
-  // burst split by the restart fires once.
-  void Restore(const StoredBurstState& stored, BurstContext& ctx);
+  // Rebuilds a window after an eviction or a restart from its logged events
+  // (kBurst records) and the open burst alerts they belong to: each event within
+  // an alert's span is tagged with it, then one silent rescan reconciles, so the
+  // alerts keep their ids and content and a burst split by the restart fires once.
+  // Duplicates never reach the window: the engine drops them first.
+  void Restore(const std::vector<LoggedEvent>& events, const std::vector<Alert>& open_alerts,
+               BurstContext& ctx);
 
   // Frees every pooled string this window holds; call before destroying it.
   void ReleaseAll(StringPool& pool);
@@ -107,7 +106,6 @@ class BurstWindow {
   void Report(uint32_t serial, bool is_new, BurstContext& ctx);
 
   std::vector<Event> events_;  // sorted by (time, action, event id)
-  absl::flat_hash_set<uint64_t> seen_ids_;
   absl::flat_hash_map<uint32_t, std::unique_ptr<OpenAlert>> alerts_;
   uint32_t next_serial_ = 1;
   Tail tail_;

@@ -1,7 +1,7 @@
 #include "server/engine/engine.h"
 
-#include "absl/hash/hash.h"
 #include "server/engine/config_loader.h"
+#include "server/engine/stable_hash.h"
 
 namespace trailsentry::engine {
 namespace {
@@ -9,6 +9,7 @@ namespace {
 struct ThreadBuffers {
   std::string key;       // tenant '\0' identity
   std::string identity;  // composed identity key when there is no ARN
+  std::string content;   // an event's content, hashed when it has no eventID
 };
 
 ThreadBuffers& Buffers() {
@@ -17,10 +18,34 @@ ThreadBuffers& Buffers() {
 }
 
 IdentityHash HashIdentity(const std::string& key) {
-  const absl::string_view k(key);
-  return {absl::Hash<std::pair<absl::string_view, uint64_t>>{}({k, 0x9e3779b97f4a7c15ULL}),
-          absl::Hash<absl::string_view>{}(k)};
+  return {StableHash64(key, 0x9e3779b97f4a7c15ULL), StableHash64(key, 0x2545f4914f6cdd1dULL)};
 }
+
+// Identifies an event within its identity: its eventID, or, without one, what
+// it says (time, call, source, client, outcome).
+uint64_t EventIdHash(const Event& ev) {
+  if (!ev.event_id.empty()) return StableHash64(ev.event_id, 0);
+  std::string& c = Buffers().content;
+  c.assign(reinterpret_cast<const char*>(&ev.time), sizeof ev.time);
+  for (std::string_view part : {ev.event_source, ev.event_name, ev.source_ip, ev.user_agent,
+                                ev.error_code, ev.access_key_id, ev.aws_region}) {
+    c.append(part);
+    c.push_back('\0');
+  }
+  return StableHash64(c, 1);
+}
+
+// The source IP as alerts show it: an IPv4-mapped IPv6 address as the IPv4
+// address it is (the network is computed from that too), so one address has one
+// spelling.
+std::string_view CanonicalIpText(std::string_view raw, const IpAddress& ip) {
+  if (!ip.is_v4() || raw.find(':') == std::string_view::npos) return raw;
+  thread_local std::string text;
+  text = ip.ToString();
+  return text;
+}
+
+int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 
 }  // namespace
 
@@ -38,13 +63,22 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Config& config, Sta
 Engine::Engine(const Config& config, StateReader* reader, std::vector<Network> allowlist)
     : config_(config),
       classifier_(config),
-      max_lateness_(absl::ToInt64Milliseconds(config.max_lateness)),
-      idle_limit_(absl::ToInt64Milliseconds(config.max_lateness + config.burst.window +
-                                            config.burst.suppression)),
+      max_lateness_(Millis(config.max_lateness)),
+      idle_limit_(Millis(config.max_lateness + config.burst.window + config.burst.suppression)),
+      reach_(Reach(config)),
       reader_(reader),
       allowlist_(std::move(allowlist)),
-      accounts_(std::make_unique<AccountBaselines>(config_, reader, size_t{4} << 20)),
+      accounts_(
+          std::make_unique<AccountBaselines>(config_, reader, size_t{4} << 20, &min_in_flight_)),
       shards_(std::make_unique<Shard[]>(kShards)) {}
+
+LogReach Engine::Reach(const Config& config) {
+  const int64_t idle_limit =
+      Millis(config.max_lateness + config.burst.window + config.burst.suppression);
+  return {.seen_ms = Millis(config.max_lateness),
+          .burst_ms = idle_limit,
+          .alerts_ms = std::max(idle_limit, IdentityBaseline::ReachMs(config))};
+}
 
 Engine::Shard& Engine::ShardFor(std::string_view tenant, std::string_view identity,
                                 IdentityHash& key) {
@@ -58,37 +92,43 @@ Engine::Shard& Engine::ShardFor(std::string_view tenant, std::string_view identi
   return shards_[key.high % kShards];
 }
 
-absl::Status Engine::LoadBaseline(std::string_view tenant, std::string_view identity,
-                                  IdentitySlot& slot) {
-  if (slot.baseline) return absl::OkStatus();
+absl::Status Engine::LoadIdentity(std::string_view tenant, std::string_view identity,
+                                  IdentitySlot& slot, Shard& shard) {
   StoredIdentity stored;
   absl::Status status;
   if (reader_ != nullptr) {
-    absl::StatusOr<StoredIdentity> loaded = reader_->LoadIdentity(tenant, identity);
+    absl::StatusOr<StoredIdentity> loaded = reader_->LoadIdentity(tenant, identity, reach_);
     if (loaded.ok()) {
       stored = *std::move(loaded);
     } else {
       status = loaded.status();
     }
   }
-  slot.baseline = std::make_unique<IdentityBaseline>(tenant, identity, std::move(stored));
+  if (stored.profile && stored.profile->count > 0) slot.newest = stored.profile->last_seen;
+  slot.newest = std::max(slot.newest, stored.newest_logged);
+  for (const LoggedEvent& e : stored.events) {
+    if (e.time >= slot.newest - max_lateness_) slot.seen.Insert(e.id_hash, e.time);
+  }
+  slot.baseline = std::make_unique<IdentityBaseline>(
+      tenant, identity, config_, slot.newest, std::move(stored.profile), std::move(stored.networks),
+      std::move(stored.trusted));
+  slot.baseline->Restore(stored.events, stored.open_alerts, config_, slot.newest);
+  const bool burst_state =
+      std::any_of(stored.events.begin(), stored.events.end(),
+                  [](const LoggedEvent& e) { return e.kind == LogKind::kBurst; }) ||
+      std::any_of(stored.open_alerts.begin(), stored.open_alerts.end(),
+                  [](const Alert& a) { return a.rule == Rule::kBurst; });
+  if (burst_state) {
+    slot.window = std::make_unique<BurstWindow>();
+    std::vector<AlertChange> discard;
+    BurstContext ctx{&config_, slot.newest, tenant, identity, &shard.pool, &discard};
+    slot.window->Restore(stored.events, stored.open_alerts, ctx);
+  }
   return status;
 }
 
-absl::Status Engine::LoadIdentity(std::string_view tenant, std::string_view identity,
-                                  IdentitySlot& slot, Shard& shard) {
-  absl::Status status = LoadBaseline(tenant, identity, slot);
-  if (slot.baseline->profile().count > 0) slot.newest = slot.baseline->profile().last_seen;
-  if (reader_ == nullptr) return status;
-  absl::StatusOr<StoredBurstState> burst = reader_->LoadBurstState(tenant, identity, idle_limit_);
-  if (!burst.ok()) return status.ok() ? burst.status() : status;
-  if (burst->events.empty() && burst->open_alerts.empty()) return status;
-  for (const WindowLogEvent& e : burst->events) slot.newest = std::max(slot.newest, e.time);
-  slot.window = std::make_unique<BurstWindow>();
-  std::vector<AlertChange> discard;
-  BurstContext ctx{&config_, slot.newest, tenant, identity, &shard.pool, &discard};
-  slot.window->Restore(*burst, ctx);
-  return status;
+void Engine::MarkDirty(IdentitySlot& slot, const StateWriter* writer) {
+  if (writer != nullptr) slot.dirty_epoch = std::max(slot.dirty_epoch, writer->epoch());
 }
 
 Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
@@ -110,64 +150,71 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
   IdentityHash key;
   Shard& shard = ShardFor(tenant, c.identity, key);
   const size_t changes_before = changes.size();
+  const uint64_t id_hash = EventIdHash(ev);
 
   std::lock_guard<std::mutex> lock(shard.mu);
   auto [slot_it, inserted] = shard.identities.try_emplace(key);
   IdentitySlot& slot = slot_it->second;
-  if (inserted && reader_ != nullptr) v.storage = LoadIdentity(tenant, c.identity, slot, shard);
-  // Late: older than max_lateness behind the identity's newest event. A late
-  // event still teaches the baselines, but is judged by neither rule.
-  const bool late = slot.newest != INT64_MIN && ev.time < slot.newest - max_lateness_;
-  if (late) {
+  if (inserted) v.storage = LoadIdentity(tenant, c.identity, slot, shard);
+  // Late: older than max_lateness behind the identity's newest event. It is
+  // judged by neither rule and teaches nothing, so it can be re-sent any time.
+  if (slot.newest != INT64_MIN && ev.time < slot.newest - max_lateness_) {
     v.flags |= kLate;
-  } else {
-    slot.newest = std::max(slot.newest, ev.time);
+    return v;
   }
+  // A re-sent event within the horizon changes nothing.
+  if (!slot.seen.Insert(id_hash, ev.time)) {
+    v.flags |= kDuplicate;
+    return v;
+  }
+  slot.newest = std::max(slot.newest, ev.time);
+  slot.seen.Prune(slot.newest - max_lateness_);
+  MarkDirty(slot, writer);
   AlertEventFields fields;
   fields.time = ev.time;
   fields.event_id = ev.event_id;
   fields.action = ev.event_name;
   fields.provider = ev.event_source;
-  fields.source_ip = ev.source_ip;
+  fields.source_ip = CanonicalIpText(ev.source_ip, *c.source_ip);
   fields.region = ev.aws_region;
   fields.user_agent = ev.user_agent;
   fields.access_key_id = ev.access_key_id;
   fields.account = c.account;
 
-  if (config_.burst.enabled && c.discovery && c.cli && !late) {
+  bool logged = false;
+  if (config_.burst.enabled && c.discovery && c.cli) {
     if (!slot.window) slot.window = std::make_unique<BurstWindow>();
     BurstInput in{fields, ev.identity_type, c.user_name};
     BurstContext ctx{&config_, slot.newest, tenant, c.identity, &shard.pool, &changes};
-    AddResult r = slot.window->Add(in, ctx);
-    if (r.outcome == AddOutcome::kDuplicate) v.flags |= kDuplicate;
-    if (r.outcome == AddOutcome::kAdded && writer != nullptr) {
-      writer->PutWindowEvent(tenant, c.identity, fields, ev.identity_type, c.user_name);
+    v.burst_alert_id = slot.window->Add(in, ctx).alert_id;
+    if (writer != nullptr) {
+      writer->PutEvent(tenant, c.identity,
+                       {LogKind::kBurst, ev.time, id_hash, &fields, ev.identity_type, c.user_name});
     }
-    v.burst_alert_id = std::move(r.alert_id);
+    logged = true;
   }
 
   // Not excluded means the source IP is valid: the unusual-IP rule and baselines.
-  if (config_.unusual_ip.enabled && !(v.flags & kDuplicate)) {
-    if (absl::Status s = LoadBaseline(tenant, c.identity, slot); !s.ok() && v.storage.ok()) {
-      v.storage = s;
-    }
+  if (config_.unusual_ip.enabled) {
     UnusualIpInput in;
     in.fields = fields;
+    in.id_hash = id_hash;
     in.ip = *c.source_ip;
     in.identity_type = ev.identity_type;
     in.user_name = c.user_name;
     in.discovery = c.discovery;
     in.failed = c.failed;
-    in.late = late;
     UnusualIpContext ctx{&config_,    tenant,          c.identity, slot.newest,
                          &allowlist_, accounts_.get(), writer,     &changes};
     UnusualIpResult r = slot.baseline->Evaluate(in, ctx);
     if (r.learning) v.flags |= kLearning;
     if (r.unusual) v.flags |= kUnusualNetwork;
+    logged |= r.logged;
     v.unusual_ip_alert_id = std::move(r.alert_id);
     if (v.storage.ok()) v.storage = r.status;
   }
   if (writer != nullptr) {
+    if (!logged) writer->PutEvent(tenant, c.identity, {LogKind::kSeen, ev.time, id_hash});
     for (size_t i = changes_before; i < changes.size(); ++i) {
       if (changes[i].alert.rule == Rule::kBurst) writer->PutAlert(changes[i].alert);
     }
@@ -178,10 +225,50 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
   // Sweep idle identities each time the shard's event time moves on by a quarter
   // of the idle limit: a bounded cost per stretch of event time, not per event.
   if (shard.newest - shard.last_sweep >= idle_limit_ / 4) {
-    EvictIdle(shard, writer);
+    Evict(shard, idle_limit_);
     shard.last_sweep = shard.newest;
   }
   return v;
+}
+
+void Engine::BeginBatch(StateWriter& writer) {
+  std::unique_lock<std::mutex> lock(batches_mu_);
+  // After a failed batch, new ones wait until the cache has been dropped.
+  batches_cv_.wait(lock, [&] { return failed_epoch_ == 0; });
+  const uint64_t epoch = next_epoch_++;
+  in_flight_.insert(epoch);
+  min_in_flight_.store(*in_flight_.begin());
+  writer.set_epoch(epoch);
+}
+
+bool Engine::AwaitCommitTurn(const StateWriter& writer) {
+  std::unique_lock<std::mutex> lock(batches_mu_);
+  batches_cv_.wait(lock, [&] { return *in_flight_.begin() == writer.epoch(); });
+  return failed_epoch_ == 0;
+}
+
+void Engine::EndBatch(const StateWriter& writer, bool committed) {
+  std::lock_guard<std::mutex> lock(batches_mu_);
+  in_flight_.erase(writer.epoch());
+  if (!committed && failed_epoch_ == 0) failed_epoch_ = writer.epoch();
+  if (failed_epoch_ != 0 && in_flight_.empty()) {
+    DropCache();
+    failed_epoch_ = 0;
+  }
+  min_in_flight_.store(in_flight_.empty() ? next_epoch_ : *in_flight_.begin());
+  batches_cv_.notify_all();
+}
+
+void Engine::DropCache() {
+  if (reader_ == nullptr) return;  // memory is all there is
+  for (int i = 0; i < kShards; ++i) {
+    std::lock_guard<std::mutex> lock(shards_[i].mu);
+    for (auto& [key, slot] : shards_[i].identities) {
+      if (slot.window) slot.window->ReleaseAll(shards_[i].pool);
+    }
+    shards_[i].identities.clear();
+  }
+  accounts_->Clear();
 }
 
 absl::StatusOr<IdentityView> Engine::GetIdentity(std::string_view tenant,
@@ -193,11 +280,14 @@ absl::StatusOr<IdentityView> Engine::GetIdentity(std::string_view tenant,
   view.identity = std::string(identity);
   auto it = shard.identities.find(key);
   IdentitySlot scratch;
-  IdentitySlot& slot = it != shard.identities.end() ? it->second : scratch;
-  if (absl::Status s = LoadBaseline(tenant, identity, slot); !s.ok()) return s;
+  const bool resident = it != shard.identities.end();
+  IdentitySlot& slot = resident ? it->second : scratch;
+  if (!resident) {
+    if (absl::Status s = LoadIdentity(tenant, identity, slot, shard); !s.ok()) return s;
+  }
   view.profile = slot.baseline->profile();
   view.newest = slot.newest == INT64_MIN ? view.profile.last_seen : slot.newest;
-  const int64_t learning = absl::ToInt64Milliseconds(config_.unusual_ip.learning);
+  const int64_t learning = Millis(config_.unusual_ip.learning);
   view.mature = view.profile.count > 0 && view.profile.first_seen <= view.newest - learning;
   view.networks = slot.baseline->Networks(config_, view.newest);
   if (slot.window) {
@@ -206,6 +296,7 @@ absl::StatusOr<IdentityView> Engine::GetIdentity(std::string_view tenant,
     for (const Alert* a : slot.window->OpenAlerts()) view.open_alerts.push_back(*a);
   }
   for (const Alert* a : slot.baseline->OpenAlerts()) view.open_alerts.push_back(*a);
+  if (!resident && scratch.window) scratch.window->ReleaseAll(shard.pool);
   return view;
 }
 
@@ -215,53 +306,61 @@ absl::Status Engine::TrustNetwork(std::string_view tenant, TrustScope scope, std
   IdentityHash key;
   Shard& shard = ShardFor(tenant, name, key);
   std::lock_guard<std::mutex> lock(shard.mu);
-  // A slot made here must be loaded as Evaluate loads a new one (baselines and
-  // the burst window log), or the identity's next event would find it half-loaded.
   auto [it, inserted] = shard.identities.try_emplace(key);
   IdentitySlot& slot = it->second;
-  absl::Status status =
-      inserted && reader_ != nullptr ? LoadIdentity(tenant, name, slot, shard) : absl::OkStatus();
-  if (absl::Status s = LoadBaseline(tenant, name, slot); !s.ok() && status.ok()) status = s;
+  absl::Status status = inserted ? LoadIdentity(tenant, name, slot, shard) : absl::OkStatus();
   const auto& trusted = slot.baseline->trusted();
   if (std::find(trusted.begin(), trusted.end(), network) == trusted.end()) {
     slot.baseline->Trust(network);
   }
   if (writer != nullptr) writer->PutTrusted(tenant, TrustScope::kIdentity, name, network);
+  MarkDirty(slot, writer);
   return status;
 }
 
-void Engine::ForgetIdentity(std::string_view tenant, std::string_view identity) {
+void Engine::ForgetIdentity(std::string_view tenant, std::string_view identity,
+                            StateWriter* writer) {
   IdentityHash key;
   Shard& shard = ShardFor(tenant, identity, key);
   std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.identities.find(key);
-  if (it == shard.identities.end()) return;
-  if (it->second.window) it->second.window->ReleaseAll(shard.pool);
-  shard.identities.erase(it);
+  // The slot stays, empty, until the delete is committed: an event meanwhile must
+  // not read back what is being deleted.
+  IdentitySlot& slot = shard.identities[key];
+  if (slot.window) slot.window->ReleaseAll(shard.pool);
+  slot = IdentitySlot{};
+  slot.baseline = std::make_unique<IdentityBaseline>(
+      tenant, identity, config_, INT64_MIN, std::nullopt,
+      std::vector<std::pair<Network, BaselineEntry>>{}, std::vector<Network>{});
+  if (writer != nullptr) writer->DeleteIdentity(tenant, identity);
+  MarkDirty(slot, writer);
 }
 
-void Engine::FlushPending(StateWriter* writer) {
+size_t Engine::EvictCommitted() {
+  size_t evicted = 0;
   for (int i = 0; i < kShards; ++i) {
     std::lock_guard<std::mutex> lock(shards_[i].mu);
-    for (auto& [key, slot] : shards_[i].identities) {
-      if (slot.baseline) slot.baseline->FlushPending(writer);
-    }
+    evicted += Evict(shards_[i], 0);
   }
-  accounts_->FlushPending(writer);
+  accounts_->EvictCommitted();
+  return evicted;
 }
 
-void Engine::EvictIdle(Shard& shard, StateWriter* writer) {
-  // Baselines are on disk (what is not yet written is below the last-seen write
-  // granularity) and reload on the identity's next event.
+size_t Engine::Evict(Shard& shard, int64_t idle_limit) {
+  // Without a store nothing could be read back: memory is all there is.
+  if (reader_ == nullptr) return 0;
+  const uint64_t committed_below = min_in_flight_.load();
+  size_t evicted = 0;
   for (auto it = shard.identities.begin(); it != shard.identities.end();) {
-    if (shard.newest - it->second.newest > idle_limit_) {
-      if (it->second.window) it->second.window->ReleaseAll(shard.pool);
-      if (it->second.baseline) it->second.baseline->FlushPending(writer);
+    const IdentitySlot& slot = it->second;
+    if (shard.newest - slot.newest >= idle_limit && slot.dirty_epoch < committed_below) {
+      if (slot.window) slot.window->ReleaseAll(shard.pool);
       shard.identities.erase(it++);
+      ++evicted;
     } else {
       ++it;
     }
   }
+  return evicted;
 }
 
 EngineStats Engine::Stats() const {

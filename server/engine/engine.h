@@ -1,18 +1,30 @@
-// Engine: evaluates CloudTrail events against the detection rules (spec §1-§2).
+// Engine: evaluates CloudTrail events against the detection rules (docs/spec.md).
 //
 // Thread-safe. State is sharded by (tenant, identity) hash, each shard behind its
 // own mutex, so requests for different identities run in parallel and no lock is
 // global. Deterministic given its inputs; no I/O.
 //
-//   auto engine = Engine::Create(config).value();
-//   std::vector<AlertChange> changes;
-//   Verdict v = engine->Evaluate("default", event, changes);
+// With a StateReader, memory is a cache of what is committed: every change is
+// written through the batch's StateWriter as it happens, and an identity is
+// evicted only once every batch that changed it has ended, so what is evicted
+// (or read back after a restart) comes back exactly. Batches commit in the order
+// they began; when one fails, every later one fails too and the cache is dropped,
+// so memory is never ahead of disk.
+//
+//   auto engine = Engine::Create(config, &db).value();
+//   engine->BeginBatch(writer);
+//   Verdict v = engine->Evaluate("default", event, changes, &writer);
+//   bool ok = engine->AwaitCommitTurn(writer) && db.Commit(writer).ok();
+//   engine->EndBatch(writer, ok);
 #ifndef TRAILSENTRY_SERVER_ENGINE_ENGINE_H_
 #define TRAILSENTRY_SERVER_ENGINE_ENGINE_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +38,7 @@
 #include "server/engine/event.h"
 #include "server/engine/event_classifier.h"
 #include "server/engine/identity_baseline.h"
+#include "server/engine/seen_events.h"
 #include "server/engine/state_store.h"
 #include "server/engine/string_pool.h"
 
@@ -77,8 +90,10 @@ struct EngineStats {
   size_t account_entries_cached = 0;
 };
 
-// Two independent 64-bit hashes of "tenant\0identity". A collision of both
-// (2^-128 per pair) would merge two identities' state; it is treated as impossible.
+// Two independent 64-bit stable hashes of "tenant\0identity" (the same in every
+// process, so which identities share a shard never changes from run to run). A
+// collision of both (2^-128 per pair) would merge two identities' state; it is
+// treated as impossible.
 struct IdentityHash {
   uint64_t high = 0, low = 0;
   friend bool operator==(const IdentityHash&, const IdentityHash&) = default;
@@ -88,21 +103,22 @@ struct IdentityHash {
   }
 };
 
-// What the engine keeps of one identity. The newest event time sits in the map
-// slot, so the common event (not a burst candidate) touches no other memory; the
-// burst window exists only once the identity makes a CLI discovery call.
+// What the engine keeps of one identity; the burst window exists only once the
+// identity makes a CLI discovery call.
 struct IdentitySlot {
   EventTime newest = INT64_MIN;
+  uint64_t dirty_epoch = 0;  // the last batch that changed it
+  SeenEvents seen;
   std::unique_ptr<BurstWindow> window;
-  std::unique_ptr<IdentityBaseline> baseline;  // loaded on the first event with an IP
+  std::unique_ptr<IdentityBaseline> baseline;
 };
 
 class Engine {
  public:
   static constexpr int kShards = 64;
 
-  // `reader` (may be null: state in memory only) loads baselines on first use;
-  // it must outlive the engine.
+  // `reader` (may be null: state in memory only, never evicted) loads an
+  // identity's state on first use; it must outlive the engine.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Engine>> Create(
       const Config& config, StateReader* reader = nullptr);
   Engine(const Engine&) = delete;
@@ -110,9 +126,20 @@ class Engine {
 
   // Evaluates one parsed event for `tenant`. Alerts it opens or updates are
   // appended to `changes` (copies, in the order they changed); state changes to
-  // persist go to `writer` (may be null).
+  // persist go to `writer`, which must be in a batch (null only without a reader).
   Verdict Evaluate(std::string_view tenant, const Event& event, std::vector<AlertChange>& changes,
                    StateWriter* writer = nullptr);
+
+  // Batches: every StateWriter that Evaluate, TrustNetwork or ForgetIdentity
+  // writes through belongs to one. BeginBatch numbers it (waiting while the cache
+  // is being dropped after a failure); AwaitCommitTurn waits until every earlier
+  // batch has ended and says whether the batch may commit (false: an earlier one
+  // failed, so this one saw state that never reached disk); EndBatch says whether
+  // it committed. A batch that did not commit drops the whole cache once the
+  // batches in flight have ended, so memory comes back to what disk holds.
+  void BeginBatch(StateWriter& writer);
+  [[nodiscard]] bool AwaitCommitTurn(const StateWriter& writer);
+  void EndBatch(const StateWriter& writer, bool committed);
 
   // On-demand lookups and triage feedback.
   [[nodiscard]] absl::StatusOr<IdentityView> GetIdentity(std::string_view tenant,
@@ -120,12 +147,18 @@ class Engine {
   [[nodiscard]] absl::Status TrustNetwork(std::string_view tenant, TrustScope scope,
                                           std::string_view name, const Network& network,
                                           StateWriter* writer);
-  // Drops the identity's in-memory state (the caller deletes what is stored).
-  void ForgetIdentity(std::string_view tenant, std::string_view identity);
-  // Writes every baseline change that write coalescing held back.
-  void FlushPending(StateWriter* writer);
+  // Forgets the identity: its state is deleted through `writer`, and in memory it
+  // starts afresh (an event after this is its first).
+  void ForgetIdentity(std::string_view tenant, std::string_view identity, StateWriter* writer);
+
+  // Evicts every identity and account entry whose changes are all committed
+  // (tests use it to force evictions at arbitrary moments). Returns how many
+  // identities were evicted. Without a reader nothing is evicted.
+  size_t EvictCommitted();
 
   const Config& config() const { return config_; }
+  // How far back the engine reads an identity's event log and alerts.
+  static LogReach Reach(const Config& config);
   EngineStats Stats() const;
 
  private:
@@ -141,13 +174,18 @@ class Engine {
   };
 
   Engine(const Config& config, StateReader* reader, std::vector<Network> allowlist);
-  void EvictIdle(Shard& shard, StateWriter* writer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Evicts idle identities (all of them when `idle_limit` is 0) whose changes are
+  // committed.
+  size_t Evict(Shard& shard, int64_t idle_limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   Shard& ShardFor(std::string_view tenant, std::string_view identity, IdentityHash& key);
-  absl::Status LoadBaseline(std::string_view tenant, std::string_view identity, IdentitySlot& slot);
-  // Everything stored of an identity seen for the first time since start:
-  // baselines, and the burst window log (restored silently).
+  // Fills a new slot with everything stored of the identity: profile, baselines,
+  // trusted networks, the event log (duplicate ids, the rules' retained calls)
+  // and the alerts those calls may still change (restored silently).
   absl::Status LoadIdentity(std::string_view tenant, std::string_view identity, IdentitySlot& slot,
                             Shard& shard);
+  void MarkDirty(IdentitySlot& slot, const StateWriter* writer);
+  // Drops every cached identity and account entry (after a failed batch).
+  void DropCache();
 
   const Config config_;
   const EventClassifier classifier_;
@@ -155,10 +193,20 @@ class Engine {
   // any episode: max_lateness + window + suppression.
   const int64_t max_lateness_;  // milliseconds
   const int64_t idle_limit_;
+  const LogReach reach_;
   StateReader* const reader_;
   const std::vector<Network> allowlist_;
   std::unique_ptr<AccountBaselines> accounts_;
   std::unique_ptr<Shard[]> shards_;
+
+  // Batches (see BeginBatch).
+  std::mutex batches_mu_;
+  std::condition_variable batches_cv_;
+  std::set<uint64_t> in_flight_ ABSL_GUARDED_BY(batches_mu_);
+  uint64_t next_epoch_ ABSL_GUARDED_BY(batches_mu_) = 1;
+  uint64_t failed_epoch_ ABSL_GUARDED_BY(batches_mu_) = 0;  // 0: none since the last drop
+  // Every batch below this has ended: a change it made is committed (or dropped).
+  std::atomic<uint64_t> min_in_flight_{1};
 };
 
 }  // namespace trailsentry::engine

@@ -41,9 +41,12 @@ std::vector<IdentityBaseline::Segment> IdentityBaseline::Segments(const std::vec
       i = j;
       continue;
     }
-    // One alert per (identity, network) per suppression, from window_start.
+    // One alert per (identity, network) per suppression, from window_start; it
+    // holds at least every call up to the one that fired it.
     size_t end = i;
-    while (end < n && calls[end].time < start + suppression) ++end;
+    while (end < n && (calls[end].time < start + suppression || calls[end].time <= fired_at)) {
+      ++end;
+    }
     out.push_back({i, end, start, fired_at});
     i = end;
   }
@@ -51,15 +54,51 @@ std::vector<IdentityBaseline::Segment> IdentityBaseline::Segments(const std::vec
 }
 
 IdentityBaseline::IdentityBaseline(std::string_view tenant, std::string_view identity,
-                                   StoredIdentity stored)
-    : tenant_(tenant), identity_(identity), trusted_(std::move(stored.trusted)) {
-  if (stored.profile) {
-    profile_ = *stored.profile;
-    profile_persisted_last_ = profile_.last_seen;
+                                   const Config&, EventTime, std::optional<IdentityProfile> profile,
+                                   std::vector<std::pair<Network, BaselineEntry>> networks,
+                                   std::vector<Network> trusted)
+    : tenant_(tenant), identity_(identity), trusted_(std::move(trusted)) {
+  if (profile) profile_ = *profile;
+  for (auto& [network, entry] : networks) networks_.push_back({network, entry});
+}
+
+int64_t IdentityBaseline::ReachMs(const Config& config) {
+  return Millis(config.max_lateness + config.unusual_ip.suppression + config.unusual_ip.settle);
+}
+
+void IdentityBaseline::InsertCall(Candidate& c, Call call) {
+  auto pos =
+      std::upper_bound(c.calls.begin(), c.calls.end(), call, [](const Call& a, const Call& b) {
+        return std::tie(a.time, a.event_id) < std::tie(b.time, b.event_id);
+      });
+  c.calls.insert(pos, std::move(call));
+}
+
+void IdentityBaseline::Restore(const std::vector<LoggedEvent>& events,
+                               const std::vector<Alert>& open_alerts, const Config& config,
+                               EventTime newest) {
+  const auto& u = config.unusual_ip;
+  for (const LoggedEvent& e : events) {
+    if (e.kind != LogKind::kUnusualIp) continue;
+    std::optional<IpAddress> ip = IpAddress::Parse(e.source_ip);
+    if (!ip) continue;  // not written by this engine
+    InsertCall(CandidateFor(Network::Of(*ip, u.ipv4_prefix, u.ipv6_prefix)),
+               Call{e.time, e.id_hash, e.event_id, e.action, e.provider, e.source_ip, e.region,
+                    e.user_agent, e.access_key_id, e.account});
   }
-  for (auto& [network, entry] : stored.networks) {
-    networks_.push_back({network, entry, entry.first_seen, entry.last_seen});
+  std::vector<const Alert*> alerts;
+  for (const Alert& a : open_alerts) {
+    if (a.rule == Rule::kUnusualSourceIp && a.superseded_by.empty()) alerts.push_back(&a);
   }
+  // In memory a candidate's alerts are in the order of their segments.
+  std::sort(alerts.begin(), alerts.end(),
+            [](const Alert* x, const Alert* y) { return x->window_start < y->window_start; });
+  for (const Alert* a : alerts) {
+    absl::StatusOr<Network> network = Network::ParseCidr(a->network);
+    if (!network.ok()) continue;
+    CandidateFor(*network).alerts.push_back(std::make_unique<Alert>(*a));
+  }
+  Prune(config, newest, nullptr);
 }
 
 IdentityBaseline::NetworkState* IdentityBaseline::FindNetwork(const Network& network) {
@@ -103,49 +142,38 @@ UnusualIpResult IdentityBaseline::Evaluate(const UnusualIpInput& in, UnusualIpCo
   UnusualIpResult result;
 
   // Judge against what was observed strictly before t, then learn from the call.
-  if (!in.late) {
-    const bool mature = profile_.count > 0 && profile_.first_seen <= t - Millis(u.learning) &&
-                        profile_.first_seen < t;
-    if (!mature) {
-      result.learning = true;
-    } else if (in.discovery && !IsKnown(network, in.ip, t, in.fields.account, ctx)) {
-      bool qualifying = true;
-      if (u.require_new_to_account) {
-        absl::StatusOr<BaselineEntry> account =
-            ctx.accounts->Get(ctx.tenant, in.fields.account, network);
-        if (!account.ok()) {
-          result.status = account.status();
-        } else if (IsKnownAt(*account, t, Millis(u.settle), Millis(u.history))) {
-          qualifying = false;
-        }
+  const bool mature = profile_.count > 0 && profile_.first_seen <= t - Millis(u.learning) &&
+                      profile_.first_seen < t;
+  if (!mature) {
+    result.learning = true;
+  } else if (in.discovery && !IsKnown(network, in.ip, t, in.fields.account, ctx)) {
+    bool qualifying = true;
+    if (u.require_new_to_account) {
+      absl::StatusOr<BaselineEntry> account =
+          ctx.accounts->Get(ctx.tenant, in.fields.account, network);
+      if (!account.ok()) {
+        result.status = account.status();
+      } else if (IsKnownAt(*account, t, Millis(u.settle), Millis(u.history))) {
+        qualifying = false;
       }
-      if (qualifying) {
-        result.unusual = true;
-        Candidate& c = CandidateFor(network);
-        const std::string_view id = in.fields.event_id;
-        const bool duplicate =
-            !id.empty() && std::any_of(c.calls.begin(), c.calls.end(),
-                                       [&](const Call& call) { return call.event_id == id; });
-        if (!duplicate) {
-          const AlertEventFields& f = in.fields;
-          Call call{t,
-                    std::string(f.event_id),
-                    std::string(f.action),
-                    std::string(f.provider),
-                    std::string(f.source_ip),
-                    std::string(f.region),
-                    std::string(f.user_agent),
-                    std::string(f.access_key_id),
-                    std::string(f.account)};
-          auto pos = std::upper_bound(
-              c.calls.begin(), c.calls.end(), call, [](const Call& a, const Call& b) {
-                return std::tie(a.time, a.event_id) < std::tie(b.time, b.event_id);
-              });
-          c.calls.insert(pos, std::move(call));
-          absl::Status s = Rebuild(c, in, ctx, &result.alert_id);
-          if (!s.ok()) result.status = s;
-        }
+    }
+    if (qualifying) {
+      // The engine has already dropped duplicates: each call is new.
+      result.unusual = true;
+      Candidate& c = CandidateFor(network);
+      const AlertEventFields& f = in.fields;
+      InsertCall(
+          c, Call{t, in.id_hash, std::string(f.event_id), std::string(f.action),
+                  std::string(f.provider), std::string(f.source_ip), std::string(f.region),
+                  std::string(f.user_agent), std::string(f.access_key_id), std::string(f.account)});
+      if (ctx.writer != nullptr) {
+        ctx.writer->PutEvent(
+            ctx.tenant, ctx.identity,
+            {LogKind::kUnusualIp, t, in.id_hash, &in.fields, in.identity_type, in.user_name});
       }
+      result.logged = true;
+      absl::Status s = Rebuild(c, in, ctx, &result.alert_id);
+      if (!s.ok()) result.status = s;
     }
   }
   if (!in.failed) {
@@ -153,52 +181,21 @@ UnusualIpResult IdentityBaseline::Evaluate(const UnusualIpInput& in, UnusualIpCo
     absl::Status s = ctx.accounts->Observe(ctx.tenant, in.fields.account, network, t, ctx.writer);
     if (!s.ok()) result.status = s;
   }
-  Prune(config, ctx.identity_newest);
+  Prune(config, ctx.identity_newest, ctx.writer);
   return result;
 }
 
 void IdentityBaseline::Learn(const Network& network, EventTime t, UnusualIpContext& ctx) {
-  const int64_t granularity = LastSeenWriteGranularityMs(*ctx.config);
-  const int64_t history = Millis(ctx.config->unusual_ip.history);
-  const bool new_profile = profile_.count == 0;
-  const EventTime first_before = profile_.first_seen;
   ObserveProfile(profile_, t);
-  profile_dirty_ = true;
-  if (ctx.writer != nullptr && (new_profile || profile_.first_seen != first_before ||
-                                profile_.last_seen - profile_persisted_last_ >= granularity)) {
-    ctx.writer->PutProfile(ctx.tenant, ctx.identity, profile_);
-    profile_persisted_last_ = profile_.last_seen;
-    profile_dirty_ = false;
-  }
   NetworkState* n = FindNetwork(network);
   if (n == nullptr) {
-    networks_.push_back({network, {}, INT64_MIN, INT64_MIN});
+    networks_.push_back({network, {}});
     n = &networks_.back();
   }
-  Observe(n->entry, t, history);
-  n->dirty = true;
-  if (ctx.writer != nullptr && (n->entry.first_seen != n->persisted_first ||
-                                n->entry.last_seen - n->persisted_last >= granularity)) {
+  Observe(n->entry, t, Millis(ctx.config->unusual_ip.history));
+  if (ctx.writer != nullptr) {
+    ctx.writer->PutProfile(ctx.tenant, ctx.identity, profile_);
     ctx.writer->PutBaseline(ctx.tenant, ctx.identity, network, n->entry);
-    n->persisted_first = n->entry.first_seen;
-    n->persisted_last = n->entry.last_seen;
-    n->dirty = false;
-  }
-}
-
-void IdentityBaseline::FlushPending(StateWriter* writer) {
-  if (writer == nullptr) return;
-  if (profile_dirty_ && profile_.count > 0) {
-    writer->PutProfile(tenant_, identity_, profile_);
-    profile_persisted_last_ = profile_.last_seen;
-    profile_dirty_ = false;
-  }
-  for (NetworkState& n : networks_) {
-    if (!n.dirty) continue;
-    writer->PutBaseline(tenant_, identity_, n.network, n.entry);
-    n.persisted_first = n.entry.first_seen;
-    n.persisted_last = n.entry.last_seen;
-    n.dirty = false;
   }
 }
 
@@ -254,12 +251,17 @@ absl::Status IdentityBaseline::Rebuild(Candidate& c, const UnusualIpInput& in,
     }
     // Context as of the firing call: the account's view of the network, and the
     // identity's known networks.
-    absl::StatusOr<BaselineEntry> account =
-        ctx.accounts->Get(ctx.tenant, c.calls[i].account, c.network);
-    if (!account.ok()) {
-      status = account.status();
+    // Whether the network is new to the account is decided when the alert opens.
+    if (fresh) {
+      absl::StatusOr<BaselineEntry> account =
+          ctx.accounts->Get(ctx.tenant, c.calls[i].account, c.network);
+      if (!account.ok()) {
+        status = account.status();
+      } else {
+        a.new_to_account = !IsKnownAt(*account, fired_at, settle, Millis(u.history));
+      }
     } else {
-      a.new_to_account = !IsKnownAt(*account, fired_at, settle, Millis(u.history));
+      a.new_to_account = alert->new_to_account;
     }
     a.baseline_since = profile_.first_seen;
     std::vector<const NetworkState*> known;
@@ -297,12 +299,16 @@ absl::Status IdentityBaseline::Rebuild(Candidate& c, const UnusualIpInput& in,
   return status;
 }
 
-void IdentityBaseline::Prune(const Config& config, EventTime newest) {
+void IdentityBaseline::Prune(const Config& config, EventTime newest, StateWriter* writer) {
   const auto& u = config.unusual_ip;
   const EventTime horizon = newest - Millis(config.max_lateness);
   // Calls before this can no longer join a count or an alert a new call can reach.
   const EventTime keep_after = horizon - Millis(u.suppression) - Millis(u.settle);
   for (Candidate& c : candidates_) {
+    // An alert no call within reach can continue.
+    std::erase_if(c.alerts, [&](const std::unique_ptr<Alert>& a) {
+      return a->window_start + Millis(u.suppression) < horizon;
+    });
     if (c.calls.empty() || c.calls.front().time > keep_after) continue;
     // Drop whole segments only, so the counts after them start where they did.
     size_t drop = 0;
@@ -313,10 +319,13 @@ void IdentityBaseline::Prune(const Config& config, EventTime newest) {
       }
       drop = seg.end;
     }
+    if (writer != nullptr) {
+      for (size_t k = 0; k < drop; ++k) {
+        writer->DeleteEvent(tenant_, identity_, LogKind::kUnusualIp, c.calls[k].time,
+                            c.calls[k].id_hash);
+      }
+    }
     c.calls.erase(c.calls.begin(), c.calls.begin() + static_cast<ptrdiff_t>(drop));
-    std::erase_if(c.alerts, [&](const std::unique_ptr<Alert>& a) {
-      return a->window_start + Millis(u.suppression) < horizon;
-    });
   }
   std::erase_if(candidates_,
                 [](const Candidate& c) { return c.calls.empty() && c.alerts.empty(); });

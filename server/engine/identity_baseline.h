@@ -5,8 +5,12 @@
 // trusted for it after triage, and for each unknown network the qualifying
 // discovery calls still able to change an alert. Every alert is rebuilt from
 // those calls, so its content depends on the set of calls, not their order.
+// Each change is written through the context's writer as it happens (calls to
+// the event log, pruned calls deleted from it), so the state read back after an
+// eviction or a restart is exactly the state in memory.
 //
-//   IdentityBaseline b(std::move(stored));
+//   IdentityBaseline b(tenant, identity, config, newest, profile, networks, trusted);
+//   b.Restore(stored.events, stored.open_alerts, config, newest);
 //   UnusualIpResult r = b.Evaluate(input, ctx);   // judge, then learn
 #ifndef TRAILSENTRY_SERVER_ENGINE_IDENTITY_BASELINE_H_
 #define TRAILSENTRY_SERVER_ENGINE_IDENTITY_BASELINE_H_
@@ -29,12 +33,12 @@ namespace trailsentry::engine {
 
 struct UnusualIpInput {
   AlertEventFields fields;
+  uint64_t id_hash = 0;  // the event's id in the event log
   IpAddress ip;
   std::string_view identity_type;
   std::string_view user_name;
   bool discovery = false;
   bool failed = false;
-  bool late = false;  // judged not at all, but still learned from
 };
 
 struct UnusualIpContext {
@@ -52,6 +56,7 @@ struct UnusualIpResult {
   bool learning = false;
   bool unusual = false;
   std::string alert_id;  // the alert this call opened or updated
+  bool logged = false;   // the call was written to the event log (kUnusualIp)
   absl::Status status;   // a storage read failure; the verdict is still given
 };
 
@@ -65,32 +70,38 @@ struct KnownNetwork {
 
 class IdentityBaseline {
  public:
-  IdentityBaseline(std::string_view tenant, std::string_view identity, StoredIdentity stored);
+  IdentityBaseline(std::string_view tenant, std::string_view identity, const Config& config,
+                   EventTime newest, std::optional<IdentityProfile> profile,
+                   std::vector<std::pair<Network, BaselineEntry>> networks,
+                   std::vector<Network> trusted);
   IdentityBaseline(const IdentityBaseline&) = delete;
   IdentityBaseline& operator=(const IdentityBaseline&) = delete;
 
+  // Takes back the rule's calls (kUnusualIp records of the event log) and its
+  // open alerts, as they were when the identity was last in memory.
+  void Restore(const std::vector<LoggedEvent>& events, const std::vector<Alert>& open_alerts,
+               const Config& config, EventTime newest);
+
   UnusualIpResult Evaluate(const UnusualIpInput& input, UnusualIpContext& ctx);
+
+  // How far behind the identity's newest event a call or alert can still matter.
+  static int64_t ReachMs(const Config& config);
 
   const IdentityProfile& profile() const { return profile_; }
   std::vector<KnownNetwork> Networks(const Config& config, EventTime now) const;
   // Open unusual-IP alerts still held in memory.
   std::vector<const Alert*> OpenAlerts() const;
   void Trust(const Network& network) { trusted_.push_back(network); }
-  // Writes what coalescing held back (last seen and counts below the write
-  // granularity): on shutdown, eviction and the end of a scan.
-  void FlushPending(StateWriter* writer);
   const std::vector<Network>& trusted() const { return trusted_; }
 
  private:
   struct NetworkState {
     Network network;
     BaselineEntry entry;
-    EventTime persisted_first = INT64_MIN;
-    EventTime persisted_last = INT64_MIN;
-    bool dirty = false;  // changed since last written
   };
   struct Call {
     EventTime time;
+    uint64_t id_hash;
     std::string event_id, action, provider, source_ip, region, user_agent, access_key_id, account;
   };
   struct Candidate {
@@ -99,8 +110,8 @@ class IdentityBaseline {
     std::vector<std::unique_ptr<Alert>> alerts;
   };
 
-  // A stretch of calls: a count that fired (fired_at >= 0, spanning suppression)
-  // or one that did not (spanning settle).
+  // A stretch of calls: a count that fired (fired_at >= 0, spanning suppression,
+  // and at least through the firing call) or one that did not (spanning settle).
   struct Segment {
     size_t begin, end;
     EventTime start;
@@ -116,12 +127,13 @@ class IdentityBaseline {
   absl::Status Rebuild(Candidate& c, const UnusualIpInput& input, UnusualIpContext& ctx,
                        std::string* alert_of_call);
   void Learn(const Network& network, EventTime t, UnusualIpContext& ctx);
-  void Prune(const Config& config, EventTime newest);
+  // Drops what no future call can reach, deleting dropped calls from the event
+  // log through `writer` (may be null).
+  void Prune(const Config& config, EventTime newest, StateWriter* writer);
+  static void InsertCall(Candidate& c, Call call);
 
   std::string tenant_, identity_;
   IdentityProfile profile_;
-  EventTime profile_persisted_last_ = INT64_MIN;
-  bool profile_dirty_ = false;
   std::vector<NetworkState> networks_;
   std::vector<Network> trusted_;
   std::vector<Candidate> candidates_;

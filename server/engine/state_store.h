@@ -1,5 +1,5 @@
-// The storage interfaces the engine owns (DESIGN.md): what it reads when an
-// identity or account is first needed, and what it writes as state changes.
+// The storage interfaces the engine owns: what it reads when an identity or
+// account is first needed, and what it writes as state changes.
 // storage/ implements them on RocksDB; the engine works without them (state in
 // memory only) when none is given.
 //
@@ -8,6 +8,7 @@
 #ifndef TRAILSENTRY_SERVER_ENGINE_STATE_STORE_H_
 #define TRAILSENTRY_SERVER_ENGINE_STATE_STORE_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,25 +23,52 @@
 
 namespace trailsentry::engine {
 
-// An identity's persisted baseline state.
-struct StoredIdentity {
-  std::optional<IdentityProfile> profile;
-  std::vector<std::pair<Network, BaselineEntry>> networks;
-  std::vector<Network> trusted;  // AddKnownNetwork for this identity
-};
+// Where an event stands in an identity's event log (every accepted, non-late
+// event has a record; a call both rules keep has two): kSeen only remembers its
+// id for duplicate detection; kBurst holds a
+// CLI discovery call the burst rule keeps; kUnusualIp a qualifying call of the
+// unusual-source-IP rule (deleted when the rule prunes it, so what is stored is
+// exactly what the rule holds).
+enum class LogKind : char { kSeen = 'S', kBurst = 'B', kUnusualIp = 'U' };
 
-// A CLI discovery call held by the burst rule, as the window log stores it so a
-// burst that spans a restart still fires (once).
-struct WindowLogEvent {
+// An event as the event log stores it. For kSeen only time and id_hash are set.
+struct LoggedEvent {
+  LogKind kind = LogKind::kSeen;
   EventTime time = 0;
+  uint64_t id_hash = 0;  // identifies the event within its identity (EventIdHash)
   std::string event_id, action, provider, source_ip, region, user_agent, access_key_id, account;
   std::string identity_type, user_name;
 };
 
-// What the burst rule had of an identity before a restart.
-struct StoredBurstState {
-  std::vector<WindowLogEvent> events;  // within reach of new events, by time
-  std::vector<Alert> open_alerts;      // burst alerts those events may still extend
+// An event to log, as views valid during the PutEvent call.
+struct EventLogEntry {
+  LogKind kind = LogKind::kSeen;
+  EventTime time = 0;
+  uint64_t id_hash = 0;
+  const AlertEventFields* fields = nullptr;  // kBurst and kUnusualIp only
+  std::string_view identity_type, user_name;
+};
+
+// Everything stored of an identity that decides its alerts.
+struct StoredIdentity {
+  std::optional<IdentityProfile> profile;
+  std::vector<std::pair<Network, BaselineEntry>> networks;
+  std::vector<Network> trusted;  // AddKnownNetwork for this identity
+  // The event log: kSeen records no older than `seen_reach`, kBurst ones no older
+  // than `burst_reach`, and every kUnusualIp record, each behind the identity's
+  // newest logged event; in time order.
+  std::vector<LoggedEvent> events;
+  EventTime newest_logged = INT64_MIN;
+  // Alerts those events may still change: open, not superseded, last event
+  // within reach.
+  std::vector<Alert> open_alerts;
+};
+
+// How far back LoadIdentity reads the event log and alerts, behind the newest.
+struct LogReach {
+  int64_t seen_ms = 0;
+  int64_t burst_ms = 0;
+  int64_t alerts_ms = 0;
 };
 
 // Who a trusted network (AddKnownNetwork) is trusted for.
@@ -50,22 +78,20 @@ class StateReader {
  public:
   virtual ~StateReader() = default;
   [[nodiscard]] virtual absl::StatusOr<StoredIdentity> LoadIdentity(std::string_view tenant,
-                                                                    std::string_view identity) = 0;
+                                                                    std::string_view identity,
+                                                                    const LogReach& reach) = 0;
   // Absent entries come back with count 0.
   [[nodiscard]] virtual absl::StatusOr<BaselineEntry> LoadAccountBaseline(
       std::string_view tenant, std::string_view account, const Network& network) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::vector<Network>> LoadTrusted(std::string_view tenant,
                                                                          TrustScope scope,
                                                                          std::string_view name) = 0;
-  // The window log of the identity: events no older than `reach` before its
-  // newest logged event, and the open burst alerts they may still extend.
-  [[nodiscard]] virtual absl::StatusOr<StoredBurstState> LoadBurstState(std::string_view tenant,
-                                                                        std::string_view identity,
-                                                                        int64_t reach_ms) = 0;
 };
 
-// Collects the writes of one request (or one stretch of a scan); nothing reaches
-// disk until the owner commits them together.
+// Collects the writes of one batch (a request, or a stretch of a scan); nothing
+// reaches disk until the owner commits them together. Every state change is
+// written when it happens, so a committed batch leaves disk exactly where memory
+// was; the writer keeps only the last value per key.
 class StateWriter {
  public:
   virtual ~StateWriter() = default;
@@ -78,9 +104,19 @@ class StateWriter {
   virtual void PutAlert(const Alert& alert) = 0;
   virtual void PutTrusted(std::string_view tenant, TrustScope scope, std::string_view name,
                           const Network& network) = 0;
-  virtual void PutWindowEvent(std::string_view tenant, std::string_view identity,
-                              const AlertEventFields& fields, std::string_view identity_type,
-                              std::string_view user_name) = 0;
+  virtual void PutEvent(std::string_view tenant, std::string_view identity,
+                        const EventLogEntry& event) = 0;
+  virtual void DeleteEvent(std::string_view tenant, std::string_view identity, LogKind kind,
+                           EventTime time, uint64_t id_hash) = 0;
+  // Deletes everything stored for the identity but its alert history.
+  virtual void DeleteIdentity(std::string_view tenant, std::string_view identity) = 0;
+
+  // The engine's batch number (Engine::BeginBatch); 0 outside a batch.
+  uint64_t epoch() const { return epoch_; }
+  void set_epoch(uint64_t epoch) { epoch_ = epoch; }
+
+ private:
+  uint64_t epoch_ = 0;
 };
 
 }  // namespace trailsentry::engine

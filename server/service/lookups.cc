@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/engine/absl_view.h"
 #include "server/engine/alert_proto.h"
+#include "storage/transaction.h"
 
 namespace trailsentry::service {
 namespace {
@@ -120,14 +121,11 @@ absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(
     default:
       return absl::InvalidArgumentError("set identity or account_id");
   }
-  std::unique_ptr<storage::StateBatch> batch;
-  if (db != nullptr) batch = std::make_unique<storage::StateBatch>(*db);
-  if (absl::Status s = engine.TrustNetwork(tenant, scope, name, *network, batch.get()); !s.ok()) {
+  storage::Transaction tx(engine, db);
+  if (absl::Status s = engine.TrustNetwork(tenant, scope, name, *network, tx.writer()); !s.ok()) {
     return s;
   }
-  if (batch != nullptr) {
-    if (absl::Status s = db->Commit(*batch); !s.ok()) return s;
-  }
+  if (absl::Status s = tx.Commit(); !s.ok()) return s;
   v1::AddKnownNetworkResponse out;
   out.set_network(network->ToString());
   return out;
@@ -140,12 +138,11 @@ absl::StatusOr<v1::ForgetIdentityResponse> ForgetIdentity(
   get.set_identity(request.identity());
   absl::StatusOr<v1::IdentityProfile> existing = GetIdentity(engine, db, tenant, get);
   if (!existing.ok()) return existing.status();  // NOT_FOUND for an unknown identity
-  engine.ForgetIdentity(tenant, request.identity());
-  if (db != nullptr) {
-    storage::StateBatch batch(*db);
-    batch.DeleteIdentity(tenant, request.identity());
-    if (absl::Status s = db->Commit(batch); !s.ok()) return s;
-  }
+  // Memory and disk are forgotten in one batch: an Evaluate meanwhile either
+  // comes before it or sees the identity afresh.
+  storage::Transaction tx(engine, db);
+  engine.ForgetIdentity(tenant, request.identity(), tx.writer());
+  if (absl::Status s = tx.Commit(); !s.ok()) return s;
   return v1::ForgetIdentityResponse();
 }
 

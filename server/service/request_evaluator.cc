@@ -11,6 +11,7 @@
 #include "server/engine/alert_proto.h"
 #include "server/engine/record_parser.h"
 #include "server/engine/record_reader.h"
+#include "storage/transaction.h"
 
 namespace trailsentry::service {
 namespace {
@@ -142,9 +143,8 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
                                                    max_events_));
   }
   ParseBuffers& buf = Buffers();
-  std::unique_ptr<storage::StateBatch> batch;
-  if (db_ != nullptr) batch = std::make_unique<storage::StateBatch>(*db_);
-  ResponseBuilder builder(engine_, batch.get(), tenant, response);
+  storage::Transaction tx(engine_, db_);
+  ResponseBuilder builder(engine_, tx.writer(), tenant, response);
   for (const v1::Event& event : request.events()) {
     switch (event.body_case()) {
       case v1::Event::kRawJson: {
@@ -190,14 +190,14 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
     if (!read.ok()) builder.Reject({"payload", std::string(read.message())});
   }
   builder.Finish();
-  if (batch != nullptr) {
-    if (absl::Status s = db_->Commit(*batch); !s.ok()) return absl::UnavailableError(s.message());
-  }
+  // A failed read means some event was judged on incomplete state: nothing of
+  // the request may stand (the transaction ends uncommitted), so its retry is
+  // judged afresh.
   if (!builder.storage_status().ok()) {
     return absl::UnavailableError(
         absl::StrCat("reading state: ", builder.storage_status().message()));
   }
-  return absl::OkStatus();
+  return tx.Commit();
 }
 
 }  // namespace trailsentry::service

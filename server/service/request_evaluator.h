@@ -22,13 +22,14 @@ namespace trailsentry::service {
 class RequestEvaluator {
  public:
   // `db` (may be null: nothing persisted) receives the request's state changes
-  // in one WriteBatch, committed before Evaluate returns.
+  // in one transaction, committed before Evaluate returns.
   RequestEvaluator(engine::Engine& engine, storage::Database* db, int max_events_per_request)
       : engine_(engine), db_(db), max_events_(max_events_per_request) {}
 
   // INVALID_ARGUMENT (naming the limit) when the request holds more events than
   // max_events_per_request; nothing is evaluated then. UNAVAILABLE when state
-  // could not be read or committed: the response must not be trusted then.
+  // could not be read or committed: nothing of the request stands (in memory or
+  // on disk), so a retry is judged as this try would have been.
   [[nodiscard]] absl::Status Evaluate(std::string_view tenant, const v1::EvaluateRequest& request,
                                       v1::EvaluateResponse* response);
 

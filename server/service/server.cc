@@ -78,12 +78,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
   }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
-  if (!options.in_memory) {
-    absl::StatusOr<std::unique_ptr<storage::Database>> db = storage::Database::Open(
-        {.path = config.server.data_dir, .config = &config, .sync = options.sync});
-    if (!db.ok()) return db.status();
-    server->db_ = *std::move(db);
-  }
+  // In memory is the same database on RocksDB's in-memory Env: the same results.
+  absl::StatusOr<std::unique_ptr<storage::Database>> db = storage::Database::Open(
+      {.path = options.in_memory ? "" : config.server.data_dir,
+       .config = &config,
+       .sync = options.sync});
+  if (!db.ok()) return db.status();
+  server->db_ = *std::move(db);
   absl::StatusOr<std::unique_ptr<engine::Engine>> engine =
       engine::Engine::Create(config, server->db_.get());
   if (!engine.ok()) return engine.status();
@@ -134,14 +135,7 @@ void Server::Shutdown(absl::Duration grace) {
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
   server_->Wait();
   server_.reset();
-  // No call is running now: write what baseline write coalescing held back.
-  if (db_ != nullptr) {
-    storage::StateBatch batch(*db_);
-    engine_->FlushPending(&batch);
-    if (absl::Status s = db_->Commit(batch); !s.ok()) {
-      spdlog::error("flushing baselines at shutdown: {}", std::string(s.message()));
-    }
-  }
+  // Every acknowledged batch is committed already: nothing is held back.
 }
 
 void Server::Wait() {

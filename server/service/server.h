@@ -24,10 +24,10 @@ namespace trailsentry::service {
 
 class Server {
  public:
-  // Opens config.server.data_dir (RocksDB) unless `in_memory`, then binds
+  // Opens config.server.data_dir (RocksDB; in memory with `in_memory`), then binds
   // config.server.listen ("host:port"; port 0 picks a free port).
   struct Options {
-    bool in_memory = false;         // no data directory: nothing persisted
+    bool in_memory = false;         // the database in memory: nothing on disk
     bool sync = false;              // fsync every committed request
     std::string token_file;         // bearer tokens -> tenants; empty: authentication off
     std::string tls_cert, tls_key;  // PEM files: serve TLS

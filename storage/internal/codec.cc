@@ -52,4 +52,32 @@ std::optional<engine::BaselineEntry> DecodeEntry(std::string_view in) {
                                static_cast<int64_t>(count)};
 }
 
+std::string EncodeAlert(const v1::Alert& alert, const std::vector<int64_t>& event_times) {
+  std::string out;
+  const std::string bytes = alert.SerializeAsString();
+  PutVarint(out, bytes.size());
+  out.append(bytes);
+  PutVarint(out, event_times.size());
+  for (int64_t t : event_times) PutVarint(out, static_cast<uint64_t>(t));
+  return out;
+}
+
+std::optional<StoredAlert> DecodeAlert(std::string_view in) {
+  size_t pos = 0;
+  uint64_t size = 0, count = 0;
+  if (!GetVarint(in, pos, size) || size > in.size() - pos) return std::nullopt;
+  StoredAlert out;
+  if (!out.alert.ParseFromArray(in.data() + pos, static_cast<int>(size))) return std::nullopt;
+  pos += size;
+  if (!GetVarint(in, pos, count) || count > in.size() - pos) return std::nullopt;
+  out.event_times.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t t = 0;
+    if (!GetVarint(in, pos, t)) return std::nullopt;
+    out.event_times.push_back(static_cast<int64_t>(t));
+  }
+  if (pos != in.size()) return std::nullopt;
+  return out;
+}
+
 }  // namespace trailsentry::storage::internal

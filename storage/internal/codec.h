@@ -11,9 +11,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "server/engine/baseline.h"
+#include "trailsentry/v1/alert.pb.h"
 
 namespace trailsentry::storage::internal {
 
@@ -23,6 +25,16 @@ bool GetVarint(std::string_view in, size_t& pos, uint64_t& v);
 // Baseline values: varint first_seen, varint (last_seen - first_seen), varint count.
 std::string EncodeEntry(const engine::BaselineEntry& e);
 std::optional<engine::BaselineEntry> DecodeEntry(std::string_view in);
+
+// Alert records: varint length + the v1::Alert bytes, then varint count + the
+// time (ms, varint) of each of its event ids in their order, which the wire form
+// does not carry and restoring an open alert needs.
+struct StoredAlert {
+  v1::Alert alert;
+  std::vector<int64_t> event_times;
+};
+std::string EncodeAlert(const v1::Alert& alert, const std::vector<int64_t>& event_times);
+std::optional<StoredAlert> DecodeAlert(std::string_view in);
 
 }  // namespace trailsentry::storage::internal
 

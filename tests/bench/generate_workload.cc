@@ -14,6 +14,7 @@ ABSL_FLAG(int, accounts, 20, "number of AWS accounts");
 ABSL_FLAG(uint64_t, seed, 1, "random seed (same seed, same output)");
 ABSL_FLAG(double, rate, 50, "events per second of event time");
 ABSL_FLAG(int64_t, start, 1767225600, "event time of the first record, seconds since the epoch");
+ABSL_FLAG(double, bursts, 0.0002, "chance that a record starts a CLI recon burst");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -22,7 +23,8 @@ int main(int argc, char** argv) {
                                              .accounts = absl::GetFlag(FLAGS_accounts),
                                              .events = absl::GetFlag(FLAGS_events),
                                              .start_epoch_seconds = absl::GetFlag(FLAGS_start),
-                                             .events_per_second = absl::GetFlag(FLAGS_rate)});
+                                             .events_per_second = absl::GetFlag(FLAGS_rate),
+                                             .burst_probability = absl::GetFlag(FLAGS_bursts)});
   std::string line;
   uint64_t bytes = 0, n = 0;
   while (gen.Next(line)) {

@@ -224,17 +224,20 @@ bool WorkloadGenerator::Next(std::string& out) {
       burst_identity_ = static_cast<int>(rng_() % identities_.size());
     } while (identities_[burst_identity_].type == "AWSService");
     burst_left_ = 6 + static_cast<int>(rng_() % 4);
+    burst_start_ms_ = base_ms;
+    burst_ip_ = "185.220.101." + std::to_string(rng_() % 250);
     ++bursts_started_;
   }
   if (burst_left_ > 0) {
     const Identity& id = identities_[burst_identity_];
     const auto& call = kReconCalls[(10 - burst_left_) % std::size(kReconCalls)];
     --burst_left_;
-    Emit(id, base_ms, call[0], call[1],
+    // A script: one call a second from one address, whatever the overall rate.
+    Emit(id, burst_start_ms_ + (9 - burst_left_) * 1000, call[0], call[1],
          absl::StrCat(
              "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off command/",
              call[1]),
-         "185.220.101." + std::to_string(rng_() % 250), false, out);
+         burst_ip_, false, out);
     return true;
   }
   // Delivery jitter: a few seconds out of order.

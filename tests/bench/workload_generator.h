@@ -54,6 +54,8 @@ class WorkloadGenerator {
   // A CLI burst in progress: identity and remaining calls.
   int burst_identity_ = -1;
   int burst_left_ = 0;
+  int64_t burst_start_ms_ = 0;
+  std::string burst_ip_;
 };
 
 }  // namespace trailsentry::bench

@@ -415,7 +415,8 @@ TEST(BurstRule, TenantsDoNotShareState) {
 }
 
 TEST(BurstRule, IdleIdentitiesAreEvicted) {
-  EngineHarness h;
+  TempDir dir;
+  EngineHarness h(engine::Config{}, dir);  // only state that can be read back is evicted
   for (int i = 0; i < 1000; ++i) {
     h.Feed(Record().User("user" + std::to_string(i)).AtSecond(i).Json());
   }

@@ -18,6 +18,7 @@
 #include "server/engine/engine.h"
 #include "server/engine/record_parser.h"
 #include "storage/database.h"
+#include "storage/transaction.h"
 #include "tests/testing/temp_dir.h"
 
 namespace trailsentry::testing {
@@ -29,10 +30,16 @@ class EngineHarness {
         engine_(engine::Engine::Create(config).value()),
         tenant_(std::move(tenant)) {}
 
-  // With state in RocksDB in `dir` (committed after every event); Restart()
+  // With state in RocksDB in `dir` (a path of "" keeps it in memory); Restart()
   // drops the engine and database and opens them again, as a new process would.
   EngineHarness(engine::Config config, const TempDir& dir)
       : config_(config), dir_(dir.path() + "/data") {
+    Restart();
+  }
+  struct Store {
+    std::string path;  // "": an in-memory database
+  };
+  EngineHarness(engine::Config config, Store store) : config_(config), dir_(std::move(store.path)) {
     Restart();
   }
 
@@ -44,26 +51,19 @@ class EngineHarness {
   }
   storage::Database* db() { return db_.get(); }
 
+  // One record in a transaction of its own (committed before it returns).
   engine::Verdict Feed(const std::string& json) {
-    simdjson::padded_string padded(json);
-    simdjson::dom::element doc = parser_.parse(padded).value();
-    engine::Event ev;
-    std::optional<engine::RecordError> err = engine::ParseRecord(doc, ev);
-    EXPECT_FALSE(err.has_value()) << err->field << ": " << err->reason << " in " << json;
-    std::vector<engine::AlertChange> changes;
-    std::unique_ptr<storage::StateBatch> batch;
-    if (db_) batch = std::make_unique<storage::StateBatch>(*db_);
-    engine::Verdict v = engine_->Evaluate(tenant_, ev, changes, batch.get());
-    EXPECT_TRUE(v.storage.ok()) << v.storage;
-    if (batch) {
-      EXPECT_TRUE(db_->Commit(*batch).ok());
-    }
-    identity_ = std::string(v.identity);
-    for (engine::AlertChange& c : changes) {
-      last_changes_.push_back(c);
-      alerts_[c.alert.alert_id] = std::move(c.alert);
-    }
+    storage::Transaction tx(*engine_, db_.get());
+    engine::Verdict v = Evaluate(json, tx.writer());
+    EXPECT_TRUE(tx.Commit().ok());
     return v;
+  }
+
+  // Records in one transaction, as a request or a stretch of a scan.
+  void FeedBatch(const std::vector<std::string>& records) {
+    storage::Transaction tx(*engine_, db_.get());
+    for (const std::string& r : records) Evaluate(r, tx.writer());
+    EXPECT_TRUE(tx.Commit().ok());
   }
 
   void FeedAll(const std::vector<std::string>& records) {
@@ -93,6 +93,23 @@ class EngineHarness {
   const std::string& last_identity() const { return identity_; }
 
  private:
+  engine::Verdict Evaluate(const std::string& json, engine::StateWriter* writer) {
+    simdjson::padded_string padded(json);
+    simdjson::dom::element doc = parser_.parse(padded).value();
+    engine::Event ev;
+    std::optional<engine::RecordError> err = engine::ParseRecord(doc, ev);
+    EXPECT_FALSE(err.has_value()) << err->field << ": " << err->reason << " in " << json;
+    std::vector<engine::AlertChange> changes;
+    engine::Verdict v = engine_->Evaluate(tenant_, ev, changes, writer);
+    EXPECT_TRUE(v.storage.ok()) << v.storage;
+    identity_ = std::string(v.identity);
+    for (engine::AlertChange& c : changes) {
+      last_changes_.push_back(c);
+      alerts_[c.alert.alert_id] = std::move(c.alert);
+    }
+    return v;
+  }
+
   engine::Config config_;
   std::string dir_;
   std::unique_ptr<storage::Database> db_;

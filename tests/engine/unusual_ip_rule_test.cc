@@ -273,8 +273,9 @@ TEST_F(UnusualIpTest, BaselinesAndAlertsSurviveARestart) {
 }
 
 TEST_F(UnusualIpTest, GetIdentityShowsNetworksAndMaturity) {
-  Learn("alice", "203.0.113.7", 0, 2 * kDay);
+  Learn("alice", "203.0.113.7", 0, kDay);
   Learn("alice", "2001:db8:1:2::10", kDay, kDay + 10);
+  Learn("alice", "203.0.113.7", kDay + 20, 2 * kDay);
   auto view = H().engine().GetIdentity("default", "arn:aws:iam::111122223333:user/alice");
   ASSERT_TRUE(view.ok());
   EXPECT_TRUE(view->mature);
@@ -288,12 +289,12 @@ TEST_F(UnusualIpTest, GetIdentityShowsNetworksAndMaturity) {
 TEST_F(UnusualIpTest, TrustedNetworksAreKnown) {
   Learn("alice", "203.0.113.7", 0, 2 * kDay);
   auto vpn = engine::Network::ParseCidr("192.0.2.0/24").value();
-  storage::StateBatch batch(*H().db());
+  storage::Transaction tx(H().engine(), H().db());
   ASSERT_TRUE(H().engine()
                   .TrustNetwork("default", engine::TrustScope::kIdentity,
-                                "arn:aws:iam::111122223333:user/alice", vpn, &batch)
+                                "arn:aws:iam::111122223333:user/alice", vpn, tx.writer())
                   .ok());
-  ASSERT_TRUE(H().db()->Commit(batch).ok());
+  ASSERT_TRUE(tx.Commit().ok());
   H().Restart();  // trusted networks are persisted
   Call("alice", "192.0.2.44", 2 * kDay, "ListUsers");
   Call("alice", "192.0.2.44", 2 * kDay + 1, "ListRoles");
@@ -301,9 +302,12 @@ TEST_F(UnusualIpTest, TrustedNetworksAreKnown) {
   // Trust for a whole account covers its other identities.
   Learn("bob", "203.0.113.8", 0, 2 * kDay);
   auto office = engine::Network::ParseCidr("198.51.100.0/24").value();
-  ASSERT_TRUE(H().engine()
-                  .TrustNetwork("default", engine::TrustScope::kAccount, kAccount, office, nullptr)
-                  .ok());
+  storage::Transaction tx2(H().engine(), H().db());
+  ASSERT_TRUE(
+      H().engine()
+          .TrustNetwork("default", engine::TrustScope::kAccount, kAccount, office, tx2.writer())
+          .ok());
+  ASSERT_TRUE(tx2.Commit().ok());
   Call("bob", "198.51.100.3", 2 * kDay, "ListUsers");
   Call("bob", "198.51.100.3", 2 * kDay + 1, "ListRoles");
   EXPECT_TRUE(Unusual().empty());
@@ -317,10 +321,12 @@ TEST_F(UnusualIpTest, FeedbackBeforeTheFirstEventAfterARestartKeepsTheBurstLog) 
   for (int i = 0; i < 3; ++i) H().Feed(Record().AtSecond(i).Action(actions[i]).NewId().Json());
   H().Restart();
   auto vpn = engine::Network::ParseCidr("192.0.2.0/24").value();
+  storage::Transaction tx(H().engine(), H().db());
   ASSERT_TRUE(H().engine()
                   .TrustNetwork("default", engine::TrustScope::kIdentity,
-                                "arn:aws:iam::111122223333:user/alice", vpn, nullptr)
+                                "arn:aws:iam::111122223333:user/alice", vpn, tx.writer())
                   .ok());
+  ASSERT_TRUE(tx.Commit().ok());
   for (int i = 3; i < 6; ++i) H().Feed(Record().AtSecond(i).Action(actions[i]).NewId().Json());
   EXPECT_EQ(H().OpenAlertsOf(Rule::kBurst).size(), 1u);
 }

@@ -53,6 +53,8 @@ class DatabaseTest : public ::testing::Test {
   std::unique_ptr<storage::Database> db_;
 };
 
+constexpr engine::LogReach kReach{3600000, 3600000, 3600000};
+
 TEST_F(DatabaseTest, BaselinesProfilesAndTrustRoundTrip) {
   storage::StateBatch batch(*db_);
   batch.PutProfile("default", "arn:a", {1000, 5000, 7});
@@ -66,7 +68,7 @@ TEST_F(DatabaseTest, BaselinesProfilesAndTrustRoundTrip) {
   ASSERT_TRUE(db_->Commit(batch).ok());
   Open();  // read back after a reopen
 
-  auto stored = db_->LoadIdentity("default", "arn:a");
+  auto stored = db_->LoadIdentity("default", "arn:a", kReach);
   ASSERT_TRUE(stored.ok()) << stored.status();
   ASSERT_TRUE(stored->profile.has_value());
   EXPECT_EQ(*stored->profile, (BaselineEntry{1000, 5000, 7}));
@@ -82,7 +84,7 @@ TEST_F(DatabaseTest, BaselinesProfilesAndTrustRoundTrip) {
       db_->LoadAccountBaseline("default", "111122223333", Net("203.0.113.8/32")).value().count, 0);
   auto trusted = db_->LoadTrusted("default", engine::TrustScope::kAccount, "111122223333");
   ASSERT_EQ(trusted.value().size(), 1u);
-  EXPECT_FALSE(db_->LoadIdentity("default", "arn:unknown").value().profile.has_value());
+  EXPECT_FALSE(db_->LoadIdentity("default", "arn:unknown", kReach).value().profile.has_value());
 }
 
 TEST_F(DatabaseTest, KeysAreLengthPrefixedAndTimeOrdered) {
@@ -155,27 +157,57 @@ TEST_F(DatabaseTest, AlertsListNewestFirstFilteredAndPaged) {
   EXPECT_EQ(db_->CountKeys("alerts_by_time"), 25u);
 }
 
-TEST_F(DatabaseTest, WindowLogReturnsRecentEventsAndOpenAlerts) {
+TEST_F(DatabaseTest, EventLogReturnsEachKindWithinReachAndOpenAlerts) {
   storage::StateBatch batch(*db_);
-  const int64_t base = 1773567000000;
+  const int64_t base = 1773567000000, minute = 60000;
+  // Ten burst calls ten minutes apart, seen-only events every minute, and two
+  // unusual-IP calls, one of them deleted again (pruned by the rule).
   for (int i = 0; i < 10; ++i) {
     const std::string id = "id-" + std::to_string(i);  // the fields only view it
     engine::AlertEventFields f{
-        base + i * 600000, id,     "ListUsers",   "iam.amazonaws.com", "198.51.100.7", "us-east-1",
-        "aws-cli/2.13.5",  "AKIA", "111122223333"};
-    batch.PutWindowEvent("default", "arn:a", f, "IAMUser", "alice");
+        base + i * 10 * minute, id,          "ListUsers",      "iam.amazonaws.com",
+        "198.51.100.7",         "us-east-1", "aws-cli/2.13.5", "AKIA",
+        "111122223333"};
+    batch.PutEvent("default", "arn:a",
+                   {engine::LogKind::kBurst, f.time, uint64_t(100 + i), &f, "IAMUser", "alice"});
   }
+  for (int i = 0; i <= 90; ++i) {
+    batch.PutEvent("default", "arn:a", {engine::LogKind::kSeen, base + i * minute, uint64_t(i)});
+  }
+  engine::AlertEventFields u{base - 5 * 86400000LL, "u-1",       "ListRoles", "iam.amazonaws.com",
+                             "203.0.113.9",         "us-east-1", "Boto3",     "AKIA",
+                             "111122223333"};
+  batch.PutEvent("default", "arn:a", {engine::LogKind::kUnusualIp, u.time, 7, &u, "IAMUser", ""});
+  batch.PutEvent("default", "arn:a", {engine::LogKind::kUnusualIp, u.time + 1, 8, &u, "", ""});
+  batch.DeleteEvent("default", "arn:a", engine::LogKind::kUnusualIp, u.time + 1, 8);
+  batch.PutEvent("default", "arn:ab", {engine::LogKind::kSeen, base + 100 * minute, 1});
   batch.PutAlert(MakeAlert("burst-old", "arn:a", base - 86400000));
   batch.PutAlert(MakeAlert("burst-recent", "arn:a", base + 5 * 600000));
   ASSERT_TRUE(db_->Commit(batch).ok());
-  // Reach one hour behind the newest logged event (at base + 90 min).
-  auto state = db_->LoadBurstState("default", "arn:a", 3600000).value();
-  ASSERT_EQ(state.events.size(), 7u);  // base+30min .. base+90min
-  EXPECT_EQ(state.events.front().event_id, "id-3");
-  EXPECT_EQ(state.events.back().user_name, "alice");
+  Open();
+  // Newest logged event: base + 90 min. Seen reach 30 min, burst reach 1 h.
+  const engine::LogReach reach{30 * minute, 60 * minute, 60 * minute};
+  auto state = db_->LoadIdentity("default", "arn:a", reach).value();
+  EXPECT_EQ(state.newest_logged, base + 90 * minute);
+  int seen = 0, burst = 0, unusual = 0;
+  for (const engine::LoggedEvent& e : state.events) {
+    if (e.kind == engine::LogKind::kSeen) ++seen;
+    if (e.kind == engine::LogKind::kBurst) ++burst;
+    if (e.kind == engine::LogKind::kUnusualIp) {
+      ++unusual;
+      EXPECT_EQ(e.id_hash, 7u);
+      EXPECT_EQ(e.event_id, "u-1");
+      EXPECT_EQ(e.source_ip, "203.0.113.9");
+    }
+  }
+  EXPECT_EQ(seen, 31);    // base+60 .. base+90 min
+  EXPECT_EQ(burst, 7);    // base+30 .. base+90 min
+  EXPECT_EQ(unusual, 1);  // every stored one, however old; the deleted one is gone
+  EXPECT_TRUE(std::is_sorted(state.events.begin(), state.events.end(),
+                             [](const auto& a, const auto& b) { return a.time < b.time; }));
   ASSERT_EQ(state.open_alerts.size(), 1u);
   EXPECT_EQ(state.open_alerts[0].alert_id, "burst-recent");
-  EXPECT_TRUE(db_->LoadBurstState("default", "arn:b", 3600000).value().events.empty());
+  EXPECT_TRUE(db_->LoadIdentity("default", "arn:b", reach).value().events.empty());
 }
 
 TEST_F(DatabaseTest, ExpiryDropsOnlyEntriesTooOldToMatter) {
@@ -187,7 +219,7 @@ TEST_F(DatabaseTest, ExpiryDropsOnlyEntriesTooOldToMatter) {
   ASSERT_TRUE(db_->Commit(batch).ok());
   EXPECT_EQ(db_->watermark(), base + 20 * day);
   ASSERT_TRUE(db_->CompactAll().ok());
-  auto stored = db_->LoadIdentity("default", "arn:a").value();
+  auto stored = db_->LoadIdentity("default", "arn:a", kReach).value();
   ASSERT_EQ(stored.networks.size(), 1u);  // 20 days old: gone; 11 days old: kept
   EXPECT_EQ(stored.networks[0].first.ToString(), "203.0.113.8/32");
   Open();

@@ -1,0 +1,31 @@
+#include "storage/transaction.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace trailsentry::storage {
+
+Transaction::Transaction(engine::Engine& engine, Database* db) : engine_(engine), db_(db) {
+  if (db_ == nullptr) return;
+  batch_ = std::make_unique<StateBatch>(*db_);
+  engine_.BeginBatch(*batch_);
+}
+
+Transaction::~Transaction() {
+  if (batch_ != nullptr && !ended_) engine_.EndBatch(*batch_, /*committed=*/false);
+}
+
+absl::Status Transaction::Commit() {
+  if (batch_ == nullptr || ended_) return absl::OkStatus();
+  ended_ = true;
+  if (!engine_.AwaitCommitTurn(*batch_)) {
+    engine_.EndBatch(*batch_, /*committed=*/false);
+    return absl::UnavailableError(
+        "an earlier batch failed to commit and this one may have seen its changes; retry");
+  }
+  absl::Status s = db_->Commit(*batch_);
+  engine_.EndBatch(*batch_, s.ok());
+  if (!s.ok()) return absl::UnavailableError(s.message());
+  return absl::OkStatus();
+}
+
+}  // namespace trailsentry::storage

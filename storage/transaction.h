@@ -1,0 +1,45 @@
+// Transaction: one batch of state changes through the engine into the database,
+// following the engine's batch protocol (BeginBatch, AwaitCommitTurn, Commit,
+// EndBatch) so no caller can get it wrong. A transaction that is not committed
+// (destroyed first, or failing) leaves nothing of itself in memory or on disk:
+// the engine drops its cache and reads back what disk holds.
+//
+//   storage::Transaction tx(engine, db);   // db may be null: nothing is stored
+//   engine.Evaluate(tenant, event, changes, tx.writer());
+//   absl::Status s = tx.Commit();          // UNAVAILABLE: retry the whole batch
+#ifndef TRAILSENTRY_STORAGE_TRANSACTION_H_
+#define TRAILSENTRY_STORAGE_TRANSACTION_H_
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "server/engine/engine.h"
+#include "storage/database.h"
+
+namespace trailsentry::storage {
+
+class Transaction {
+ public:
+  Transaction(engine::Engine& engine, Database* db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  // Where the engine writes this batch's changes; null without a database.
+  engine::StateWriter* writer() { return batch_.get(); }
+
+  // Waits until every earlier batch has ended, then commits. UNAVAILABLE when an
+  // earlier batch failed (this one may have seen its changes) or the write
+  // failed; either way nothing of this batch stands. Call once.
+  [[nodiscard]] absl::Status Commit();
+
+ private:
+  engine::Engine& engine_;
+  Database* const db_;
+  std::unique_ptr<StateBatch> batch_;
+  bool ended_ = false;
+};
+
+}  // namespace trailsentry::storage
+
+#endif  // TRAILSENTRY_STORAGE_TRANSACTION_H_
