@@ -128,6 +128,13 @@ absl::Status ValidateConfig(const Config& c) {
   if (c.burst.suppression > absl::Hours(24)) {
     return Invalid("burst.suppression", "must be at most 24h");
   }
+  // An episode spans at least its firing window: a shorter suppression would
+  // leave its own events out of it.
+  if (c.burst.mode == BurstMode::kSliding && c.burst.suppression < c.burst.window) {
+    return Invalid("burst.suppression",
+                   "must be at least burst.window in SLIDING mode (an episode spans its firing "
+                   "window); it does not apply in TUMBLING mode");
+  }
   if (c.max_lateness < c.burst.window) {
     return Invalid("max_lateness", "must be at least burst.window");
   }
@@ -154,14 +161,26 @@ absl::Status ValidateConfig(const Config& c) {
   if (u.ipv6_prefix < 16 || u.ipv6_prefix > 128) {
     return Invalid("unusual_ip.ipv6_prefix", "must be 16..128");
   }
-  for (auto [d, name] :
-       {std::pair{u.settle, "unusual_ip.settle"}, std::pair{u.history, "unusual_ip.history"},
-        std::pair{u.learning, "unusual_ip.learning"},
-        std::pair{u.suppression, "unusual_ip.suppression"}}) {
-    if (d < absl::ZeroDuration()) return Invalid(name, "must not be negative");
+  // settle and history of at least a second keep "known at t" to observations
+  // strictly before t (CloudTrail times have 1 s resolution).
+  struct Range {
+    absl::Duration value;
+    const char* name;
+    absl::Duration min, max;
+  };
+  for (const Range& r :
+       {Range{u.settle, "unusual_ip.settle", absl::Seconds(1), absl::Hours(24 * 7)},
+        Range{u.history, "unusual_ip.history", absl::Seconds(1), absl::Hours(24 * 366)},
+        Range{u.learning, "unusual_ip.learning", absl::ZeroDuration(), absl::Hours(24 * 366)},
+        Range{u.suppression, "unusual_ip.suppression", absl::ZeroDuration(),
+              absl::Hours(24 * 30)}}) {
+    if (r.value < r.min || r.value > r.max) {
+      return Invalid(r.name, absl::StrCat("must be ", absl::FormatDuration(r.min), "..",
+                                          absl::FormatDuration(r.max)));
+    }
   }
-  if (u.min_distinct_calls < 1)
-    return Invalid("unusual_ip.min_distinct_calls", "must be at least 1");
+  if (u.min_distinct_calls < 1 || u.min_distinct_calls > 1000)
+    return Invalid("unusual_ip.min_distinct_calls", "must be 1..1000");
   for (const std::string& cidr : u.network_allowlist) {
     if (!Network::ParseCidr(cidr).ok()) {
       return Invalid("unusual_ip.network_allowlist", absl::StrCat("not a CIDR: \"", cidr, "\""));

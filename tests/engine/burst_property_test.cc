@@ -127,7 +127,10 @@ std::set<Canonical> Reference(const std::vector<GenEvent>& all, const engine::Co
     };
     if (config.burst.mode == engine::BurstMode::kTumbling) {
       std::map<int64_t, std::vector<const GenEvent*>> buckets;
-      for (const GenEvent& e : events) buckets[e.second / window * window].push_back(&e);
+      // Epoch-aligned buckets, in seconds after the builder's base time.
+      for (const GenEvent& e : events) {
+        buckets[(kBaseSecond + e.second) / window * window - kBaseSecond].push_back(&e);
+      }
       for (const auto& [start, members] : buckets) {
         std::set<std::string> names;
         std::set<std::pair<int64_t, std::string>> timed;
@@ -224,6 +227,33 @@ TEST_P(BurstProperty, ShuffledInputGivesTheSameAlertsAsTheDefinition) {
     }
   }
   EXPECT_GT(with_alerts, 50);  // the generator does exercise the rule
+}
+
+// The same law over randomised configurations: thresholds, windows, and (in
+// SLIDING mode) suppressions from the window to far beyond it.
+TEST(BurstPropertyRandomConfigs, ShuffledInputGivesTheSameAlertsAsTheDefinition) {
+  std::mt19937 rng(20261128);
+  for (int round = 0; round < 24; ++round) {
+    engine::Config config;
+    config.burst.mode = rng() % 3 == 0 ? engine::BurstMode::kTumbling : engine::BurstMode::kSliding;
+    config.burst.threshold = 1 + static_cast<int>(rng() % 7);
+    config.burst.window = absl::Seconds(2 + static_cast<int>(rng() % 40));
+    config.burst.suppression =
+        config.burst.mode == engine::BurstMode::kTumbling
+            ? absl::ZeroDuration()
+            : config.burst.window + absl::Seconds(static_cast<int>(rng() % 900));
+    for (uint32_t seed = 1; seed <= 15; ++seed) {
+      std::vector<GenEvent> events = Generate(seed * 1000 + static_cast<uint32_t>(round));
+      const std::set<Canonical> expected = Reference(events, config);
+      std::shuffle(events.begin(), events.end(), rng);
+      const std::set<Canonical> got = FromEngine(events, config);
+      EXPECT_TRUE(got == expected) << "round " << round << " seed " << seed << " threshold "
+                                   << config.burst.threshold << " window " << config.burst.window
+                                   << " suppression " << config.burst.suppression << "\ngot:\n"
+                                   << Describe(got) << "expected:\n"
+                                   << Describe(expected);
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -127,11 +127,23 @@ TEST(ConfigLoader, DefaultsOverridesAndErrorsNamingTheField) {
            {"unusual_ip { network_allowlist { values: \"10.0.0.1/8\" } }",
             "unusual_ip.network_allowlist"},
            {"burst { windw: \"1s\" }", "line 1"},
+           // Values that cannot work are refused with the field named.
+           {"burst { suppression: \"5s\" }", "burst.suppression"},
+           {"burst { mode: SLIDING window: \"30s\" suppression: \"10s\" }", "burst.suppression"},
+           {"unusual_ip { settle: \"0s\" }", "unusual_ip.settle"},
+           {"unusual_ip { history: \"0s\" }", "unusual_ip.history"},
+           {"unusual_ip { suppression: \"-1s\" }", "unusual_ip.suppression"},
+           {"unusual_ip { suppression: \"1000h\" }", "unusual_ip.suppression"},
+           {"unusual_ip { min_distinct_calls: 0 }", "unusual_ip.min_distinct_calls"},
        }) {
     auto bad = ParseConfig(b.text);
     ASSERT_FALSE(bad.ok()) << b.text;
     EXPECT_NE(bad.status().message().find(b.field), std::string::npos) << bad.status();
   }
+  // Defined edges stay valid: suppression 0 for the unusual-IP rule (an alert
+  // still holds every call up to the one that fired it), and in TUMBLING mode.
+  EXPECT_TRUE(ParseConfig("unusual_ip { suppression: \"0s\" }").ok());
+  EXPECT_TRUE(ParseConfig("burst { mode: TUMBLING suppression: \"0s\" }").ok());
 }
 
 }  // namespace

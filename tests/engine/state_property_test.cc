@@ -114,7 +114,10 @@ engine::Config RandomConfig(std::mt19937& rng) {
   u.learning = absl::Hours(static_cast<int>(rng() % 37));
   u.history = absl::Hours(96 + static_cast<int>(rng() % 200));  // longer than the workload
   u.min_distinct_calls = 1 + static_cast<int>(rng() % 4);
-  u.suppression = u.settle + minutes(0, 36 * 60);
+  // From 0 (an alert still holds every call up to the one that fired it) to
+  // well past settle.
+  u.suppression =
+      rng() % 4 == 0 ? absl::Minutes(static_cast<int>(rng() % 60)) : u.settle + minutes(0, 36 * 60);
   u.require_new_to_account = rng() % 4 == 0;
   u.ipv4_prefix = rng() % 3 == 0 ? 24 : 32;
   return c;
