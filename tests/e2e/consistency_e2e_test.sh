@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# e2e: `trailsentry scan` gives the same alerts however it is run — in one run or
-# split into several runs over one data directory, memory-only or persisted, and
-# run after run (docs/spec.md: results never depend on eviction, restarts or
-# compaction).
+# e2e: the same alerts however trailsentry is run — `scan` in one run or split
+# into several runs over one data directory, memory-only or persisted, run after
+# run; the server restarted by kill -9 or SIGTERM between acknowledged batches
+# (docs/spec.md §4: results never depend on eviction, restarts or compaction).
 source "$(dirname "$0")/e2e_lib.sh"
 
 # Final state of every alert over several runs' outputs: the last line per alertId.
@@ -67,4 +67,31 @@ for chunk in "$WORK"/chunk-*; do
 done
 expect_eq "$(final_alerts "${outs[@]}")" "$(final_alerts "$WORK/p1.jsonl")" \
   "four scans into one directory give the one scan's alerts"
-echo "consistency e2e: ok ($alerts alerts)"
+echo "consistency e2e (scan): ok ($alerts alerts)"
+
+# 3. The server gives the same alerts when restarted between acknowledged batches,
+# by kill -9 and by SIGTERM, and re-sending every batch afterwards changes nothing.
+outs=()
+n=0
+for chunk in "$WORK"/chunk-*.jsonl; do
+  n=$((n + 1))
+  start_server
+  "$TRAILSENTRY" submit --server "127.0.0.1:$PORT" --batch 300 "$chunk" >"$chunk.srv" 2>"$chunk.err" ||
+    fail "submit of $chunk: $(tail -n 3 "$chunk.err")"
+  outs+=("$chunk.srv")
+  if ((n % 2)); then
+    kill -9 "$SERVER_PID"
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  else
+    stop_server
+  fi
+done
+expect_eq "$(final_alerts "${outs[@]}")" "$(final_alerts "$WORK/p1.jsonl")" \
+  "the server restarted between batches (kill -9 and SIGTERM) gives the one scan's alerts"
+start_server
+"$TRAILSENTRY" submit --server "127.0.0.1:$PORT" --batch 300 "$WORK/sparse.jsonl" >"$WORK/again.srv" 2>/dev/null ||
+  fail "re-submit"
+expect_eq "$(wc -l <"$WORK/again.srv")" "0" "re-sending every batch opens or updates no alert"
+stop_server
+echo "consistency e2e (server): ok"

@@ -394,3 +394,55 @@ TEST(StateProperty, ResentBatchesChangeNothing) {
 
 }  // namespace
 }  // namespace trailsentry::testing
+
+namespace trailsentry::testing {
+namespace {
+
+// A batch that does not commit leaves nothing of itself, in memory or on disk,
+// and neither does any batch in flight beside it (it may have seen its changes):
+// the retry gives what the first try would have.
+TEST(StateProperty, AFailedBatchLeavesNothingOfItself) {
+  const std::vector<GenEvent> events = Generate(7);
+  std::mt19937 rng(7);
+  const engine::Config config = RandomConfig(rng);
+  TempDir clean_dir, failing_dir;
+  EngineHarness clean(config, clean_dir), failing(config, failing_dir);
+  storage::Database& db = *failing.db();
+  for (size_t i = 0; i < events.size(); i += 20) {
+    std::vector<std::string> batch;
+    for (size_t k = i; k < std::min(events.size(), i + 20); ++k) batch.push_back(events[k].json);
+    clean.FeedBatch(batch);
+    if (i % 60 == 0) {
+      // The batch and a later one beside it are evaluated; the first fails to
+      // commit (as on a full disk), so the second may not commit either.
+      storage::StateBatch first(db), second(db);
+      engine::Engine& engine = failing.engine();
+      engine.BeginBatch(first);
+      engine.BeginBatch(second);
+      simdjson::dom::parser parser;
+      std::vector<engine::AlertChange> changes;
+      for (const std::string& json : batch) {
+        simdjson::padded_string padded(json);
+        engine::Event ev;
+        ASSERT_FALSE(engine::ParseRecord(parser.parse(padded).value(), ev));
+        engine.Evaluate("default", ev, changes, &first);
+        engine.Evaluate("default", ev, changes, &second);  // duplicates of the first's
+      }
+      engine.EndBatch(first, /*committed=*/false);
+      EXPECT_FALSE(engine.AwaitCommitTurn(second));
+      engine.EndBatch(second, /*committed=*/false);
+    }
+    failing.FeedBatch(batch);  // the retry
+  }
+  EXPECT_EQ(Reported(failing.AllAlerts()), Reported(clean.AllAlerts()));
+  for (int u = 0; u < 7; ++u) {
+    const std::string identity = absl::StrCat("arn:aws:iam::111122223333:user/user", u);
+    auto a = clean.engine().GetIdentity("default", identity);
+    auto b = failing.engine().GetIdentity("default", identity);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->profile, b->profile) << identity;
+  }
+}
+
+}  // namespace
+}  // namespace trailsentry::testing

@@ -29,6 +29,14 @@ class DetectionServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { Start(engine::Config{}); }
 
+  // Stops the server and starts it again on the same data directory.
+  void Restart() {
+    client_.reset();
+    server_.reset();
+    server_ = service::Server::Start(config_).value();
+    client_ = Client::Connect({.target = "127.0.0.1:" + std::to_string(server_->port())}).value();
+  }
+
   void Start(engine::Config config) {
     client_.reset();
     server_.reset();
@@ -36,6 +44,7 @@ class DetectionServiceTest : public ::testing::Test {
     data_dir_ = std::make_unique<TempDir>();
     config.server.data_dir = data_dir_->path() + "/data";
     config.server.max_events_per_request = max_events_;
+    config_ = config;
     server_ = service::Server::Start(config).value();
     client_ = Client::Connect({.target = "127.0.0.1:" + std::to_string(server_->port())}).value();
   }
@@ -54,6 +63,7 @@ class DetectionServiceTest : public ::testing::Test {
   }
 
   int max_events_ = 10000;
+  engine::Config config_;
   std::unique_ptr<TempDir> data_dir_;
   std::unique_ptr<service::Server> server_;
   std::unique_ptr<Client> client_;
@@ -376,6 +386,50 @@ TEST_F(DetectionServiceTest, GetIdentityThroughTheClient) {
   ASSERT_EQ(profile->open_alerts_size(), 1);
   ASSERT_EQ(profile->recent_alerts_size(), 1);
   EXPECT_EQ(profile->open_alerts(0).alert_id(), profile->recent_alerts(0).alert_id());
+}
+
+TEST_F(DetectionServiceTest, ForgetIdentityStartsItAfreshInMemoryAndOnDisk) {
+  const std::string alice = "arn:aws:iam::111122223333:user/alice";
+  std::vector<std::string> before, after;
+  for (int i = 0; i < 5; ++i)
+    before.push_back(Record().AtSecond(i).Action("PutObject").NewId().Json());
+  for (int i = 5; i < 8; ++i)
+    after.push_back(Record().AtSecond(i).Action("PutObject").NewId().Json());
+  ASSERT_TRUE(client_->Evaluate(Request(before)).ok());
+  ASSERT_TRUE(client_->ForgetIdentity(alice).ok());
+  EXPECT_EQ(client_->GetIdentity(alice).status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(client_->Evaluate(Request(after)).ok());
+  EXPECT_EQ(client_->GetIdentity(alice)->event_count(), 3);
+  Restart();
+  EXPECT_EQ(client_->GetIdentity(alice)->event_count(), 3);
+}
+
+// ForgetIdentity racing Evaluate of the same identity: whatever the interleaving,
+// what memory shows is what disk holds (a restart shows the same).
+TEST_F(DetectionServiceTest, ForgetRacingEvaluateLeavesMemoryAndDiskAgreeing) {
+  const std::string alice = "arn:aws:iam::111122223333:user/alice";
+  for (int round = 0; round < 3; ++round) {
+    std::thread evaluate([&] {
+      for (int i = 0; i < 200; ++i) {
+        const std::string json =
+            Record().AtSecond(round * 1000 + i).Action("PutObject").NewId().Json();
+        EXPECT_TRUE(client_->Evaluate(Request({json})).ok());
+      }
+    });
+    for (int i = 0; i < 60; ++i) {
+      absl::Status s = client_->ForgetIdentity(alice);
+      EXPECT_TRUE(s.ok() || s.code() == absl::StatusCode::kNotFound) << s;
+    }
+    evaluate.join();
+    auto in_memory = client_->GetIdentity(alice);
+    Restart();
+    auto on_disk = client_->GetIdentity(alice);
+    ASSERT_EQ(in_memory.status().code(), on_disk.status().code()) << "round " << round;
+    if (in_memory.ok()) {
+      EXPECT_EQ(in_memory->event_count(), on_disk->event_count()) << "round " << round;
+      EXPECT_EQ(in_memory->first_seen().seconds(), on_disk->first_seen().seconds());
+    }
+  }
 }
 
 TEST_F(DetectionServiceTest, ListAlertsPagesThroughHistory) {
