@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -57,7 +58,7 @@ int Usage(const char* why) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   if (argc < 2) return Usage(nullptr);
   const std::string command = argv[1];
@@ -122,4 +123,18 @@ int main(int argc, char** argv) {
                                        paths);
   }
   return Usage(("unknown command \"" + command + "\"").c_str());
+}
+
+// A resource the process cannot get (memory, threads, address space) stops it
+// with a message and exit 3, never with results quietly changed.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr,
+                 "trailsentry: stopped: %s (out of memory, threads or address space?); the "
+                 "output is incomplete\n",
+                 e.what());
+    return trailsentry::cli::kExitFailed;
+  }
 }

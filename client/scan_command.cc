@@ -28,7 +28,7 @@ int RunScan(const engine::Config& config, const std::string& data_dir,
       storage::Database::Open({.path = data_dir, .config = &config, .wal = false});
   if (!opened.ok()) {
     std::fprintf(stderr, "trailsentry scan: %s\n", std::string(opened.status().message()).c_str());
-    return kExitUsage;
+    return absl::IsResourceExhausted(opened.status()) ? kExitFailed : kExitUsage;
   }
   std::unique_ptr<storage::Database> db = *std::move(opened);
   absl::StatusOr<std::unique_ptr<engine::Engine>> eng = engine::Engine::Create(config, db.get());

@@ -62,7 +62,7 @@ absl::StatusOr<Config> BuildConfig() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage("trailsentry detection server. Flags override the config file.");
   absl::ParseCommandLine(argc, argv);
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
@@ -119,4 +119,16 @@ int main(int argc, char** argv) {
   (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
   spdlog::info("stopped");
   return 0;
+}
+
+// A resource the process cannot get (memory, threads, address space) stops it
+// with a message, never quietly.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "trailsentryd: stopped: %s (out of memory, threads or address space?)\n",
+                 e.what());
+    return 1;
+  }
 }

@@ -6,6 +6,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 
@@ -115,6 +116,16 @@ const char* const Database::kCfNames[kCfCount] = {
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options) {
   if (options.config == nullptr) return absl::InvalidArgumentError("Database::Open: no config");
+  // Below this address-space limit RocksDB cannot start its threads and aborts
+  // inside its own code: refuse up front, with the reason.
+  constexpr rlim_t kMinAddressSpace = rlim_t{512} << 20;
+  if (struct rlimit as; getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+                        as.rlim_cur < kMinAddressSpace) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the address-space limit (ulimit -v) is ", as.rlim_cur >> 20,
+                     " MiB; the database needs at least ", kMinAddressSpace >> 20,
+                     " MiB for its threads and caches"));
+  }
   std::unique_ptr<Database> db(new Database());
   const bool in_memory = options.path.empty();
   // An in-memory database lives in its own Env under a fixed name.
@@ -187,7 +198,13 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
                                                                                   : cf_options);
   }
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, db_path, descriptors, &db->handles_, &raw);
+  rocksdb::Status s;
+  try {
+    s = rocksdb::DB::Open(db_options, db_path, descriptors, &db->handles_, &raw);
+  } catch (const std::exception& e) {  // RocksDB starts threads and allocates
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "opening ", options.path, ": ", e.what(), " (out of memory, threads or address space?)"));
+  }
   if (!s.ok() && s.ToString().find("lock") != std::string::npos) {
     return absl::FailedPreconditionError(absl::StrCat(
         options.path,

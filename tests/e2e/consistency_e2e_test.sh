@@ -67,6 +67,23 @@ for chunk in "$WORK"/chunk-*; do
 done
 expect_eq "$(final_alerts "${outs[@]}")" "$(final_alerts "$WORK/p1.jsonl")" \
   "four scans into one directory give the one scan's alerts"
+# A resource limit either leaves the alerts as they are or fails the run loudly
+# (a message and a non-zero exit): never exit 0 with other alerts.
+for limit in 200000 400000 700000 1500000; do
+  rm -rf "$WORK/limited"
+  set +e
+  (ulimit -v "$limit" && exec "$TRAILSENTRY" scan --data_dir "$WORK/limited" "$WORK/sparse.jsonl") \
+    >"$WORK/limited.jsonl" 2>"$WORK/limited.txt"
+  rc=$?
+  set -e
+  if [[ "$rc" == 0 ]]; then
+    cmp -s "$WORK/limited.jsonl" "$WORK/p1.jsonl" ||
+      fail "under ulimit -v $limit the scan exited 0 with other alerts"
+  else
+    [[ -s "$WORK/limited.txt" ]] || fail "under ulimit -v $limit the scan failed ($rc) silently"
+    [[ "$rc" -lt 128 ]] || fail "under ulimit -v $limit the scan crashed ($rc): $(tail -c 300 "$WORK/limited.txt")"
+  fi
+done
 echo "consistency e2e (scan): ok ($alerts alerts)"
 
 # 3. The server gives the same alerts when restarted between acknowledged batches,
