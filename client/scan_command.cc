@@ -45,7 +45,7 @@ int RunScan(const engine::Config& config, const std::string& data_dir,
   engine::RecordReader reader;
   std::vector<engine::AlertChange> changes;
   // State goes to disk in one transaction per stretch of events.
-  constexpr uint64_t kCommitEvery = 20000;
+  constexpr uint64_t kCommitEvery = 100000;
   auto tx = std::make_unique<storage::Transaction>(engine, db.get());
   absl::Status storage_status;
   auto commit = [&] {

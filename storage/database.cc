@@ -256,30 +256,39 @@ Database::~Database() {
 StateBatch::StateBatch(Database& db) : db_(db), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 StateBatch::~StateBatch() = default;
 
-void StateBatch::PutLatest(int cf, std::string key, std::string value) {
-  key.insert(key.begin(), static_cast<char>(cf));
-  latest_.insert_or_assign(std::move(key), std::move(value));
+void StateBatch::PutLatest(int cf, std::string_view tenant, std::string_view name,
+                           const engine::Network* network, const engine::BaselineEntry& entry) {
+  // The key is built in a reused buffer: a key already written in this batch
+  // (the common case) costs no allocation.
+  key_.assign(1, static_cast<char>(cf));
+  keys::AppendIdentity(key_, tenant, name);
+  if (network != nullptr) keys::AppendNetwork(key_, *network);
+  value_.clear();
+  internal::AppendEntry(value_, entry);
+  auto it = latest_.find(key_);
+  if (it != latest_.end()) {
+    it->second.assign(value_);
+  } else {
+    latest_.emplace(key_, value_);
+  }
+  newest_ = std::max(newest_, entry.last_seen);
   ++writes_;
 }
 
 void StateBatch::PutProfile(std::string_view tenant, std::string_view identity,
                             const engine::IdentityProfile& profile) {
-  PutLatest(Database::kIdentity, keys::Identity(tenant, identity), EncodeEntry(profile));
-  newest_ = std::max(newest_, profile.last_seen);
+  PutLatest(Database::kIdentity, tenant, identity, nullptr, profile);
 }
 
 void StateBatch::PutBaseline(std::string_view tenant, std::string_view identity,
                              const engine::Network& network, const engine::BaselineEntry& entry) {
-  PutLatest(Database::kBaseline, keys::Baseline(tenant, identity, network), EncodeEntry(entry));
-  newest_ = std::max(newest_, entry.last_seen);
+  PutLatest(Database::kBaseline, tenant, identity, &network, entry);
 }
 
 void StateBatch::PutAccountBaseline(std::string_view tenant, std::string_view account,
                                     const engine::Network& network,
                                     const engine::BaselineEntry& entry) {
-  PutLatest(Database::kAccountBaseline, keys::AccountBaseline(tenant, account, network),
-            EncodeEntry(entry));
-  newest_ = std::max(newest_, entry.last_seen);
+  PutLatest(Database::kAccountBaseline, tenant, account, &network, entry);
 }
 
 void StateBatch::PutAlert(const engine::Alert& alert) {
@@ -307,6 +316,21 @@ void StateBatch::PutTrusted(std::string_view tenant, engine::TrustScope scope,
 
 void StateBatch::PutEvent(std::string_view tenant, std::string_view identity,
                           const engine::EventLogEntry& e) {
+  newest_ = std::max(newest_, e.time);
+  ++writes_;
+  if (e.kind == engine::LogKind::kSeen) {
+    // Seen-only records of one identity are packed into one record per batch.
+    key_.clear();
+    keys::AppendIdentity(key_, tenant, identity);
+    auto it = seen_.find(key_);
+    if (it == seen_.end()) it = seen_.emplace(key_, SeenRecord{}).first;
+    SeenRecord& r = it->second;
+    keys::AppendBigEndian64(r.packed, static_cast<uint64_t>(e.time));
+    keys::AppendBigEndian64(r.packed, e.id_hash);
+    r.newest = std::max(r.newest, e.time);
+    r.ids ^= e.id_hash;
+    return;
+  }
   std::string value;
   if (e.fields != nullptr) {
     const engine::AlertEventFields& f = *e.fields;
@@ -318,8 +342,6 @@ void StateBatch::PutEvent(std::string_view tenant, std::string_view identity,
   }
   batch_->Put(db_.cf(Database::kEventLog),
               keys::EventLog(tenant, identity, e.kind, e.time, e.id_hash), value);
-  newest_ = std::max(newest_, e.time);
-  ++writes_;
 }
 
 void StateBatch::DeleteEvent(std::string_view tenant, std::string_view identity,
@@ -332,6 +354,7 @@ void StateBatch::DeleteEvent(std::string_view tenant, std::string_view identity,
 void StateBatch::DeleteIdentity(std::string_view tenant, std::string_view identity) {
   const std::string prefix = keys::Identity(tenant, identity);
   // What this batch wrote of the identity before is dropped with it.
+  seen_.erase(prefix);
   absl::erase_if(latest_, [&](const auto& kv) {
     const std::string_view key = std::string_view(kv.first).substr(1);
     return (kv.first[0] == Database::kIdentity || kv.first[0] == Database::kBaseline) &&
@@ -347,6 +370,15 @@ void StateBatch::DeleteIdentity(std::string_view tenant, std::string_view identi
 
 absl::Status Database::Commit(StateBatch& batch) {
   if (batch.writes_ == 0) return absl::OkStatus();
+  // A batch's seen-only records of an identity: keyed by their newest time and
+  // the XOR of their ids (distinct sets of new ids give distinct keys).
+  for (const auto& [prefix, r] : batch.seen_) {
+    std::string key = prefix;
+    key.push_back(static_cast<char>(engine::LogKind::kSeen));
+    keys::AppendBigEndian64(key, static_cast<uint64_t>(r.newest));
+    keys::AppendBigEndian64(key, r.ids);
+    batch.batch_->Put(cf(kEventLog), key, r.packed);
+  }
   for (const auto& [key, value] : batch.latest_) {
     batch.batch_->Put(cf(static_cast<Cf>(key[0])), rocksdb::Slice(key.data() + 1, key.size() - 1),
                       value);
@@ -367,6 +399,7 @@ absl::Status Database::Commit(StateBatch& batch) {
   // drops its cache, so nothing of it may be written later.
   batch.batch_->Clear();
   batch.latest_.clear();
+  batch.seen_.clear();
   batch.writes_ = 0;
   batch.newest_ = INT64_MIN;
   return s;

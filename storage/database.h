@@ -78,11 +78,19 @@ class StateBatch final : public engine::StateWriter {
   friend class Database;
   // The last value of a profile or baseline key in this batch, by column family
   // byte + key.
-  void PutLatest(int cf, std::string key, std::string value);
+  void PutLatest(int cf, std::string_view tenant, std::string_view name,
+                 const engine::Network* network, const engine::BaselineEntry& entry);
 
   Database& db_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   absl::flat_hash_map<std::string, std::string> latest_;
+  std::string key_, value_;  // reused by PutLatest
+  struct SeenRecord {
+    std::string packed;  // (time, id hash) pairs, big-endian
+    int64_t newest = INT64_MIN;
+    uint64_t ids = 0;  // XOR of the id hashes
+  };
+  absl::flat_hash_map<std::string, SeenRecord> seen_;  // by identity key
   size_t writes_ = 0;
   int64_t newest_ = INT64_MIN;
 };

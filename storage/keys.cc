@@ -49,9 +49,20 @@ std::string Tenant(std::string_view tenant) {
 std::string Identity(std::string_view tenant, std::string_view identity) {
   std::string k;
   k.reserve(tenant.size() + identity.size() + 4);
-  AppendComponent(k, tenant);
-  AppendComponent(k, identity);
+  AppendIdentity(k, tenant, identity);
   return k;
+}
+
+void AppendIdentity(std::string& key, std::string_view tenant, std::string_view identity) {
+  AppendComponent(key, tenant);
+  AppendComponent(key, identity);
+}
+
+void AppendNetwork(std::string& key, const engine::Network& network) {
+  const bool v4 = network.address().is_v4();
+  // One tag byte: the IPv4 prefix (0..32), or 64 + the IPv6 prefix (64..192).
+  key.push_back(static_cast<char>(v4 ? network.prefix() : 64 + network.prefix()));
+  key.append(reinterpret_cast<const char*>(network.address().bytes().data()), v4 ? 4 : 16);
 }
 
 std::string EventLogPrefix(std::string_view tenant, std::string_view identity,
@@ -86,14 +97,14 @@ std::optional<EventLogKey> ParseEventLogKey(std::string_view key) {
 std::string Baseline(std::string_view tenant, std::string_view identity,
                      const engine::Network& network) {
   std::string k = Identity(tenant, identity);
-  k.append(engine::NetworkBytes(network));
+  AppendNetwork(k, network);
   return k;
 }
 
 std::string AccountBaseline(std::string_view tenant, std::string_view account,
                             const engine::Network& network) {
   std::string k = Identity(tenant, account);
-  k.append(engine::NetworkBytes(network));
+  AppendNetwork(k, network);
   return k;
 }
 

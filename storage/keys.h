@@ -25,6 +25,9 @@ uint64_t ReadBigEndian64(std::string_view bytes);
 
 // tenant | identity: the profile key, and the prefix of the identity's entries.
 std::string Identity(std::string_view tenant, std::string_view identity);
+// The same keys appended to `key` (no allocation once `key` has grown).
+void AppendIdentity(std::string& key, std::string_view tenant, std::string_view identity);
+void AppendNetwork(std::string& key, const engine::Network& network);
 // tenant | identity | network
 std::string Baseline(std::string_view tenant, std::string_view identity,
                      const engine::Network& network);

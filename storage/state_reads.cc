@@ -126,20 +126,29 @@ absl::Status Database::LoadEventLog(std::string_view prefix, const engine::LogRe
     for (it->Seek(from); it->Valid() && it->key().starts_with(p); it->Next()) {
       std::optional<keys::EventLogKey> k = keys::ParseEventLogKey(it->key().ToStringView());
       if (!k) return absl::DataLossError("corrupt event log key");
+      if (kind == LogKind::kSeen) {  // a batch's packed (time, id) pairs
+        const std::string_view packed = it->value().ToStringView();
+        if (packed.size() % 16 != 0) return absl::DataLossError("corrupt event log record");
+        for (size_t pos = 0; pos < packed.size(); pos += 16) {
+          engine::LoggedEvent e;
+          e.time = static_cast<int64_t>(keys::ReadBigEndian64(packed.substr(pos, 8)));
+          e.id_hash = keys::ReadBigEndian64(packed.substr(pos + 8, 8));
+          if (e.time >= out.newest_logged - reach_ms) out.events.push_back(std::move(e));
+        }
+        continue;
+      }
       engine::LoggedEvent e;
       e.kind = k->kind;
       e.time = k->time;
       e.id_hash = k->id_hash;
-      if (kind != LogKind::kSeen) {
-        const std::string_view value = it->value().ToStringView();
-        size_t pos = 0;
-        for (std::string* field :
-             {&e.event_id, &e.action, &e.provider, &e.source_ip, &e.region, &e.user_agent,
-              &e.access_key_id, &e.account, &e.identity_type, &e.user_name}) {
-          std::optional<std::string_view> part = keys::ReadComponent(value, pos);
-          if (!part) return absl::DataLossError("corrupt event log record");
-          field->assign(*part);
-        }
+      const std::string_view value = it->value().ToStringView();
+      size_t pos = 0;
+      for (std::string* field :
+           {&e.event_id, &e.action, &e.provider, &e.source_ip, &e.region, &e.user_agent,
+            &e.access_key_id, &e.account, &e.identity_type, &e.user_name}) {
+        std::optional<std::string_view> part = keys::ReadComponent(value, pos);
+        if (!part) return absl::DataLossError("corrupt event log record");
+        field->assign(*part);
       }
       out.events.push_back(std::move(e));
     }

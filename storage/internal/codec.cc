@@ -35,10 +35,14 @@ bool GetVarint(std::string_view in, size_t& pos, uint64_t& v) {
 
 std::string EncodeEntry(const engine::BaselineEntry& e) {
   std::string out;
+  AppendEntry(out, e);
+  return out;
+}
+
+void AppendEntry(std::string& out, const engine::BaselineEntry& e) {
   PutVarint(out, static_cast<uint64_t>(e.first_seen));
   PutVarint(out, static_cast<uint64_t>(e.last_seen - e.first_seen));
   PutVarint(out, static_cast<uint64_t>(e.count));
-  return out;
 }
 
 std::optional<engine::BaselineEntry> DecodeEntry(std::string_view in) {

@@ -24,6 +24,7 @@ void PutVarint(std::string& out, uint64_t v);
 bool GetVarint(std::string_view in, size_t& pos, uint64_t& v);
 // Baseline values: varint first_seen, varint (last_seen - first_seen), varint count.
 std::string EncodeEntry(const engine::BaselineEntry& e);
+void AppendEntry(std::string& out, const engine::BaselineEntry& e);
 std::optional<engine::BaselineEntry> DecodeEntry(std::string_view in);
 
 // Alert records: varint length + the v1::Alert bytes, then varint count + the
