@@ -104,6 +104,39 @@ TEST_F(UnusualIpTest, MatureIdentityFromUnknownNetworkFires) {
   EXPECT_EQ(a.user_name, "alice");
 }
 
+// One address, one spelling: an IPv4-mapped IPv6 source is the IPv4 address, in
+// the network and in the alert's source IPs alike.
+TEST_F(UnusualIpTest, Ipv4MappedSourcesAreShownAsIpv4) {
+  Learn("alice", "203.0.113.7", 0, 2 * kDay);
+  Call("alice", "::ffff:185.220.101.4", 2 * kDay + 60, "ListUsers");
+  Call("alice", "185.220.101.4", 2 * kDay + 90, "ListRoles");
+  Call("alice", "::FFFF:b9dc:6504", 2 * kDay + 95, "ListKeys");
+  std::vector<engine::Alert> alerts = Unusual();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].network, "185.220.101.4/32");
+  EXPECT_EQ(alerts[0].event_count, 3);
+  EXPECT_EQ(std::vector<std::string>(alerts[0].source_ips.begin(), alerts[0].source_ips.end()),
+            std::vector<std::string>{"185.220.101.4"});
+}
+
+// Suppression 0 is defined: each alert still holds every call up to the one that
+// fired it, and the next call starts a new count.
+TEST_F(UnusualIpTest, ZeroSuppressionStillHoldsTheFiringCalls) {
+  engine::Config config;
+  config.unusual_ip.suppression = absl::ZeroDuration();
+  harness_ = std::make_unique<EngineHarness>(config, dir_);
+  Learn("alice", "203.0.113.7", 0, 2 * kDay);
+  for (int i = 0; i < 4; ++i) {
+    Call("alice", "185.220.101.4", 2 * kDay + 60 + i, i % 2 ? "ListRoles" : "ListUsers");
+  }
+  std::vector<engine::Alert> alerts = Unusual();
+  ASSERT_EQ(alerts.size(), 2u);
+  for (const engine::Alert& a : alerts) {
+    EXPECT_EQ(a.event_count, 2);
+    EXPECT_EQ(a.actions.size(), 2u);
+  }
+}
+
 TEST_F(UnusualIpTest, CountRestartsWhenSettlePassesWithoutFiring) {
   // Denied calls: they qualify but never teach the baseline, so the network
   // stays unknown however long they go on.
