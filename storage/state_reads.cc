@@ -162,27 +162,31 @@ absl::Status Database::LoadEventLog(std::string_view prefix, const engine::LogRe
 
 absl::Status Database::LoadOpenAlerts(std::string_view tenant, std::string_view prefix,
                                       int64_t from, engine::StoredIdentity& out) {
-  // Newest first by opened_at; an alert opened long before `from` cannot still
-  // be open unless it kept being extended, so the walk stops a week earlier.
-  const int64_t stop = from - absl::ToInt64Milliseconds(absl::Hours(24 * 7));
-  constexpr int kMaxAlerts = 4096;
+  // Newest first by opened_at. An unusual-IP alert that can still change opened
+  // at or after `from`. A burst alert can be opened long before (an episode goes
+  // on while calls keep coming), but an identity's episodes never overlap: once
+  // one ended before `from`, every earlier one did too.
+  bool bursts_done = false;
   const std::string end = keys::PrefixEnd(prefix);
   std::unique_ptr<rocksdb::Iterator> idx(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kAlertsByIdentity)));
   idx->SeekForPrev(end);
   if (idx->Valid() && idx->key().ToStringView() == end) idx->Prev();
-  for (int n = 0; n < kMaxAlerts && idx->Valid() && idx->key().starts_with(prefix);
-       ++n, idx->Prev()) {
+  for (; idx->Valid() && idx->key().starts_with(prefix); idx->Prev()) {
     const std::string_view key = idx->key().ToStringView();
     const auto opened_at =
         static_cast<int64_t>(keys::ReadBigEndian64(key.substr(prefix.size(), 8)));
-    if (opened_at < stop) break;
+    if (bursts_done && opened_at < from) break;
     absl::StatusOr<std::optional<engine::Alert>> alert =
         LoadAlert(tenant, key.substr(prefix.size() + 8), opened_at);
     if (!alert.ok()) return alert.status();
     if (!alert->has_value()) continue;
     const engine::Alert& a = **alert;
-    if (!a.superseded_by.empty() || a.last_event_time < from) continue;
+    if (!a.superseded_by.empty()) continue;
+    if (a.last_event_time < from) {
+      if (a.rule == engine::Rule::kBurst) bursts_done = true;
+      continue;
+    }
     out.open_alerts.push_back(**std::move(alert));
   }
   if (!idx->status().ok()) return FromRocks(idx->status(), "reading alert index");

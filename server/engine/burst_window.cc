@@ -386,12 +386,20 @@ void BurstWindow::Restore(const std::vector<LoggedEvent>& events,
   }
   std::stable_sort(events_.begin(), events_.end(),
                    [](const Event& a, const Event& b) { return a.time < b.time; });
-  // An alert whose last event precedes the log may still be extended by chaining.
+  // The scan state before the first logged event, as Prune would have left it:
+  // an alert whose last event precedes the log may still be extended by
+  // chaining, and an episode that fired before the log and goes on into it
+  // holds the first logged event (its previous event is within suppression).
   if (!events_.empty()) {
+    const EventTime front = events_.front().time;
     for (const auto& [serial, open] : alerts_) {
-      if (open->alert.last_event_time < events_.front().time &&
-          (tail_.alert == 0 || open->alert.last_event_time > tail_.last)) {
-        tail_ = {serial, open->alert.last_event_time};
+      const Alert& a = open->alert;
+      if (a.last_event_time < front && (tail_.alert == 0 || a.last_event_time > tail_.last)) {
+        tail_ = {serial, a.last_event_time};
+      } else if (a.first_event_time < front && open->fire_time < front &&
+                 a.last_event_time >= front) {
+        tail_ = {serial, front};
+        break;
       }
     }
   }

@@ -431,3 +431,30 @@ TEST(BurstRule, IdleIdentitiesAreEvicted) {
 
 }  // namespace
 }  // namespace trailsentry::testing
+
+namespace trailsentry::testing {
+namespace {
+
+// A script calling the AWS CLI every five minutes keeps one episode open for
+// days; a restart a week later continues that alert, it does not open another.
+TEST(BurstRule, AWeekLongEpisodeContinuesAcrossARestart) {
+  TempDir dir;
+  EngineHarness h(engine::Config{}, dir);
+  h.FeedAll(Burst(6, 0));
+  ASSERT_EQ(h.OpenAlerts().size(), 1u);
+  const std::string id = h.OpenAlerts().begin()->first;
+  int64_t t = 5;
+  for (; t < 8 * 86400; t += 300) {
+    h.Feed(Record().NewId().AtSecond(t).Action("DescribeInstances").Json());
+  }
+  const int64_t before = h.OpenAlerts().begin()->second.event_count;
+  h.Restart();
+  h.Feed(Record().NewId().AtSecond(t).Action("ListUsers").Json());
+  ASSERT_EQ(h.OpenAlerts().size(), 1u);
+  EXPECT_EQ(h.OpenAlerts().begin()->second.event_count, before + 1);
+  EXPECT_EQ(h.OpenAlerts().begin()->first, id);
+  EXPECT_EQ(h.OpenAlerts().begin()->second.event_count, 6 + (8 * 86400 - 5 + 299) / 300 + 1);
+}
+
+}  // namespace
+}  // namespace trailsentry::testing

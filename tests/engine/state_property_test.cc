@@ -87,6 +87,28 @@ std::vector<GenEvent> Generate(uint32_t seed) {
       }
     }
   }
+  // A script on the AWS CLI every few minutes for hours: after its first burst,
+  // one episode that goes on far longer than anything held in memory.
+  if (rng() % 2 == 0) {
+    const std::string user = "cron";
+    const int64_t start = kDay + rng() % kDay;
+    const int64_t end = start + 3 * kHour + rng() % (6 * kHour);
+    for (int64_t t = start; t < end; t += 120 + rng() % 180) {
+      const int calls = t == start ? 8 : 1;
+      for (int c = 0; c < calls; ++c) {
+        GenEvent e;
+        e.user = user;
+        e.ip = "203.0.113.200";
+        e.second = t + c;
+        e.discovery = true;
+        e.action = c == 0 ? "DescribeInstances" : kDiscovery[c % kDiscovery.size()];
+        Record r = Record().User(user).AtSecond(e.second).Action(e.action).Ip(e.ip).NewId();
+        e.id = r.event_id();
+        e.json = r.Json();
+        out.push_back(e);
+      }
+    }
+  }
   std::stable_sort(out.begin(), out.end(),
                    [](const GenEvent& a, const GenEvent& b) { return a.second < b.second; });
   // Exact redeliveries, shortly after the original.
