@@ -112,6 +112,7 @@ absl::Status Engine::LoadIdentity(std::string_view tenant, std::string_view iden
   slot.baseline = std::make_unique<IdentityBaseline>(
       tenant, identity, config_, slot.newest, std::move(stored.profile), std::move(stored.networks),
       std::move(stored.trusted));
+  if (slot.newest == INT64_MIN) return status;  // nothing stored: a new identity
   slot.baseline->Restore(stored.events, stored.open_alerts, config_, slot.newest);
   const bool burst_state =
       std::any_of(stored.events.begin(), stored.events.end(),
@@ -352,7 +353,11 @@ size_t Engine::Evict(Shard& shard, int64_t idle_limit) {
   size_t evicted = 0;
   for (auto it = shard.identities.begin(); it != shard.identities.end();) {
     const IdentitySlot& slot = it->second;
-    if (shard.newest - slot.newest >= idle_limit && slot.dirty_epoch < committed_below) {
+    // Idle: no event for idle_limit behind the shard's newest (a slot that has
+    // seen no event, e.g. made by a lookup, is idle).
+    const bool idle = slot.newest == INT64_MIN ||
+                      static_cast<__int128>(shard.newest) - slot.newest >= idle_limit;
+    if (idle && slot.dirty_epoch < committed_below) {
       if (slot.window) slot.window->ReleaseAll(shard.pool);
       shard.identities.erase(it++);
       ++evicted;

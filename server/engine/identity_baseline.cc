@@ -98,7 +98,7 @@ void IdentityBaseline::Restore(const std::vector<LoggedEvent>& events,
     if (!network.ok()) continue;
     CandidateFor(*network).alerts.push_back(std::make_unique<Alert>(*a));
   }
-  Prune(config, newest, nullptr);
+  if (newest != INT64_MIN) Prune(config, newest, nullptr);
 }
 
 IdentityBaseline::NetworkState* IdentityBaseline::FindNetwork(const Network& network) {
