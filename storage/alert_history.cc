@@ -14,33 +14,35 @@ namespace trailsentry::storage {
 using internal::DecodeEntry;
 using internal::FromRocks;
 
-absl::StatusOr<std::optional<v1::Alert>> Database::GetAlert(std::string_view tenant,
-                                                            std::string_view alert_id) {
+absl::StatusOr<std::optional<internal::StoredAlert>> Database::ReadAlert(
+    std::string_view tenant, std::string_view alert_id) {
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), cf(kAlerts), keys::Alert(tenant, alert_id), &value);
-  if (s.IsNotFound()) return std::optional<v1::Alert>();
+  if (s.IsNotFound()) return std::optional<internal::StoredAlert>();
   if (!s.ok()) return FromRocks(s, "reading alert");
   std::optional<internal::StoredAlert> stored = internal::DecodeAlert(value);
   if (!stored) {
     return absl::DataLossError(absl::StrCat("corrupt alert record ", AbslView(alert_id)));
   }
-  return std::move(stored->alert);
+  return stored;
+}
+
+absl::StatusOr<std::optional<v1::Alert>> Database::GetAlert(std::string_view tenant,
+                                                            std::string_view alert_id) {
+  absl::StatusOr<std::optional<internal::StoredAlert>> stored = ReadAlert(tenant, alert_id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return std::optional<v1::Alert>();
+  return std::move((*stored)->alert);
 }
 
 absl::StatusOr<std::optional<engine::Alert>> Database::LoadAlert(std::string_view tenant,
                                                                  std::string_view alert_id,
                                                                  int64_t opened_at) {
-  std::string value;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), cf(kAlerts), keys::Alert(tenant, alert_id), &value);
-  if (s.IsNotFound()) return std::optional<engine::Alert>();
-  if (!s.ok()) return FromRocks(s, "reading alert");
-  std::optional<internal::StoredAlert> stored = internal::DecodeAlert(value);
-  if (!stored) {
-    return absl::DataLossError(absl::StrCat("corrupt alert record ", AbslView(alert_id)));
-  }
-  return engine::FromProto(stored->alert, opened_at, stored->event_times);
+  absl::StatusOr<std::optional<internal::StoredAlert>> stored = ReadAlert(tenant, alert_id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return std::optional<engine::Alert>();
+  return engine::FromProto((*stored)->alert, opened_at, (*stored)->event_times);
 }
 
 absl::StatusOr<AlertPage> Database::ListAlerts(const AlertQuery& q) {

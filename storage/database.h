@@ -39,6 +39,9 @@ class WriteBatch;
 }  // namespace rocksdb
 
 namespace trailsentry::storage {
+namespace internal {
+struct StoredAlert;
+}  // namespace internal
 
 inline constexpr int kSchemaVersion = 2;
 
@@ -181,6 +184,8 @@ class Database final : public engine::StateReader {
   // of each kind within reach of it.
   absl::Status LoadEventLog(std::string_view prefix, const engine::LogReach& reach,
                             engine::StoredIdentity& out);
+  absl::StatusOr<std::optional<internal::StoredAlert>> ReadAlert(std::string_view tenant,
+                                                                 std::string_view alert_id);
   absl::Status LoadOpenAlerts(std::string_view tenant, std::string_view prefix, int64_t from,
                               engine::StoredIdentity& out);
 

@@ -429,12 +429,6 @@ TEST(BurstRule, IdleIdentitiesAreEvicted) {
   EXPECT_EQ(h.engine().Stats().identities, 1280u);
 }
 
-}  // namespace
-}  // namespace trailsentry::testing
-
-namespace trailsentry::testing {
-namespace {
-
 // A script calling the AWS CLI every five minutes keeps one episode open for
 // days; a restart a week later continues that alert, it does not open another.
 TEST(BurstRule, AWeekLongEpisodeContinuesAcrossARestart) {

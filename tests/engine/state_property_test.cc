@@ -304,6 +304,22 @@ std::string Describe(const std::set<Canonical>& alerts) {
   return out;
 }
 
+// Every generated user's profile and baselines are the same in both engines.
+void ExpectSameIdentities(EngineHarness& want, EngineHarness& got) {
+  for (int u = 0; u < 7; ++u) {
+    const std::string identity = absl::StrCat("arn:aws:iam::111122223333:user/user", u);
+    auto a = want.engine().GetIdentity("default", identity);
+    auto b = got.engine().GetIdentity("default", identity);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->profile, b->profile) << identity;
+    ASSERT_EQ(a->networks.size(), b->networks.size()) << identity;
+    for (size_t k = 0; k < a->networks.size(); ++k) {
+      EXPECT_EQ(a->networks[k].network, b->networks[k].network);
+      EXPECT_EQ(a->networks[k].entry, b->networks[k].entry) << a->networks[k].network;
+    }
+  }
+}
+
 // Feeds `events` in batches of random size, evicting and compacting at random
 // moments and restarting at `restarts` (indices into events).
 struct RunPlan {
@@ -399,26 +415,9 @@ TEST(StateProperty, ResentBatchesChangeNothing) {
       twice.FeedBatch(batch);  // the retry
     }
     EXPECT_EQ(Reported(twice.AllAlerts()), Reported(once.AllAlerts()));
-    for (int u = 0; u < 7; ++u) {
-      const std::string identity = absl::StrCat("arn:aws:iam::111122223333:user/user", u);
-      auto a = once.engine().GetIdentity("default", identity);
-      auto b = twice.engine().GetIdentity("default", identity);
-      ASSERT_TRUE(a.ok() && b.ok());
-      EXPECT_EQ(a->profile, b->profile) << identity;
-      ASSERT_EQ(a->networks.size(), b->networks.size()) << identity;
-      for (size_t k = 0; k < a->networks.size(); ++k) {
-        EXPECT_EQ(a->networks[k].network, b->networks[k].network);
-        EXPECT_EQ(a->networks[k].entry, b->networks[k].entry) << a->networks[k].network;
-      }
-    }
+    ExpectSameIdentities(once, twice);
   }
 }
-
-}  // namespace
-}  // namespace trailsentry::testing
-
-namespace trailsentry::testing {
-namespace {
 
 // A batch that does not commit leaves nothing of itself, in memory or on disk,
 // and neither does any batch in flight beside it (it may have seen its changes):
@@ -457,13 +456,7 @@ TEST(StateProperty, AFailedBatchLeavesNothingOfItself) {
     failing.FeedBatch(batch);  // the retry
   }
   EXPECT_EQ(Reported(failing.AllAlerts()), Reported(clean.AllAlerts()));
-  for (int u = 0; u < 7; ++u) {
-    const std::string identity = absl::StrCat("arn:aws:iam::111122223333:user/user", u);
-    auto a = clean.engine().GetIdentity("default", identity);
-    auto b = failing.engine().GetIdentity("default", identity);
-    ASSERT_TRUE(a.ok() && b.ok());
-    EXPECT_EQ(a->profile, b->profile) << identity;
-  }
+  ExpectSameIdentities(clean, failing);
 }
 
 }  // namespace
