@@ -68,8 +68,11 @@ done
 expect_eq "$(final_alerts "${outs[@]}")" "$(final_alerts "$WORK/p1.jsonl")" \
   "four scans into one directory give the one scan's alerts"
 # A resource limit either leaves the alerts as they are or fails the run loudly
-# (a message and a non-zero exit): never exit 0 with other alerts.
-for limit in 200000 400000 700000 1500000; do
+# (a message and a non-zero exit): never exit 0 with other alerts. (Not under
+# AddressSanitizer, which reserves terabytes of address space for itself.)
+limits="200000 400000 700000 1500000"
+ldd "$TRAILSENTRY" | grep -q libasan && limits=""
+for limit in $limits; do
   rm -rf "$WORK/limited"
   set +e
   (ulimit -v "$limit" && exec "$TRAILSENTRY" scan --data_dir "$WORK/limited" "$WORK/sparse.jsonl") \
