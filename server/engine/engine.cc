@@ -355,8 +355,8 @@ size_t Engine::Evict(Shard& shard, int64_t idle_limit) {
     const IdentitySlot& slot = it->second;
     // Idle: no event for idle_limit behind the shard's newest (a slot that has
     // seen no event, e.g. made by a lookup, is idle).
-    const bool idle = slot.newest == INT64_MIN ||
-                      static_cast<__int128>(shard.newest) - slot.newest >= idle_limit;
+    const bool idle =
+        slot.newest == INT64_MIN || static_cast<__int128>(shard.newest) - slot.newest >= idle_limit;
     if (idle && slot.dirty_epoch < committed_below) {
       if (slot.window) slot.window->ReleaseAll(shard.pool);
       shard.identities.erase(it++);

@@ -79,10 +79,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
   // In memory is the same database on RocksDB's in-memory Env: the same results.
-  absl::StatusOr<std::unique_ptr<storage::Database>> db = storage::Database::Open(
-      {.path = options.in_memory ? "" : config.server.data_dir,
-       .config = &config,
-       .sync = options.sync});
+  absl::StatusOr<std::unique_ptr<storage::Database>> db =
+      storage::Database::Open({.path = options.in_memory ? "" : config.server.data_dir,
+                               .config = &config,
+                               .sync = options.sync});
   if (!db.ok()) return db.status();
   server->db_ = *std::move(db);
   absl::StatusOr<std::unique_ptr<engine::Engine>> engine =

@@ -105,8 +105,8 @@ TEST(RecordReader, BadLinesAreRecordErrorsNotFileErrors) {
 TEST(RecordReader, CorruptFirstLinesOfJsonLinesAreRecordErrors) {
   RecordReader reader;
   const std::string good = Record().Json();
-  for (const std::string bad : {"not json at all", "{\"eventName\": broken", "[1, 2",
-                                "\x01\x02garbage", "]"}) {
+  for (const std::string bad :
+       {"not json at all", "{\"eventName\": broken", "[1, 2", "\x01\x02garbage", "]"}) {
     for (const std::string& text :
          {bad + "\n" + good + "\n" + good + "\n", bad + "\n" + bad + "\n" + good + "\n" + good}) {
       absl::Status st;
