@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "server/engine/absl_view.h"
@@ -87,16 +88,22 @@ absl::Status Authenticator::Reload() {
 
 absl::StatusOr<std::string> Authenticator::TenantFor(std::string_view authorization) const {
   if (path_.empty()) return std::string(kDefaultTenant);
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.substr(0, kBearer.size()) != kBearer) {
+  // The scheme is case-insensitive (RFC 9110 §11.1); one or more spaces follow it.
+  constexpr std::string_view kBearer = "bearer";
+  if (authorization.size() <= kBearer.size() ||
+      !absl::EqualsIgnoreCase(AbslView(authorization.substr(0, kBearer.size())),
+                              AbslView(kBearer)) ||
+      authorization[kBearer.size()] != ' ') {
     return absl::UnauthenticatedError("missing \"authorization: Bearer <token>\"");
   }
+  std::string_view token = authorization.substr(kBearer.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   std::shared_ptr<const Tokens> tokens;
   {
     std::lock_guard<std::mutex> lock(mu_);
     tokens = tokens_;
   }
-  auto it = tokens->find(Sha256(authorization.substr(kBearer.size())));
+  auto it = tokens->find(Sha256(token));
   if (it == tokens->end()) return absl::UnauthenticatedError("unknown token");
   return it->second;
 }

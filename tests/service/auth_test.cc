@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "client/client.h"
+#include "server/service/authenticator.h"
 #include "server/service/server.h"
 #include "tests/testing/cloudtrail_builder.h"
 #include "tests/testing/temp_dir.h"
@@ -67,6 +68,21 @@ TEST_F(AuthTest, TokensAreRequiredAndMapToTenants) {
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_EQ(a->alerts_size(), 1);
   EXPECT_EQ(a->alerts(0).alert().tenant(), "tenant-a");
+}
+
+// The scheme is case-insensitive (RFC 9110): "bearer", "BEARER" and "Bearer" all
+// work; anything else is refused.
+TEST_F(AuthTest, BearerSchemeIsCaseInsensitive) {
+  auto auth = service::Authenticator::Create(tokens_).value();
+  for (const std::string scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR  "}) {
+    auto tenant = auth->TenantFor(scheme + kTokenA);
+    ASSERT_TRUE(tenant.ok()) << scheme << ": " << tenant.status();
+    EXPECT_EQ(*tenant, "tenant-a");
+  }
+  for (const std::string& bad : {std::string("Basic ") + kTokenA, std::string("Bearer") + kTokenA,
+                                 std::string("Bearer "), std::string(kTokenA)}) {
+    EXPECT_EQ(auth->TenantFor(bad).status().code(), absl::StatusCode::kUnauthenticated) << bad;
+  }
 }
 
 TEST_F(AuthTest, TenantsNeverSeeOrInfluenceEachOther) {
