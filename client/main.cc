@@ -12,6 +12,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "client/commands.h"
 #include "server/engine/config_loader.h"
 
@@ -48,7 +50,7 @@ constexpr char kUsage[] =
     "Connecting: --token (or $TRAILSENTRY_TOKEN), --tls_ca, --tls_cert, --tls_key.\n"
     "PATH: CloudTrail files or folders (S3 delivery files, JSON arrays, JSON lines,\n"
     "EventBridge envelopes; .gz or not). Alerts go to stdout as JSON lines, the\n"
-    "summary to stderr. Exit: 0 ok, 1 input errors found, 2 usage.\n";
+    "summary to stderr. Exit: 0 ok, 1 input errors found, 2 usage, 3 failed part-way.\n";
 
 int Usage(const char* why) {
   if (why != nullptr) std::fprintf(stderr, "trailsentry: %s\n", why);
@@ -60,6 +62,14 @@ int Usage(const char* why) {
 
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  // --help lists this program's flags (abseil's default looks for a file named
+  // after the binary, which is main.cc here, and matched none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "client/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   if (argc < 2) return Usage(nullptr);
   const std::string command = argv[1];
   if (command == "-h" || command == "--help" || command == "help") {

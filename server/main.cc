@@ -12,6 +12,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/engine/config_loader.h"
 #include "server/service/server.h"
@@ -63,7 +65,18 @@ absl::StatusOr<Config> BuildConfig() {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("trailsentry detection server. Flags override the config file.");
+  absl::SetProgramUsageMessage(
+      "trailsentry detection server. Flags override the config file.\n\n"
+      "  trailsentryd [--config F] [--listen HOST:PORT] [--http_listen HOST:PORT] "
+      "[--data_dir D] ...");
+  // --help lists this program's flags (abseil's default looks for a file named
+  // after the binary, which is main.cc here, and matched none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
 

@@ -56,4 +56,10 @@ expect_eq "$rc_mode" "2" "bad --window_mode"
 expect_eq "$rc_missing" "2" "missing path"
 expect_eq "$rc_garbage" "1" "unreadable file is an input error"
 expect_contains "$WORK/garbage.txt" "garbage.json" "unreadable file named"
+# Every binary and subcommand prints its usage and flags on --help.
+"$TRAILSENTRYD" --help >"$WORK/d-help.txt" 2>&1 || true
+expect_contains "$WORK/d-help.txt" "--data_dir" "trailsentryd --help lists its flags"
+"$TRAILSENTRY" scan --help >"$WORK/s-help.txt" 2>&1 || true
+expect_contains "$WORK/s-help.txt" "--window_mode" "trailsentry scan --help lists its flags"
+if grep -q "No flags matched" "$WORK/d-help.txt" "$WORK/s-help.txt"; then fail "--help matched no flags"; fi
 echo "scan e2e: ok"
