@@ -109,9 +109,9 @@ absl::Status Engine::LoadIdentity(std::string_view tenant, std::string_view iden
   for (const LoggedEvent& e : stored.events) {
     if (e.time >= slot.newest - max_lateness_) slot.seen.Insert(e.id_hash, e.time);
   }
-  slot.baseline = std::make_unique<IdentityBaseline>(
-      tenant, identity, config_, slot.newest, std::move(stored.profile), std::move(stored.networks),
-      std::move(stored.trusted));
+  slot.baseline =
+      std::make_unique<IdentityBaseline>(tenant, identity, std::move(stored.profile),
+                                         std::move(stored.networks), std::move(stored.trusted));
   if (slot.newest == INT64_MIN) return status;  // nothing stored: a new identity
   slot.baseline->Restore(stored.events, stored.open_alerts, config_, slot.newest);
   const bool burst_state =
@@ -330,8 +330,8 @@ void Engine::ForgetIdentity(std::string_view tenant, std::string_view identity,
   if (slot.window) slot.window->ReleaseAll(shard.pool);
   slot = IdentitySlot{};
   slot.baseline = std::make_unique<IdentityBaseline>(
-      tenant, identity, config_, INT64_MIN, std::nullopt,
-      std::vector<std::pair<Network, BaselineEntry>>{}, std::vector<Network>{});
+      tenant, identity, std::nullopt, std::vector<std::pair<Network, BaselineEntry>>{},
+      std::vector<Network>{});
   if (writer != nullptr) writer->DeleteIdentity(tenant, identity);
   MarkDirty(slot, writer);
 }

@@ -54,7 +54,7 @@ std::vector<IdentityBaseline::Segment> IdentityBaseline::Segments(const std::vec
 }
 
 IdentityBaseline::IdentityBaseline(std::string_view tenant, std::string_view identity,
-                                   const Config&, EventTime, std::optional<IdentityProfile> profile,
+                                   std::optional<IdentityProfile> profile,
                                    std::vector<std::pair<Network, BaselineEntry>> networks,
                                    std::vector<Network> trusted)
     : tenant_(tenant), identity_(identity), trusted_(std::move(trusted)) {

@@ -9,7 +9,7 @@
 // the event log, pruned calls deleted from it), so the state read back after an
 // eviction or a restart is exactly the state in memory.
 //
-//   IdentityBaseline b(tenant, identity, config, newest, profile, networks, trusted);
+//   IdentityBaseline b(tenant, identity, profile, networks, trusted);
 //   b.Restore(stored.events, stored.open_alerts, config, newest);
 //   UnusualIpResult r = b.Evaluate(input, ctx);   // judge, then learn
 #ifndef TRAILSENTRY_SERVER_ENGINE_IDENTITY_BASELINE_H_
@@ -70,8 +70,8 @@ struct KnownNetwork {
 
 class IdentityBaseline {
  public:
-  IdentityBaseline(std::string_view tenant, std::string_view identity, const Config& config,
-                   EventTime newest, std::optional<IdentityProfile> profile,
+  IdentityBaseline(std::string_view tenant, std::string_view identity,
+                   std::optional<IdentityProfile> profile,
                    std::vector<std::pair<Network, BaselineEntry>> networks,
                    std::vector<Network> trusted);
   IdentityBaseline(const IdentityBaseline&) = delete;
