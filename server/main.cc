@@ -2,6 +2,7 @@
 //
 //   trailsentryd --listen 127.0.0.1:50051 --data_dir ./trailsentry-data
 //   trailsentryd --config /etc/trailsentry/config.textproto
+#include <google/protobuf/stubs/logging.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -16,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/engine/config_loader.h"
+#include "server/engine/printable.h"
 #include "server/service/server.h"
 
 ABSL_FLAG(std::string, config, "", "Config file (protobuf text format, see config.proto)");
@@ -79,6 +81,17 @@ int Main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+  // Protobuf logs what a caller's bytes did (a string field that is not UTF-8):
+  // the caller gets the error; the log gets it escaped, at debug level.
+  google::protobuf::SetLogHandler(
+      [](google::protobuf::LogLevel level, const char* file, int line, const std::string& message) {
+        const std::string text = trailsentry::engine::Printable(message);
+        if (level == google::protobuf::LOGLEVEL_FATAL) {
+          spdlog::critical("protobuf {}:{}: {}", file, line, text);
+        } else {
+          spdlog::debug("protobuf {}:{}: {}", file, line, text);
+        }
+      });
 
   absl::StatusOr<Config> config = BuildConfig();
   if (!config.ok()) {

@@ -6,6 +6,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 #include <sys/resource.h>
 
 #include <filesystem>
@@ -158,11 +159,20 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 5;
+  // Acknowledged commits are in the WAL: a WAL that cannot be replayed whole is
+  // refused, never silently cut short (see RepairWal).
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+  // Memory is bounded: all memtables together flush past memtable_bytes.
+  const auto& server = options.config->server;
+  db_options.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(static_cast<size_t>(server.memtable_bytes));
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(server.block_cache_bytes));
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.write_buffer_size =
+      std::min<size_t>(size_t{64} << 20, static_cast<size_t>(server.memtable_bytes) / 4);
   cf_options.compression = rocksdb::kLZ4Compression;
   cf_options.bottommost_compression = rocksdb::kZSTD;
   rocksdb::ColumnFamilyOptions expiring = cf_options;

@@ -122,7 +122,6 @@ class Database final : public engine::StateReader {
     // false: commits skip the write-ahead log (bulk loads such as `scan`); the
     // memtables are flushed on close instead, so a crash mid-load loses the load.
     bool wal = true;
-    size_t block_cache_bytes = size_t{256} << 20;
   };
 
   // Opens (creating if absent) the data directory. A directory written by

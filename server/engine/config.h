@@ -61,6 +61,11 @@ struct ServerConfig {
   int max_events_per_request = 10000;
   int max_message_bytes = 64 << 20;
   int max_in_flight = 256;  // requests evaluated at once; beyond, RESOURCE_EXHAUSTED
+  int64_t max_inflated_bytes = int64_t{128} << 20;  // a gzip payload inflated past this fails
+  // RocksDB memory: all memtables together (a write buffer manager), and the
+  // block cache for reads. What the database holds beyond these is on disk.
+  int64_t memtable_bytes = int64_t{64} << 20;
+  int64_t block_cache_bytes = int64_t{256} << 20;
 };
 
 struct Config {

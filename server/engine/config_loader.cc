@@ -107,6 +107,9 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
       c.server.max_events_per_request = s.max_events_per_request();
     if (s.has_max_message_bytes()) c.server.max_message_bytes = s.max_message_bytes();
     if (s.has_max_in_flight()) c.server.max_in_flight = s.max_in_flight();
+    if (s.has_max_inflated_bytes()) c.server.max_inflated_bytes = s.max_inflated_bytes();
+    if (s.has_memtable_bytes()) c.server.memtable_bytes = s.memtable_bytes();
+    if (s.has_block_cache_bytes()) c.server.block_cache_bytes = s.block_cache_bytes();
   }
   return absl::OkStatus();
 }
@@ -192,6 +195,15 @@ absl::Status ValidateConfig(const Config& c) {
   if (c.server.max_in_flight < 1) return Invalid("server.max_in_flight", "must be at least 1");
   if (c.server.max_message_bytes < 1024) {
     return Invalid("server.max_message_bytes", "must be at least 1024");
+  }
+  if (c.server.max_inflated_bytes < 1024) {
+    return Invalid("server.max_inflated_bytes", "must be at least 1024");
+  }
+  if (c.server.memtable_bytes < (int64_t{4} << 20)) {
+    return Invalid("server.memtable_bytes", "must be at least 4194304 (4 MiB)");
+  }
+  if (c.server.block_cache_bytes < (int64_t{1} << 20)) {
+    return Invalid("server.block_cache_bytes", "must be at least 1048576 (1 MiB)");
   }
   return absl::OkStatus();
 }

@@ -4,14 +4,17 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <utility>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "server/engine/absl_view.h"
 #include "server/engine/internal/name_set.h"
+#include "server/engine/printable.h"
 
 namespace trailsentry::engine {
 namespace {
@@ -45,21 +48,27 @@ bool IsGzip(std::string_view bytes) {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
-absl::Status Gunzip(std::string_view in, std::string& out) {
+absl::Status Gunzip(std::string_view in, std::string& out, size_t max_bytes) {
   out.clear();
   z_stream zs{};
   if (inflateInit2(&zs, 15 + 32) != Z_OK) return absl::InternalError("gzip: inflateInit failed");
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
   size_t produced = 0;
-  out.resize(std::max<size_t>(in.size() * 4, 4096));
+  // One byte past the limit is room enough to tell that the limit was passed.
+  const size_t cap = max_bytes == SIZE_MAX ? SIZE_MAX : max_bytes + 1;
+  out.resize(std::min(std::max<size_t>(in.size() * 4, 4096), cap));
   int rc = Z_OK;
   while (true) {
-    if (produced == out.size()) out.resize(out.size() * 2);
+    if (produced == out.size()) {
+      if (out.size() == cap) break;
+      out.resize(std::min(out.size() * 2, cap));
+    }
     zs.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
-    zs.avail_out = static_cast<uInt>(out.size() - produced);
+    zs.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - produced, UINT32_MAX));
+    const uInt avail = zs.avail_out;
     rc = inflate(&zs, Z_NO_FLUSH);
-    produced = out.size() - zs.avail_out;
+    produced += avail - zs.avail_out;
     if (rc == Z_STREAM_END) {
       if (zs.avail_in == 0) break;
       inflateReset(&zs);  // another gzip member follows
@@ -68,10 +77,15 @@ absl::Status Gunzip(std::string_view in, std::string& out) {
     if (rc == Z_BUF_ERROR && zs.avail_in == 0) break;  // truncated stream
     if (rc != Z_OK && rc != Z_BUF_ERROR) break;
   }
-  const bool truncated = rc != Z_STREAM_END;
   const std::string msg = zs.msg ? zs.msg : "";
   inflateEnd(&zs);
-  if (truncated) {
+  if (produced > max_bytes) {
+    out.clear();
+    out.shrink_to_fit();
+    return absl::ResourceExhaustedError(
+        absl::StrCat("gzip: inflates to more than ", max_bytes, " bytes"));
+  }
+  if (rc != Z_STREAM_END) {
     return absl::InvalidArgumentError(absl::StrCat("gzip: corrupt or truncated stream after ",
                                                    produced, " bytes", msg.empty() ? "" : ": ",
                                                    msg));
@@ -81,10 +95,19 @@ absl::Status Gunzip(std::string_view in, std::string& out) {
   return absl::OkStatus();
 }
 
-void RecordReader::EmitDocument(element doc, size_t& index, Callback fn) {
-  // One pass over the keys: a container ({"Records":[...]}), an EventBridge
-  // envelope, or a record. Key lengths are compared first, so a plain record's
-  // keys cost little here.
+namespace {
+
+// Where a document's records are: a container's "Records" array, an array, an
+// EventBridge envelope's "detail", or the document itself. One pass over the
+// keys; key lengths are compared first, so a plain record's keys cost little.
+struct DocumentRecords {
+  bool is_array = false;
+  simdjson::dom::array array;
+  element single;
+};
+
+DocumentRecords RecordsOf(element doc) {
+  if (doc.is_array()) return {true, doc.get_array().value_unsafe(), {}};
   simdjson::dom::object obj;
   if (doc.get_object().get(obj) == simdjson::SUCCESS) {
     bool typed = false, have_detail = false;
@@ -92,9 +115,7 @@ void RecordReader::EmitDocument(element doc, size_t& index, Callback fn) {
     for (auto field : obj) {
       const std::string_view key = field.key;
       if (internal::KeyIs(key, "Records") && field.value.is_array()) {
-        const simdjson::dom::array records = field.value.get_array().value_unsafe();
-        for (element r : records) fn(index++, RecordOrError{UnwrapEventBridge(r)});
-        return;
+        return {true, field.value.get_array().value_unsafe(), {}};
       }
       if (internal::KeyIs(key, "detail-type")) typed = true;
       if (internal::KeyIs(key, "detail") && field.value.is_object()) {
@@ -102,12 +123,34 @@ void RecordReader::EmitDocument(element doc, size_t& index, Callback fn) {
         have_detail = true;
       }
     }
-    if (typed && have_detail) {
-      fn(index++, RecordOrError{detail});
-      return;
-    }
+    if (typed && have_detail) return {false, {}, detail};
   }
-  fn(index++, RecordOrError{doc});
+  return {false, {}, doc};
+}
+
+absl::Status TooManyRecords(size_t max_records) {
+  return absl::ResourceExhaustedError(absl::StrCat("holds more than ", max_records, " records"));
+}
+
+}  // namespace
+
+size_t RecordReader::CountRecords(element doc) const {
+  const DocumentRecords records = RecordsOf(doc);
+  return records.is_array ? records.array.size() : 1;
+}
+
+absl::Status RecordReader::EmitDocument(element doc, size_t& index, Callback fn) {
+  const DocumentRecords records = RecordsOf(doc);
+  if (!records.is_array) {
+    if (index >= max_records_) return TooManyRecords(max_records_);
+    fn(index++, RecordOrError{records.single});
+    return absl::OkStatus();
+  }
+  for (element r : records.array) {
+    if (index >= max_records_) return TooManyRecords(max_records_);
+    fn(index++, RecordOrError{UnwrapEventBridge(r)});
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RecordReader::ReadJsonLines(std::string_view text, size_t& index, Callback fn) {
@@ -120,6 +163,7 @@ absl::Status RecordReader::ReadJsonLines(std::string_view text, size_t& index, C
     pos = end + 1;
     const size_t start = SkipSpace(line, 0);
     if (start == line.size()) continue;  // blank line
+    if (index >= max_records_) return TooManyRecords(max_records_);
     element doc;
     auto error = parser_.parse(line.data(), line.size(), false).get(doc);
     if (error) {
@@ -127,7 +171,7 @@ absl::Status RecordReader::ReadJsonLines(std::string_view text, size_t& index, C
       fn(index++, RecordOrError{element(), &err});
       continue;
     }
-    EmitDocument(doc, index, fn);
+    if (absl::Status st = EmitDocument(doc, index, fn); !st.ok()) return st;
   }
   return absl::OkStatus();
 }
@@ -159,35 +203,68 @@ bool RecordReader::LooksLikeJsonLines(std::string_view text, bool first_only) {
 }
 
 absl::Status RecordReader::Read(std::string_view bytes, Callback fn, ContainerHint hint) {
+  if (absl::StatusOr<size_t> n = Open(bytes, hint, ReadLimits{}); !n.ok()) return n.status();
+  return ForEach(fn);
+}
+
+absl::StatusOr<size_t> RecordReader::Open(std::string_view bytes, ContainerHint hint,
+                                          const ReadLimits& limits) {
+  opened_ = Opened::kNothing;
+  max_records_ = limits.max_records;
   if (IsGzip(bytes)) {
-    if (absl::Status st = Gunzip(bytes, inflated_); !st.ok()) return st;
+    if (absl::Status st = Gunzip(bytes, inflated_, limits.max_inflated_bytes); !st.ok()) return st;
     bytes = inflated_;
   } else if (bytes.data() != file_.data() || !HasPadding(file_)) {
     bytes = Padded(bytes, file_);
   }
-  size_t index = 0;
+  text_ = bytes;
   const size_t start = SkipSpace(bytes, 0);
-  if (start == bytes.size()) return absl::OkStatus();  // empty input: no records
-  if (hint == ContainerHint::kJsonLines || LooksLikeJsonLines(bytes, /*first_only=*/true)) {
-    return ReadJsonLines(bytes, index, fn);
-  }
-  element doc;
-  const auto error = parser_.parse(bytes.data(), bytes.size(), false).get(doc);
-  if (!error) {
-    if (doc.is_array()) {
-      for (element r : doc.get_array()) fn(index++, RecordOrError{UnwrapEventBridge(r)});
-    } else {
-      EmitDocument(doc, index, fn);
+  if (start == bytes.size()) return 0;  // empty input: no records
+  size_t count = 0;
+  if (hint != ContainerHint::kJsonLines && !LooksLikeJsonLines(bytes, /*first_only=*/true)) {
+    const auto error = parser_.parse(bytes.data(), bytes.size(), false).get(doc_);
+    if (!error) {
+      count = CountRecords(doc_);
+      if (count > max_records_) return TooManyRecords(max_records_);
+      opened_ = Opened::kDocument;
+      return count;
     }
-    return absl::OkStatus();
+    // Not one document: JSON lines whose first lines are corrupt, if any later
+    // line is a record; each bad line is then one rejected record.
+    if (!LooksLikeJsonLines(bytes, /*first_only=*/false)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("not a CloudTrail container: invalid JSON (", simdjson::error_message(error),
+                       ") and no line of it is a JSON object; first byte '",
+                       Printable(bytes.substr(start, 1)), "' at byte ", start));
+    }
   }
-  // Not one document: JSON lines whose first lines are corrupt, if any later line
-  // is a record; each bad line is then one rejected record.
-  if (LooksLikeJsonLines(bytes, /*first_only=*/false)) return ReadJsonLines(bytes, index, fn);
-  return absl::InvalidArgumentError(
-      absl::StrCat("not a CloudTrail container: invalid JSON (", simdjson::error_message(error),
-                   ") and no line of it is a JSON object; first byte '",
-                   AbslView(bytes.substr(start, 1)), "' at byte ", start));
+  for (size_t pos = 0; pos < bytes.size();) {
+    size_t end = bytes.find('\n', pos);
+    if (end == std::string_view::npos) end = bytes.size();
+    if (SkipSpace(bytes.substr(pos, end - pos), 0) != end - pos) ++count;
+    pos = end + 1;
+  }
+  if (count > max_records_) return TooManyRecords(max_records_);
+  opened_ = Opened::kLines;
+  return count;
+}
+
+absl::Status RecordReader::ForEach(Callback fn) {
+  size_t index = 0;
+  const Opened opened = std::exchange(opened_, Opened::kNothing);
+  if (opened == Opened::kLines) return ReadJsonLines(text_, index, fn);
+  if (opened == Opened::kDocument) return EmitDocument(doc_, index, fn);
+  return absl::OkStatus();
+}
+
+void RecordReader::Trim(size_t keep_bytes) {
+  const auto trim = [keep_bytes](std::string& s) {
+    if (s.capacity() > keep_bytes) std::string().swap(s);
+  };
+  trim(inflated_);
+  trim(file_);
+  if (parser_.capacity() > keep_bytes) parser_ = simdjson::dom::parser();
+  opened_ = Opened::kNothing;
 }
 
 namespace {
@@ -264,6 +341,7 @@ constexpr size_t kChunk = 4 << 20;
 }  // namespace
 
 absl::Status RecordReader::ReadFile(const std::string& path, Callback fn) {
+  max_records_ = SIZE_MAX;
   const ContainerHint hint = HintFromName(path);
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));

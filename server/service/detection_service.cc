@@ -3,8 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/engine/printable.h"
 #include "server/service/lookups.h"
-#include "server/service/request_evaluator.h"
+#include "server/service/request_decoder.h"
 #include "trailsentry/grpc_status.h"
 
 namespace trailsentry::service {
@@ -18,47 +19,24 @@ absl::StatusOr<std::string> DetectionService::TenantOf(grpc::CallbackServerConte
 }
 
 grpc::Status DetectionService::EvaluateOne(grpc::CallbackServerContext* context,
-                                           std::string_view tenant,
-                                           const v1::EvaluateRequest& request,
-                                           v1::EvaluateResponse* response) {
+                                           std::string_view tenant, const grpc::ByteBuffer& request,
+                                           grpc::ByteBuffer* response) {
   if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
   if (context->deadline() < std::chrono::system_clock::now()) {
     return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before evaluation");
   }
-  // Over max_in_flight requests at once, new ones are turned away, not queued.
-  struct InFlight {
-    std::atomic<int>& n;
-    ~InFlight() { n.fetch_sub(1, std::memory_order_relaxed); }
-  } in_flight{in_flight_};
-  if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= config_.max_in_flight) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        absl::StrCat("max_in_flight (", config_.max_in_flight,
-                                     ") requests are already being evaluated; retry later"));
+  v1::EvaluateRequest decoded;
+  if (absl::Status s = DecodeRequest(request, decoded); !s.ok()) return ToGrpcStatus(s);
+  v1::EvaluateResponse evaluated;
+  if (absl::Status s = evaluations_.Evaluate("grpc", tenant, decoded, &evaluated); !s.ok()) {
+    return ToGrpcStatus(s);
   }
-  const auto start = std::chrono::steady_clock::now();
-  metrics_.AddInFlight(1);
-  RequestEvaluator evaluator(engine_, db_, config_.max_events_per_request);
-  absl::Status status = evaluator.Evaluate(tenant, request, response);
-  metrics_.AddInFlight(-1);
-  metrics_.RecordRequest(
-      "grpc", "Evaluate",
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), status.ok());
-  if (!status.ok()) return ToGrpcStatus(status);
-  metrics_.RecordEvaluation(*response);
-  events_evaluated_.fetch_add(static_cast<uint64_t>(response->verdicts_size()),
-                              std::memory_order_relaxed);
-  for (const v1::AlertChange& change : response->alerts()) {
-    spdlog::info("alert {} {} rule={} identity={} actions={}",
-                 change.kind() == v1::AlertChange::NEW ? "opened" : "updated",
-                 change.alert().alert_id(), change.alert().rule_id(), change.alert().identity(),
-                 change.alert().distinct_action_count());
-  }
-  return grpc::Status::OK;
+  return ToGrpcStatus(EncodeResponse(evaluated, *response));
 }
 
 grpc::ServerUnaryReactor* DetectionService::Evaluate(grpc::CallbackServerContext* context,
-                                                     const v1::EvaluateRequest* request,
-                                                     v1::EvaluateResponse* response) {
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<std::string> tenant = TenantOf(context);
   reactor->Finish(tenant.ok() ? EvaluateOne(context, *tenant, *request, response)
@@ -67,9 +45,11 @@ grpc::ServerUnaryReactor* DetectionService::Evaluate(grpc::CallbackServerContext
 }
 
 // Reads a request, evaluates it, writes its response, and reads the next: one
-// request in flight per stream, responses in request order.
+// request in flight per stream, responses in request order. The caller's token
+// is checked again for every request: a token revoked (SIGHUP) while its stream
+// is open ends the stream with UNAUTHENTICATED at the next request.
 class DetectionService::StreamReactor final
-    : public grpc::ServerBidiReactor<v1::EvaluateRequest, v1::EvaluateResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   StreamReactor(DetectionService& service, grpc::CallbackServerContext* context)
       : service_(service), context_(context) {
@@ -85,6 +65,12 @@ class DetectionService::StreamReactor final
   void OnReadDone(bool ok) override {
     if (!ok) {
       Finish(grpc::Status::OK);  // client half-closed
+      return;
+    }
+    absl::StatusOr<std::string> tenant = service_.TenantOf(context_);
+    if (!tenant.ok() || *tenant != tenant_) {
+      Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "the stream's token is no longer valid (revoked or reassigned)"));
       return;
     }
     response_.Clear();
@@ -111,12 +97,12 @@ class DetectionService::StreamReactor final
   DetectionService& service_;
   grpc::CallbackServerContext* context_;
   std::string tenant_;
-  v1::EvaluateRequest request_;
-  v1::EvaluateResponse response_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
 };
 
-grpc::ServerBidiReactor<v1::EvaluateRequest, v1::EvaluateResponse>*
-DetectionService::EvaluateStream(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* DetectionService::EvaluateStream(
+    grpc::CallbackServerContext* context) {
   return new StreamReactor(*this, context);
 }
 
@@ -166,8 +152,10 @@ grpc::ServerUnaryReactor* DetectionService::AddKnownNetwork(
   absl::StatusOr<v1::AddKnownNetworkResponse> r =
       service::AddKnownNetwork(engine_, db_, *tenant, *request);
   if (r.ok()) {
-    spdlog::info("tenant {}: trusted network {} for {}", *tenant, r->network(),
-                 request->identity().empty() ? request->account_id() : request->identity());
+    spdlog::info("tenant {}: trusted network {} for {}", engine::Printable(*tenant),
+                 engine::Printable(r->network()),
+                 engine::Printable(request->identity().empty() ? request->account_id()
+                                                               : request->identity()));
   }
   return Reply(context, std::move(r), response);
 }
@@ -179,7 +167,10 @@ grpc::ServerUnaryReactor* DetectionService::ForgetIdentity(grpc::CallbackServerC
   if (!tenant.ok()) return Reply<v1::ForgetIdentityResponse>(context, tenant.status(), response);
   absl::StatusOr<v1::ForgetIdentityResponse> r =
       service::ForgetIdentity(engine_, db_, *tenant, *request);
-  if (r.ok()) spdlog::info("tenant {}: forgot identity {}", *tenant, request->identity());
+  if (r.ok()) {
+    spdlog::info("tenant {}: forgot identity {}", engine::Printable(*tenant),
+                 engine::Printable(request->identity()));
+  }
   return Reply(context, std::move(r), response);
 }
 

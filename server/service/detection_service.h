@@ -1,9 +1,9 @@
 // DetectionService: the trailsentry.v1.Detection gRPC service (callback API).
 //
-// A thin adapter: checks arguments, hands the request to RequestEvaluator, maps
+// A thin adapter: checks arguments, hands the request to Evaluations, maps
 // the status. No detection logic lives here.
 //
-//   DetectionService service(engine, config.server);
+//   DetectionService service(engine, db, auth, evaluations);
 //   builder.RegisterService(&service);
 #ifndef TRAILSENTRY_SERVER_SERVICE_DETECTION_SERVICE_H_
 #define TRAILSENTRY_SERVER_SERVICE_DETECTION_SERVICE_H_
@@ -14,24 +14,33 @@
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
 #include "server/service/authenticator.h"
-#include "server/service/metrics.h"
+#include "server/service/evaluations.h"
 #include "storage/database.h"
 #include "trailsentry/v1/detection.grpc.pb.h"
 
 namespace trailsentry::service {
 
-class DetectionService final : public v1::Detection::CallbackService {
+// Evaluate and EvaluateStream take raw messages, decoded by DecodeRequest, so a
+// request gRPC cannot parse gets an error naming the field rather than gRPC's
+// bare UNIMPLEMENTED.
+using DetectionBase = v1::Detection::WithRawCallbackMethod_Evaluate<
+    v1::Detection::WithRawCallbackMethod_EvaluateStream<
+        v1::Detection::WithCallbackMethod_GetIdentity<v1::Detection::WithCallbackMethod_ListAlerts<
+            v1::Detection::WithCallbackMethod_AddKnownNetwork<
+                v1::Detection::WithCallbackMethod_ForgetIdentity<v1::Detection::Service>>>>>>;
+
+class DetectionService final : public DetectionBase {
  public:
   // `db` may be null (nothing persisted; no alert history).
   DetectionService(engine::Engine& engine, storage::Database* db, const Authenticator& auth,
-                   Metrics& metrics, const engine::ServerConfig& config)
-      : engine_(engine), db_(db), auth_(auth), metrics_(metrics), config_(config) {}
+                   Evaluations& evaluations)
+      : engine_(engine), db_(db), auth_(auth), evaluations_(evaluations) {}
 
   grpc::ServerUnaryReactor* Evaluate(grpc::CallbackServerContext* context,
-                                     const v1::EvaluateRequest* request,
-                                     v1::EvaluateResponse* response) override;
+                                     const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
 
-  grpc::ServerBidiReactor<v1::EvaluateRequest, v1::EvaluateResponse>* EvaluateStream(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EvaluateStream(
       grpc::CallbackServerContext* context) override;
 
   grpc::ServerUnaryReactor* GetIdentity(grpc::CallbackServerContext* context,
@@ -47,23 +56,18 @@ class DetectionService final : public v1::Detection::CallbackService {
                                            const v1::ForgetIdentityRequest* request,
                                            v1::ForgetIdentityResponse* response) override;
 
-  uint64_t events_evaluated() const { return events_evaluated_.load(std::memory_order_relaxed); }
-  int in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
-
  private:
   class StreamReactor;
+  // Decodes, evaluates and encodes one request message.
   grpc::Status EvaluateOne(grpc::CallbackServerContext* context, std::string_view tenant,
-                           const v1::EvaluateRequest& request, v1::EvaluateResponse* response);
+                           const grpc::ByteBuffer& request, grpc::ByteBuffer* response);
   // The caller's tenant from its bearer token (or "default" with auth off).
   absl::StatusOr<std::string> TenantOf(grpc::CallbackServerContext* context) const;
 
   engine::Engine& engine_;
   storage::Database* const db_;
   const Authenticator& auth_;
-  Metrics& metrics_;
-  const engine::ServerConfig config_;
-  std::atomic<uint64_t> events_evaluated_{0};
-  std::atomic<int> in_flight_{0};
+  Evaluations& evaluations_;
 };
 
 }  // namespace trailsentry::service

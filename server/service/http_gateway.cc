@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "server/engine/alert_proto.h"
 #include "server/engine/event_time.h"
+#include "server/engine/printable.h"
 #include "server/service/lookups.h"
-#include "server/service/request_evaluator.h"
 
 namespace trailsentry::service {
 namespace {
@@ -48,10 +48,10 @@ int HttpCode(absl::StatusCode code) {
 
 void ReplyError(httplib::Response& res, const absl::Status& status) {
   res.status = HttpCode(status.code());
-  std::string message;
-  for (char c : status.message()) {
+  std::string message;  // a JSON string: UTF-8, on one line, quotes escaped
+  for (char c : engine::Printable(std::string(status.message()))) {
     if (c == '"' || c == '\\') message.push_back('\\');
-    if (static_cast<unsigned char>(c) >= 0x20) message.push_back(c);
+    message.push_back(c);
   }
   res.set_content(absl::StrCat("{\"code\":\"", absl::StatusCodeToString(status.code()),
                                "\",\"message\":\"", message, "\"}\n"),
@@ -109,6 +109,32 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const Options& o
         absl::StrCat("--http_listen: bad port in \"", options.listen, "\""));
   }
   gw->http_->set_payload_max_length(static_cast<size_t>(gw->deps_.config->max_message_bytes));
+  // A request whose length is ambiguous is refused before any handler, and the
+  // connection closed: a second length (or a length beside chunked encoding) is
+  // how a request is smuggled past a proxy that reads it the other way.
+  gw->http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    const size_t lengths = req.get_header_value_count("Content-Length");
+    const bool chunked = req.has_header("Transfer-Encoding");
+    if (lengths <= 1 && !(lengths == 1 && chunked))
+      return httplib::Server::HandlerResponse::Unhandled;
+    ReplyError(res, absl::InvalidArgumentError(
+                        lengths > 1 ? absl::StrCat("Content-Length: given ", lengths,
+                                                   " times; send it once")
+                                    : "Content-Length and Transfer-Encoding both given; send one"));
+    // httplib keeps a connection open after a handled request; a provider that
+    // reports failure after writing the body makes it close this one, so bytes
+    // after the ambiguous body are never read as a request.
+    std::string body = res.body;
+    res.body.clear();
+    res.headers.erase("Content-Type");
+    res.set_header("Connection", "close");
+    res.set_content_provider(body.size(), "application/json",
+                             [body](size_t offset, size_t, httplib::DataSink& sink) {
+                               sink.write(body.data() + offset, body.size() - offset);
+                               return false;
+                             });
+    return httplib::Server::HandlerResponse::Handled;
+  });
   gw->Routes();
   gw->port_ = port == 0 ? gw->http_->bind_to_any_port(host)
                         : (gw->http_->bind_to_port(host, port) ? port : -1);
@@ -116,6 +142,15 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const Options& o
     return absl::UnavailableError(absl::StrCat("cannot listen (HTTP) on ", options.listen));
   }
   gw->thread_ = std::thread([g = gw.get()] { g->http_->listen_after_bind(); });
+  // httplib's stop() does nothing until its accept loop runs: a gateway stopped
+  // right after it started would otherwise wait in accept() forever.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!gw->http_->is_running()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::UnavailableError(absl::StrCat("HTTP on ", options.listen, " did not start"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return gw;
 }
 
@@ -132,34 +167,34 @@ void HttpGateway::Routes() {
   auto route = [&d](const char* method, auto handler) {
     return [&d, method, handler](const httplib::Request& req, httplib::Response& res) {
       const auto start = std::chrono::steady_clock::now();
-      d.metrics->AddInFlight(1);
       absl::StatusOr<std::string> tenant = d.auth->TenantFor(req.get_header_value("Authorization"));
       absl::Status status = tenant.ok() ? handler(*tenant, req, res) : tenant.status();
       if (!status.ok()) ReplyError(res, status);
-      d.metrics->AddInFlight(-1);
-      d.metrics->RecordRequest(
-          "http", method,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-          status.ok());
+      // Evaluate records its own metrics (Evaluations), like every transport's.
+      if (std::string_view(method) != "Evaluate") {
+        d.metrics->RecordRequest(
+            "http", method,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+            status.ok());
+      }
     };
   };
 
-  http_->Post("/v1/evaluate",
-              route("Evaluate",
-                    [&d](const std::string& tenant, const httplib::Request& req,
-                         httplib::Response& res) -> absl::Status {
-                      v1::EvaluateRequest request;
-                      if (absl::Status s = ParseBody(req, &request); !s.ok()) return s;
-                      v1::EvaluateResponse response;
-                      RequestEvaluator evaluator(*d.engine, d.db, d.config->max_events_per_request);
-                      if (absl::Status s = evaluator.Evaluate(tenant, request, &response);
-                          !s.ok()) {
-                        return s;
-                      }
-                      d.metrics->RecordEvaluation(response);
-                      ReplyMessage(res, response);
-                      return absl::OkStatus();
-                    }));
+  http_->Post("/v1/evaluate", route("Evaluate",
+                                    [&d](const std::string& tenant, const httplib::Request& req,
+                                         httplib::Response& res) -> absl::Status {
+                                      v1::EvaluateRequest request;
+                                      if (absl::Status s = ParseBody(req, &request); !s.ok())
+                                        return s;
+                                      v1::EvaluateResponse response;
+                                      if (absl::Status s = d.evaluations->Evaluate(
+                                              "http", tenant, request, &response);
+                                          !s.ok()) {
+                                        return s;
+                                      }
+                                      ReplyMessage(res, response);
+                                      return absl::OkStatus();
+                                    }));
   http_->Get(R"(/v1/identities/(.+))",
              route("GetIdentity",
                    [&d](const std::string& tenant, const httplib::Request& req,
@@ -181,8 +216,9 @@ void HttpGateway::Routes() {
                         absl::StatusOr<v1::ForgetIdentityResponse> r =
                             ForgetIdentity(*d.engine, d.db, tenant, request);
                         if (!r.ok()) return r.status();
-                        spdlog::info("tenant {}: forgot identity {} (HTTP)", tenant,
-                                     request.identity());
+                        spdlog::info("tenant {}: forgot identity {} (HTTP)",
+                                     engine::Printable(tenant),
+                                     engine::Printable(request.identity()));
                         ReplyMessage(res, *r);
                         return absl::OkStatus();
                       }));
@@ -224,7 +260,11 @@ void HttpGateway::Routes() {
                       absl::StatusOr<v1::AddKnownNetworkResponse> r =
                           AddKnownNetwork(*d.engine, d.db, tenant, request);
                       if (!r.ok()) return r.status();
-                      spdlog::info("tenant {}: trusted network {} (HTTP)", tenant, r->network());
+                      spdlog::info(
+                          "tenant {}: trusted network {} for {} (HTTP)", engine::Printable(tenant),
+                          engine::Printable(r->network()),
+                          engine::Printable(request.identity().empty() ? request.account_id()
+                                                                       : request.identity()));
                       ReplyMessage(res, *r);
                       return absl::OkStatus();
                     }));

@@ -26,6 +26,7 @@
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
 #include "server/service/authenticator.h"
+#include "server/service/evaluations.h"
 #include "server/service/metrics.h"
 #include "storage/database.h"
 
@@ -45,6 +46,7 @@ class HttpGateway {
     engine::Engine* engine = nullptr;
     storage::Database* db = nullptr;
     const Authenticator* auth = nullptr;
+    Evaluations* evaluations = nullptr;
     Metrics* metrics = nullptr;
     const engine::ServerConfig* config = nullptr;
     std::function<bool()> ready;  // /readyz

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/engine/alert_proto.h"
+#include "server/engine/printable.h"
 #include "server/engine/record_parser.h"
 #include "server/engine/record_reader.h"
 #include "storage/transaction.h"
@@ -27,6 +28,9 @@ struct ParseBuffers {
   engine::RecordReader reader;
 };
 
+// Buffers grown past this by one large request are freed after it.
+constexpr size_t kKeepBufferBytes = size_t{32} << 20;
+
 ParseBuffers& Buffers() {
   thread_local ParseBuffers buffers;
   return buffers;
@@ -41,10 +45,35 @@ std::optional<RecordError> FromStructured(const v1::CloudTrailEvent& s, Event& e
   if (ts.seconds() < 0 || ts.seconds() > 253402300799 || ts.nanos() < 0 || ts.nanos() > 999999999) {
     return RecordError{"structured.event_time", "out of range (1970..9999)"};
   }
-  for (const auto& [value, field] : {std::pair{&s.event_name(), "structured.event_name"},
-                                     std::pair{&s.event_source(), "structured.event_source"}}) {
+  // The same limits as a raw record's fields (record_parser.h).
+  const v1::UserIdentity& u = s.user_identity();
+  const std::pair<const std::string*, const char*> names[] = {
+      {&s.event_name(), "structured.event_name"}, {&s.event_source(), "structured.event_source"}};
+  const std::pair<const std::string*, const char*> fields[] = {
+      {&s.event_id(), "structured.event_id"},
+      {&s.source_ip_address(), "structured.source_ip_address"},
+      {&s.user_agent(), "structured.user_agent"},
+      {&s.error_code(), "structured.error_code"},
+      {&s.aws_region(), "structured.aws_region"},
+      {&s.recipient_account_id(), "structured.recipient_account_id"},
+      {&u.type(), "structured.user_identity.type"},
+      {&u.arn(), "structured.user_identity.arn"},
+      {&u.principal_id(), "structured.user_identity.principal_id"},
+      {&u.account_id(), "structured.user_identity.account_id"},
+      {&u.access_key_id(), "structured.user_identity.access_key_id"},
+      {&u.user_name(), "structured.user_identity.user_name"},
+      {&u.session_issuer_user_name(), "structured.user_identity.session_issuer_user_name"},
+      {&u.session_issuer_arn(), "structured.user_identity.session_issuer_arn"}};
+  for (const auto& [value, field] : names) {
     if (value->size() > engine::kMaxNameBytes) {
-      return RecordError{field, absl::StrCat("longer than ", engine::kMaxNameBytes, " bytes")};
+      return RecordError{field, absl::StrCat("longer than ", engine::kMaxNameBytes, " bytes (",
+                                             value->size(), ")")};
+    }
+  }
+  for (const auto& [value, field] : fields) {
+    if (value->size() > engine::kMaxFieldBytes) {
+      return RecordError{field, absl::StrCat("longer than ", engine::kMaxFieldBytes, " bytes (",
+                                             value->size(), ")")};
     }
   }
   ev.time = ts.seconds() * engine::kMillisPerSecond + ts.nanos() / 1000000;
@@ -56,7 +85,6 @@ std::optional<RecordError> FromStructured(const v1::CloudTrailEvent& s, Event& e
   ev.error_code = s.error_code();
   ev.aws_region = s.aws_region();
   ev.recipient_account_id = s.recipient_account_id();
-  const v1::UserIdentity& u = s.user_identity();
   ev.identity_type = u.type();
   ev.arn = u.arn();
   ev.principal_id = u.principal_id();
@@ -84,8 +112,9 @@ class ResponseBuilder {
   void Reject(const RecordError& err) {
     v1::Verdict* v = response_->add_verdicts();
     v->set_status(v1::Verdict::REJECTED);
-    v->set_reject_field(err.field);
-    v->set_reject_reason(absl::StrCat(err.field, ": ", err.reason));
+    // Reasons may quote the input: escaped, so the reply is valid UTF-8.
+    v->set_reject_field(engine::Printable(err.field));
+    v->set_reject_reason(engine::Printable(absl::StrCat(err.field, ": ", err.reason)));
     response_->set_rejected(response_->rejected() + 1);
   }
 
@@ -137,12 +166,41 @@ class ResponseBuilder {
 
 absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::EvaluateRequest& request,
                                         v1::EvaluateResponse* response) {
-  if (request.events_size() > max_events_) {
+  const int max_events = limits_.max_events_per_request;
+  if (request.events_size() > max_events) {
     return absl::InvalidArgumentError(absl::StrCat("request holds ", request.events_size(),
                                                    " events; max_events_per_request is ",
-                                                   max_events_));
+                                                   max_events, "; nothing was evaluated"));
   }
   ParseBuffers& buf = Buffers();
+  // A request may not leave its (possibly huge) buffers behind on this thread.
+  struct Trim {
+    ParseBuffers& buf;
+    ~Trim() {
+      buf.reader.Trim(kKeepBufferBytes);
+      if (buf.padded.capacity() > kKeepBufferBytes) std::string().swap(buf.padded);
+      if (buf.parser.capacity() > kKeepBufferBytes) buf.parser = simdjson::dom::parser();
+    }
+  } trim{buf};
+  // The payload is inflated and its records counted before anything is
+  // evaluated, so a request over a limit fails whole, before touching state.
+  bool payload = false;
+  absl::Status payload_error;  // a payload that is no container: one REJECTED verdict
+  if (!request.payload().empty()) {
+    const engine::ReadLimits read_limits{
+        .max_inflated_bytes = static_cast<size_t>(limits_.max_inflated_bytes),
+        .max_records = static_cast<size_t>(max_events - request.events_size())};
+    absl::StatusOr<size_t> records =
+        buf.reader.Open(request.payload(), engine::ContainerHint::kUnknown, read_limits);
+    if (!records.ok() && records.status().code() == absl::StatusCode::kResourceExhausted) {
+      return OverLimit(records.status(), request.events_size());
+    }
+    if (!records.ok()) {
+      payload_error = records.status();
+    } else {
+      payload = true;
+    }
+  }
   storage::Transaction tx(engine_, db_);
   ResponseBuilder builder(engine_, tx.writer(), tenant, response);
   for (const v1::Event& event : request.events()) {
@@ -174,20 +232,22 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
         break;
     }
   }
-  if (!request.payload().empty()) {
-    int payload_records = 0;
-    absl::Status read =
-        buf.reader.Read(request.payload(), [&](size_t, const engine::RecordOrError& r) {
-          if (++payload_records + request.events_size() > max_events_) {
-            builder.Reject({"payload", absl::StrCat("record beyond max_events_per_request (",
-                                                    max_events_, "): not evaluated")});
-          } else if (r.error != nullptr) {
-            builder.Reject(*r.error);
-          } else {
-            builder.Record(r.record);
-          }
-        });
+  if (payload) {
+    absl::Status read = buf.reader.ForEach([&](size_t, const engine::RecordOrError& r) {
+      if (r.error != nullptr) {
+        builder.Reject(*r.error);
+      } else {
+        builder.Record(r.record);
+      }
+    });
+    // JSON lines whose lines are containers can only be counted while read:
+    // the transaction ends uncommitted, so nothing of the request stands.
+    if (read.code() == absl::StatusCode::kResourceExhausted) {
+      return OverLimit(read, request.events_size());
+    }
     if (!read.ok()) builder.Reject({"payload", std::string(read.message())});
+  } else if (!payload_error.ok()) {
+    builder.Reject({"payload", std::string(payload_error.message())});
   }
   builder.Finish();
   // A failed read means some event was judged on incomplete state: nothing of
@@ -198,6 +258,14 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
         absl::StrCat("reading state: ", builder.storage_status().message()));
   }
   return tx.Commit();
+}
+
+absl::Status RequestEvaluator::OverLimit(const absl::Status& read, int events) const {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "payload: ", read.message(),
+      events > 0 ? absl::StrCat(" with the request's ", events, " events") : "",
+      " (max_events_per_request ", limits_.max_events_per_request, ", max_inflated_bytes ",
+      limits_.max_inflated_bytes, "); nothing was evaluated"));
 }
 
 }  // namespace trailsentry::service

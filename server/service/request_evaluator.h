@@ -3,9 +3,10 @@
 // Parses each event (raw JSON, EventBridge envelope or structured), evaluates it,
 // and fills a verdict per event in request order, then each alert the request
 // opened or updated, once, in its final state. A bad record only gets a REJECTED
-// verdict naming the field; it never fails the request or touches state.
+// verdict naming the field; it never fails the request or touches state. Every
+// string of a reply is valid UTF-8, whatever bytes the request held.
 //
-//   RequestEvaluator evaluator(engine, limits);
+//   RequestEvaluator evaluator(engine, db, config.server);
 //   absl::Status s = evaluator.Evaluate("default", request, &response);
 #ifndef TRAILSENTRY_SERVER_SERVICE_REQUEST_EVALUATOR_H_
 #define TRAILSENTRY_SERVER_SERVICE_REQUEST_EVALUATOR_H_
@@ -23,20 +24,26 @@ class RequestEvaluator {
  public:
   // `db` (may be null: nothing persisted) receives the request's state changes
   // in one transaction, committed before Evaluate returns.
-  RequestEvaluator(engine::Engine& engine, storage::Database* db, int max_events_per_request)
-      : engine_(engine), db_(db), max_events_(max_events_per_request) {}
+  // `limits`: max_events_per_request, max_inflated_bytes.
+  RequestEvaluator(engine::Engine& engine, storage::Database* db,
+                   const engine::ServerConfig& limits)
+      : engine_(engine), db_(db), limits_(limits) {}
 
   // INVALID_ARGUMENT (naming the limit) when the request holds more events than
-  // max_events_per_request; nothing is evaluated then. UNAVAILABLE when state
+  // max_events_per_request (its events and its payload's records together) or
+  // its payload inflates past max_inflated_bytes: one error, nothing evaluated,
+  // nothing stored. UNAVAILABLE when state
   // could not be read or committed: nothing of the request stands (in memory or
   // on disk), so a retry is judged as this try would have been.
   [[nodiscard]] absl::Status Evaluate(std::string_view tenant, const v1::EvaluateRequest& request,
                                       v1::EvaluateResponse* response);
 
  private:
+  absl::Status OverLimit(const absl::Status& read, int events) const;
+
   engine::Engine& engine_;
   storage::Database* const db_;
-  const int max_events_;
+  const engine::ServerConfig& limits_;
 };
 
 }  // namespace trailsentry::service

@@ -89,8 +89,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
       engine::Engine::Create(config, server->db_.get());
   if (!engine.ok()) return engine.status();
   server->engine_ = *std::move(engine);
-  server->service_ = std::make_unique<DetectionService>(
-      *server->engine_, server->db_.get(), *server->auth_, server->metrics_, config.server);
+  server->evaluations_ = std::make_unique<Evaluations>(*server->engine_, server->db_.get(),
+                                                       server->metrics_, config.server);
+  server->service_ = std::make_unique<DetectionService>(*server->engine_, server->db_.get(),
+                                                        *server->auth_, *server->evaluations_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -114,6 +116,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
                            {.engine = server->engine_.get(),
                             .db = server->db_.get(),
                             .auth = server->auth_.get(),
+                            .evaluations = server->evaluations_.get(),
                             .metrics = &server->metrics_,
                             .config = &server->engine_->config().server,
                             .ready = [raw] { return raw->ready_.load(); }});

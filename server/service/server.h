@@ -16,6 +16,7 @@
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
 #include "server/service/detection_service.h"
+#include "server/service/evaluations.h"
 #include "server/service/http_gateway.h"
 #include "server/service/metrics.h"
 #include "storage/database.h"
@@ -50,7 +51,7 @@ class Server {
   engine::Engine& engine() { return *engine_; }
   // Re-reads the token file (SIGHUP); the tokens in force stay on error.
   [[nodiscard]] absl::Status ReloadTokens() { return auth_->Reload(); }
-  const DetectionService& service() const { return *service_; }
+  const Evaluations& evaluations() const { return *evaluations_; }
   storage::Database* database() { return db_.get(); }
   // Stops accepting calls, waits up to `grace` for in-flight ones, then cancels.
   void Shutdown(absl::Duration grace);
@@ -62,6 +63,7 @@ class Server {
   std::unique_ptr<storage::Database> db_;  // declared first: the engine reads through it
   std::unique_ptr<engine::Engine> engine_;
   Metrics metrics_;
+  std::unique_ptr<Evaluations> evaluations_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<DetectionService> service_;
   std::unique_ptr<HttpGateway> http_;

@@ -15,6 +15,7 @@
 #include "server/engine/event_classifier.h"
 #include "server/engine/record_parser.h"
 #include "tests/testing/cloudtrail_builder.h"
+#include "tests/testing/gzip.h"
 #include "tests/testing/temp_dir.h"
 
 namespace trailsentry::testing {
@@ -44,20 +45,6 @@ Counts ReadAll(RecordReader& reader, std::string_view bytes, absl::Status* statu
   });
   if (status) *status = st;
   return c;
-}
-
-std::string Gzip(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
 }
 
 TEST(RecordReader, ReadsEveryContainer) {
@@ -324,6 +311,77 @@ TEST(Datasets, NoBurstWhereSourcesSaysNone) {
     EXPECT_EQ(evaluated, 3313);
     EXPECT_TRUE(changes.empty());
   }
+}
+
+}  // namespace
+}  // namespace trailsentry::testing
+
+namespace trailsentry::testing {
+namespace {
+
+// Opens `bytes` with limits; the records ForEach hands over, and its status.
+struct Opened {
+  absl::StatusOr<size_t> count;
+  absl::Status each;
+  int records = 0;
+};
+
+Opened OpenWithLimits(RecordReader& reader, const std::string& bytes, engine::ReadLimits limits) {
+  Opened o{reader.Open(bytes, engine::ContainerHint::kUnknown, limits), absl::OkStatus(), 0};
+  if (o.count.ok()) o.each = reader.ForEach([&](size_t, const RecordOrError&) { ++o.records; });
+  return o;
+}
+
+TEST(RecordReaderLimits, CountsEveryContainerBeforeReadingIt) {
+  RecordReader reader;
+  const std::string r = Record().Json();
+  const std::string lines = r + "\n\n" + r + "\n   \n" + r + "\n";
+  const std::string s3 = "{\"Records\":[" + r + "," + r + "," + r + "]}";
+  const std::string array = "[" + r + "," + r + "," + r + "]";
+  for (const std::string& input : {lines, s3, array, Gzip(lines), Gzip(s3)}) {
+    Opened o = OpenWithLimits(reader, input, {.max_records = 3});
+    ASSERT_TRUE(o.count.ok()) << o.count.status();
+    EXPECT_EQ(*o.count, 3u);
+    EXPECT_TRUE(o.each.ok());
+    EXPECT_EQ(o.records, 3);
+    o = OpenWithLimits(reader, input, {.max_records = 2});
+    EXPECT_EQ(o.count.status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_NE(o.count.status().message().find("more than 2 records"), std::string::npos);
+    EXPECT_EQ(o.records, 0) << "nothing is read past a limit";
+  }
+}
+
+TEST(RecordReaderLimits, ContainerLinesAreStoppedAtTheLimitWhileRead) {
+  // Two lines, each an S3 delivery file of three records: the count is known
+  // only while reading; ForEach stops at the limit and says so.
+  RecordReader reader;
+  const std::string r = Record().Json();
+  const std::string line = "{\"Records\":[" + r + "," + r + "," + r + "]}";
+  Opened o = OpenWithLimits(reader, line + "\n" + line + "\n", {.max_records = 4});
+  ASSERT_TRUE(o.count.ok());
+  EXPECT_EQ(*o.count, 2u);
+  EXPECT_EQ(o.each.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(o.records, 4);
+}
+
+TEST(RecordReaderLimits, GzipStopsInflatingAtTheLimit) {
+  RecordReader reader;
+  const std::string bomb = Gzip(std::string(size_t{64} << 20, ' '));  // 64 MiB from ~64 KiB
+  Opened o = OpenWithLimits(reader, bomb, {.max_inflated_bytes = size_t{1} << 20});
+  EXPECT_EQ(o.count.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(o.count.status().message().find("inflates to more than 1048576 bytes"),
+            std::string::npos)
+      << o.count.status();
+  // Exactly at the limit is fine; a byte more is not.
+  const std::string r = Record().Json() + "\n";
+  o = OpenWithLimits(reader, Gzip(r), {.max_inflated_bytes = r.size()});
+  EXPECT_TRUE(o.count.ok()) << o.count.status();
+  o = OpenWithLimits(reader, Gzip(r), {.max_inflated_bytes = r.size() - 1});
+  EXPECT_EQ(o.count.status().code(), absl::StatusCode::kResourceExhausted);
+  // Trim frees what the large input grew; the reader still reads.
+  reader.Trim(1 << 20);
+  o = OpenWithLimits(reader, Gzip(r), {});
+  EXPECT_EQ(o.records, 1);
 }
 
 }  // namespace

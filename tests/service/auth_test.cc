@@ -10,6 +10,7 @@
 #include "server/service/server.h"
 #include "tests/testing/cloudtrail_builder.h"
 #include "tests/testing/temp_dir.h"
+#include "trailsentry/v1/detection.grpc.pb.h"
 
 namespace trailsentry::testing {
 namespace {
@@ -120,6 +121,32 @@ TEST_F(AuthTest, TokenFileReloads) {
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("line 1"), std::string::npos) << s;
   EXPECT_TRUE(ClientFor(*server, rotated)->Evaluate(Burst("a")).ok());
+}
+
+TEST_F(AuthTest, RevokingATokenEndsItsOpenStream) {
+  auto server = Start({.token_file = tokens_}).value();
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server->port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::Detection::NewStub(channel);
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", std::string("Bearer ") + kTokenA);
+  auto stream = stub->EvaluateStream(&context);
+  v1::EvaluateResponse response;
+  ASSERT_TRUE(stream->Write(Burst("a")));
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.accepted(), 6);
+  // Revoked while the stream is open: its next request is refused, the stream ends.
+  std::ofstream(tokens_) << kTokenB << " tenant-b\n";
+  ASSERT_TRUE(server->ReloadTokens().ok());
+  ASSERT_TRUE(stream->Write(Burst("a2")));
+  EXPECT_FALSE(stream->Read(&response));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(status.error_message().find("no longer valid"), std::string::npos);
+  // Nothing of the refused request reached tenant-a.
+  auto b = ClientFor(*server, kTokenB);
+  EXPECT_EQ(b->GetIdentity("arn:aws:iam::111122223333:user/a2").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(AuthTest, RemoteListenNeedsAuthentication) {
