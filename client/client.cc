@@ -55,16 +55,18 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const Options& options) 
 Client::Client(std::shared_ptr<grpc::Channel> channel, Options options)
     : channel_(std::move(channel)),
       stub_(v1::Detection::NewStub(channel_)),
+      admin_(v1::Admin::NewStub(channel_)),
       options_(std::move(options)) {}
 
-template <typename Request, typename Response, typename Method>
-absl::StatusOr<Response> Client::Call(const char* name, Method method, const Request& request) {
+template <typename Request, typename Response, typename Stub, typename Method>
+absl::StatusOr<Response> Client::Call(const char* name, Stub& stub, Method method,
+                                      const Request& request) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(options_.timeout));
   if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);
   Response response;
-  grpc::Status status = (stub_.get()->*method)(&context, request, &response);
+  grpc::Status status = (stub.*method)(&context, request, &response);
   if (!status.ok()) {
     absl::Status s = FromGrpcStatus(status);
     return absl::Status(s.code(), absl::StrCat(name, " on ", options_.target, ": ", s.message()));
@@ -73,34 +75,41 @@ absl::StatusOr<Response> Client::Call(const char* name, Method method, const Req
 }
 
 absl::StatusOr<v1::EvaluateResponse> Client::Evaluate(const v1::EvaluateRequest& request) {
-  return Call<v1::EvaluateRequest, v1::EvaluateResponse>("Evaluate", &v1::Detection::Stub::Evaluate,
-                                                         request);
+  return Call<v1::EvaluateRequest, v1::EvaluateResponse>("Evaluate", *stub_,
+                                                         &v1::Detection::Stub::Evaluate, request);
 }
 
 absl::StatusOr<v1::IdentityProfile> Client::GetIdentity(std::string_view identity) {
   v1::GetIdentityRequest request;
   request.set_identity(std::string(identity));
   return Call<v1::GetIdentityRequest, v1::IdentityProfile>(
-      "GetIdentity", &v1::Detection::Stub::GetIdentity, request);
+      "GetIdentity", *stub_, &v1::Detection::Stub::GetIdentity, request);
 }
 
 absl::StatusOr<v1::ListAlertsResponse> Client::ListAlerts(const v1::ListAlertsRequest& request) {
   return Call<v1::ListAlertsRequest, v1::ListAlertsResponse>(
-      "ListAlerts", &v1::Detection::Stub::ListAlerts, request);
+      "ListAlerts", *stub_, &v1::Detection::Stub::ListAlerts, request);
 }
 
 absl::StatusOr<v1::AddKnownNetworkResponse> Client::AddKnownNetwork(
     const v1::AddKnownNetworkRequest& request) {
   return Call<v1::AddKnownNetworkRequest, v1::AddKnownNetworkResponse>(
-      "AddKnownNetwork", &v1::Detection::Stub::AddKnownNetwork, request);
+      "AddKnownNetwork", *stub_, &v1::Detection::Stub::AddKnownNetwork, request);
 }
 
 absl::Status Client::ForgetIdentity(std::string_view identity) {
   v1::ForgetIdentityRequest request;
   request.set_identity(std::string(identity));
   return Call<v1::ForgetIdentityRequest, v1::ForgetIdentityResponse>(
-             "ForgetIdentity", &v1::Detection::Stub::ForgetIdentity, request)
+             "ForgetIdentity", *stub_, &v1::Detection::Stub::ForgetIdentity, request)
       .status();
+}
+
+absl::StatusOr<v1::BackupResponse> Client::Backup(std::string_view name) {
+  v1::BackupRequest request;
+  request.set_name(std::string(name));
+  return Call<v1::BackupRequest, v1::BackupResponse>("Backup", *admin_, &v1::Admin::Stub::Backup,
+                                                     request);
 }
 
 absl::Status Client::EvaluateRecords(

@@ -18,6 +18,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "trailsentry/v1/admin.grpc.pb.h"
 #include "trailsentry/v1/detection.grpc.pb.h"
 
 namespace trailsentry {
@@ -48,6 +49,8 @@ class Client {
   [[nodiscard]] absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(
       const v1::AddKnownNetworkRequest& request);
   [[nodiscard]] absl::Status ForgetIdentity(std::string_view identity);
+  // Admin: a backup of the server's database, under its --backup_dir.
+  [[nodiscard]] absl::StatusOr<v1::BackupResponse> Backup(std::string_view name);
 
   // Sends raw CloudTrail records in requests of at most `batch_size` events, one
   // after another; `on_response` sees each response. Stops at the first failed call.
@@ -56,11 +59,13 @@ class Client {
       absl::FunctionRef<void(const v1::EvaluateResponse&)> on_response);
 
  private:
-  template <typename Request, typename Response, typename Method>
-  absl::StatusOr<Response> Call(const char* name, Method method, const Request& request);
+  template <typename Request, typename Response, typename Stub, typename Method>
+  absl::StatusOr<Response> Call(const char* name, Stub& stub, Method method,
+                                const Request& request);
 
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Detection::Stub> stub_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
   Options options_;
 };
 

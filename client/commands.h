@@ -44,6 +44,13 @@ struct TrustOptions {
 int RunTrust(const Client::Options& connection, const TrustOptions& options);
 int RunForget(const Client::Options& connection, const std::string& identity);
 
+// Administration. Backup asks a live server for a backup under its --backup_dir;
+// repair and restore work on a data directory no process has open.
+int RunBackup(const Client::Options& connection, const std::string& name);
+int RunRepair(const engine::Config& config, const std::string& data_dir);
+int RunRestore(const engine::Config& config, const std::string& backup,
+               const std::string& data_dir);
+
 }  // namespace trailsentry::cli
 
 #endif  // TRAILSENTRY_CLIENT_COMMANDS_H_

@@ -17,9 +17,11 @@
 #include "client/commands.h"
 #include "server/engine/config_loader.h"
 
-ABSL_FLAG(std::string, config, "", "scan: config file (protobuf text format)");
+ABSL_FLAG(std::string, config, "",
+          "scan, admin repair/restore: config file (protobuf text format)");
 ABSL_FLAG(std::string, data_dir, "./trailsentry-data",
-          "scan: data directory for baselines and alerts (\"\": in memory only)");
+          "scan: data directory for baselines and alerts (\"\": in memory only); admin "
+          "repair/restore: the directory to repair or restore into");
 ABSL_FLAG(std::string, window_mode, "", "scan: burst window mode, sliding or tumbling");
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "server address host:port");
 ABSL_FLAG(std::string, token, "", "bearer token (default: $TRAILSENTRY_TOKEN)");
@@ -47,6 +49,9 @@ constexpr char kUsage[] =
     "                       [--identity K] [--limit N]\n"
     "  trailsentry trust    [--server HOST:PORT] (--identity K | --account A) CIDR\n"
     "  trailsentry forget   [--server HOST:PORT] IDENTITY_KEY\n"
+    "  trailsentry admin backup  [--server HOST:PORT] NAME    (under the server's --backup_dir)\n"
+    "  trailsentry admin repair  [--config F] --data_dir D    (server stopped)\n"
+    "  trailsentry admin restore [--config F] --data_dir D BACKUP_DIR   (server stopped)\n"
     "Connecting: --token (or $TRAILSENTRY_TOKEN), --tls_ca, --tls_cert, --tls_key.\n"
     "PATH: CloudTrail files or folders (S3 delivery files, JSON arrays, JSON lines,\n"
     "EventBridge envelopes; .gz or not). Alerts go to stdout as JSON lines, the\n"
@@ -108,15 +113,25 @@ int Main(int argc, char** argv) {
                                                .account = absl::GetFlag(FLAGS_account),
                                                .cidr = paths[0]});
   }
-  if (paths.empty()) return Usage("no PATH given");
-
-  if (command == "scan") {
-    trailsentry::engine::Config config;
-    if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
-      auto loaded = trailsentry::engine::LoadConfigFile(path);
-      if (!loaded.ok()) return Usage(std::string(loaded.status().message()).c_str());
-      config = *loaded;
+  trailsentry::engine::Config config;
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    auto loaded = trailsentry::engine::LoadConfigFile(path);
+    if (!loaded.ok()) return Usage(std::string(loaded.status().message()).c_str());
+    config = *loaded;
+  }
+  if (command == "admin") {
+    const std::string what = paths.empty() ? "" : paths[0];
+    if (what == "backup" && paths.size() == 2) return trailsentry::cli::RunBackup(server, paths[1]);
+    if (what == "repair" && paths.size() == 1) {
+      return trailsentry::cli::RunRepair(config, absl::GetFlag(FLAGS_data_dir));
     }
+    if (what == "restore" && paths.size() == 2) {
+      return trailsentry::cli::RunRestore(config, paths[1], absl::GetFlag(FLAGS_data_dir));
+    }
+    return Usage("admin: backup NAME | repair | restore BACKUP_DIR");
+  }
+  if (paths.empty()) return Usage("no PATH given");
+  if (command == "scan") {
     const std::string mode = absl::GetFlag(FLAGS_window_mode);
     if (mode == "tumbling") {
       config.burst.mode = trailsentry::engine::BurstMode::kTumbling;

@@ -4,15 +4,20 @@
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 
 #include <filesystem>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/engine/absl_view.h"
 #include "server/engine/alert_proto.h"
 #include "server/engine/engine.h"
@@ -111,6 +116,30 @@ std::string EncodeWatermark(int64_t t) {
 
 }  // namespace
 
+// What RocksDB says of its background errors: whether it is recovering by
+// itself (a full disk: it polls for room and resumes) or needs Resume().
+class HealthListener final : public rocksdb::EventListener {
+ public:
+  enum State { kOk, kRecovering, kStopped };
+  State state() const { return state_.load(std::memory_order_acquire); }
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* error) override {
+    if (error != nullptr && !error->ok()) state_.store(kStopped, std::memory_order_release);
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    if (auto_recovery != nullptr && *auto_recovery) {
+      state_.store(kRecovering, std::memory_order_release);
+    }
+  }
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    state_.store(info.new_bg_error.ok() ? kOk : kStopped, std::memory_order_release);
+  }
+
+ private:
+  std::atomic<State> state_{kOk};
+};
+
 const char* const Database::kCfNames[kCfCount] = {
     "default", "identity",       "baseline",           "account_baseline", "trusted",
     "alerts",  "alerts_by_time", "alerts_by_identity", "event_log"};
@@ -147,6 +176,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   }
 
   db->sync_ = options.sync;
+  db->path_ = options.path;
   db->wal_ = options.wal;
   const auto& u = options.config->unusual_ip;
   // Keep entries a day longer than any judged event could need.
@@ -161,11 +191,16 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   db_options.keep_log_file_num = 5;
   // Acknowledged commits are in the WAL: a WAL that cannot be replayed whole is
   // refused, never silently cut short (see RepairWal).
-  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+  db_options.wal_recovery_mode = options.salvage_wal
+                                     ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
+                                     : rocksdb::WALRecoveryMode::kAbsoluteConsistency;
   // Memory is bounded: all memtables together flush past memtable_bytes.
   const auto& server = options.config->server;
   db_options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(static_cast<size_t>(server.memtable_bytes));
+  db->health_ = std::make_shared<HealthListener>();
+  db_options.listeners.push_back(db->health_);
+  db->disk_reserve_bytes_ = in_memory ? 0 : static_cast<uint64_t>(server.disk_reserve_bytes);
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(server.block_cache_bytes));
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -219,6 +254,16 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
     return absl::FailedPreconditionError(absl::StrCat(
         options.path,
         " is in use by another process (a running trailsentryd or scan?): ", s.ToString()));
+  }
+  if (!s.ok() && s.IsCorruption()) {
+    return absl::DataLossError(absl::StrCat(
+        options.path, " is damaged (", s.ToString(),
+        "). trailsentryd does not start on it: acknowledged alerts and state may be in the "
+        "damaged part. To go on, stop everything using it, then either run `trailsentry admin "
+        "repair --data_dir ",
+        options.path,
+        "` (keeps a copy of it, replays what is intact, and says from which event time to "
+        "re-send CloudTrail), or restore a backup with `trailsentry admin restore`."));
   }
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening ", options.path));
   db->db_.reset(raw);
@@ -399,7 +444,24 @@ absl::Status Database::Commit(StateBatch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
   wo.disableWAL = !wal_;
-  absl::Status s = FromRocks(db_->Write(wo, batch.batch_.get()), "committing state");
+  // After a failed write RocksDB must not be written again until resumed (its
+  // log writer asserts on a second append after an error).
+  absl::Status s = failed_.load(std::memory_order_acquire) ? Healthy() : CheckDiskRoom();
+  if (s.ok()) {
+    s = FromRocks(db_->Write(wo, batch.batch_.get()), "committing state");
+    if (!s.ok()) {
+      absl::MutexLock lock(&health_mu_);
+      if (!failed_.load(std::memory_order_relaxed)) {
+        failure_ = s;
+        last_resume_ms_ = absl::ToUnixMillis(absl::Now());
+        failed_.store(true, std::memory_order_release);
+        spdlog::error("storage: writes stopped until the disk has room: {}",
+                      std::string(s.message()));
+      }
+      s = absl::UnavailableError(absl::StrCat(
+          s.message(), " (writes stop until the disk has room again; retry the request)"));
+    }
+  }
   if (s.ok()) {
     int64_t cur = watermark_->load();
     while (batch.newest_ > cur && !watermark_->compare_exchange_weak(cur, batch.newest_)) {
@@ -413,6 +475,113 @@ absl::Status Database::Commit(StateBatch& batch) {
   batch.writes_ = 0;
   batch.newest_ = INT64_MIN;
   return s;
+}
+
+absl::StatusOr<Database::RepairReport> Database::Repair(const Options& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("repair: no data directory");
+  const fs::path path(options.path);
+  std::error_code ec;
+  if (!fs::exists(path / "CURRENT", ec)) {
+    return absl::NotFoundError(absl::StrCat(options.path, " holds no trailsentry database"));
+  }
+  RepairReport report;
+  report.kept = absl::StrCat(options.path, ".before-repair-", absl::ToUnixSeconds(absl::Now()));
+  fs::copy(path, report.kept, fs::copy_options::recursive, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("repair: cannot keep a copy in ", report.kept, ": ", ec.message()));
+  }
+  Options salvage = options;
+  salvage.salvage_wal = true;
+  absl::StatusOr<std::unique_ptr<Database>> db = Open(salvage);
+  if (!db.ok()) return db.status();
+  // Flush what the log replayed, so the damaged log is no longer needed.
+  rocksdb::FlushOptions flush;
+  absl::Status s = FromRocks((*db)->db_->Flush(flush, (*db)->handles_), "repair: flushing");
+  if (!s.ok()) return s;
+  report.watermark = (*db)->watermark();
+  return report;
+}
+
+absl::StatusOr<int64_t> Database::Restore(const std::string& backup, const Options& options) {
+  const fs::path from(backup), to(options.path);
+  std::error_code ec;
+  if (options.path.empty()) return absl::InvalidArgumentError("restore: no data directory");
+  if (!fs::exists(from / "CURRENT", ec)) {
+    return absl::NotFoundError(absl::StrCat(backup, " is not a trailsentry backup"));
+  }
+  if (fs::exists(to, ec) && !fs::is_empty(to, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        options.path, " is not empty: restore into a new directory (or move this one away)"));
+  }
+  fs::create_directories(to, ec);
+  fs::copy(from, to, fs::copy_options::recursive, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("restore: copying: ", ec.message()));
+  absl::StatusOr<std::unique_ptr<Database>> db = Open(options);
+  if (!db.ok()) return db.status();
+  return (*db)->watermark();
+}
+
+absl::StatusOr<uint64_t> Database::Backup(const std::string& dir) {
+  if (mem_env_ != nullptr) {
+    return absl::FailedPreconditionError("backup: the database is in memory (--data_dir \"\")");
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  absl::Status s = FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "backup");
+  if (!s.ok()) return s;
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: memtables are flushed first, so the copy needs no log.
+  s = FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0), "backup");
+  if (!s.ok()) return s;
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec)) bytes += entry.file_size(ec);
+  }
+  return bytes;
+}
+
+absl::Status Database::CheckDiskRoom() const {
+  if (disk_reserve_bytes_ == 0) return absl::OkStatus();
+  struct statvfs fs;
+  if (statvfs(path_.c_str(), &fs) != 0) return absl::OkStatus();  // cannot tell: let it try
+  const uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (free >= disk_reserve_bytes_) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "disk nearly full: ", free >> 20, " MiB free on ", path_,
+      ", below server.disk_reserve_bytes (", disk_reserve_bytes_ >> 20,
+      " MiB) kept so the database never runs out mid-write; free space or grow the disk, then "
+      "retry"));
+}
+
+absl::Status Database::Healthy() {
+  if (absl::Status room = CheckDiskRoom(); !room.ok()) return room;
+  if (!failed_.load(std::memory_order_acquire)) return absl::OkStatus();
+  absl::MutexLock lock(&health_mu_);
+  if (!failed_.load(std::memory_order_relaxed)) return absl::OkStatus();
+  const HealthListener::State state = health_->state();
+  bool resumed = state == HealthListener::kOk;  // recovered by itself, or never stopped
+  if (state == HealthListener::kStopped) {
+    // Not recovering by itself: try Resume(), at most once a second.
+    const int64_t now = absl::ToUnixMillis(absl::Now());
+    if (now - last_resume_ms_ >= 1000) {
+      last_resume_ms_ = now;
+      absl::Status r = FromRocks(db_->Resume(), "resuming writes");
+      resumed = r.ok();
+      if (!r.ok()) last_resume_error_ = std::string(r.message());
+    }
+  }
+  if (resumed) {
+    failed_.store(false, std::memory_order_release);
+    spdlog::info("storage: writes resumed (were stopped by: {})", std::string(failure_.message()));
+    failure_ = absl::OkStatus();
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "storage: writes stopped: ", failure_.message(),
+      state == HealthListener::kRecovering ? " (RocksDB resumes by itself once the disk has room)"
+                                           : " (retry when the disk has room)",
+      last_resume_error_.empty() ? "" : "; last try to resume: ", last_resume_error_));
 }
 
 absl::Status Database::CompactAll() {

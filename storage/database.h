@@ -27,6 +27,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "server/engine/config.h"
 #include "server/engine/state_store.h"
 #include "trailsentry/v1/alert.pb.h"
@@ -39,6 +40,7 @@ class WriteBatch;
 }  // namespace rocksdb
 
 namespace trailsentry::storage {
+class HealthListener;
 namespace internal {
 struct StoredAlert;
 }  // namespace internal
@@ -122,17 +124,52 @@ class Database final : public engine::StateReader {
     // false: commits skip the write-ahead log (bulk loads such as `scan`); the
     // memtables are flushed on close instead, so a crash mid-load loses the load.
     bool wal = true;
+    // Replays a damaged write-ahead log up to its last intact record instead of
+    // refusing to open (what `trailsentry admin repair` does).
+    bool salvage_wal = false;
   };
 
   // Opens (creating if absent) the data directory. A directory written by
   // another schema version, or not by trailsentry, is refused with a message
-  // saying so; nothing in it is changed.
+  // saying so; nothing in it is changed. So is a damaged one (DATA_LOSS): a
+  // write-ahead log that does not replay whole means acknowledged writes may
+  // be gone, and the message says how to go on (Repair, or a backup).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Database>> Open(const Options& options);
+
+  // `trailsentry admin repair`: copies the directory aside (`kept`), then opens
+  // it replaying the write-ahead log up to its last intact record, and closes it
+  // clean. What was written after that record is lost; `watermark` is the newest
+  // event time kept, so CloudTrail from then on can be sent again.
+  struct RepairReport {
+    std::string kept;       // the untouched copy of the damaged directory
+    int64_t watermark = 0;  // newest event time the repaired database holds (ms)
+  };
+  [[nodiscard]] static absl::StatusOr<RepairReport> Repair(const Options& options);
+
+  // `trailsentry admin restore`: copies a backup into `options.path` (which must
+  // not exist or be empty) and opens it to check it. Returns its watermark.
+  [[nodiscard]] static absl::StatusOr<int64_t> Restore(const std::string& backup,
+                                                       const Options& options);
+
+  // A consistent copy of the live database in `dir` (must not exist): a RocksDB
+  // checkpoint, SST files hard-linked when on the same filesystem. Returns the
+  // bytes of its files. FAILED_PRECONDITION for an in-memory database.
+  [[nodiscard]] absl::StatusOr<uint64_t> Backup(const std::string& dir);
   ~Database() override;
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
+  // Writes the batch in one WriteBatch. Below the disk reserve, or after a
+  // write failed (I/O error), it does not write: every Commit answers
+  // UNAVAILABLE, saying why, without touching RocksDB, until Healthy() is OK.
   [[nodiscard]] absl::Status Commit(StateBatch& batch);
+
+  // OK while writes go through. UNAVAILABLE, saying why, while the disk's free
+  // space is below server.disk_reserve_bytes (Commit refuses then, before
+  // RocksDB could run out of space mid-write), and after a failed write until
+  // RocksDB has resumed: by itself for a full disk once there is room, else by
+  // Resume(), tried at most once a second. /readyz asks this.
+  [[nodiscard]] absl::Status Healthy();
 
   // engine::StateReader
   [[nodiscard]] absl::StatusOr<engine::StoredIdentity> LoadIdentity(
@@ -194,6 +231,18 @@ class Database final : public engine::StateReader {
   std::shared_ptr<std::atomic<int64_t>> watermark_ = std::make_shared<std::atomic<int64_t>>(0);
   bool sync_ = false;
   bool wal_ = true;
+  std::string path_;
+  uint64_t disk_reserve_bytes_ = 0;  // 0: no check (in memory)
+  // UNAVAILABLE when the disk's free space is below disk_reserve_bytes_.
+  absl::Status CheckDiskRoom() const;
+  std::shared_ptr<HealthListener> health_;
+
+  // Why writes stopped; ok while they go through. Guarded by health_mu_.
+  std::atomic<bool> failed_{false};
+  absl::Mutex health_mu_;
+  absl::Status failure_ ABSL_GUARDED_BY(health_mu_);
+  int64_t last_resume_ms_ ABSL_GUARDED_BY(health_mu_) = 0;
+  std::string last_resume_error_ ABSL_GUARDED_BY(health_mu_);
 };
 
 }  // namespace trailsentry::storage

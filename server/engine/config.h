@@ -66,6 +66,9 @@ struct ServerConfig {
   // block cache for reads. What the database holds beyond these is on disk.
   int64_t memtable_bytes = int64_t{64} << 20;
   int64_t block_cache_bytes = int64_t{256} << 20;
+  // Below this much free disk the server refuses writes (UNAVAILABLE, /readyz
+  // 503) rather than let RocksDB run out of space mid-write.
+  int64_t disk_reserve_bytes = int64_t{256} << 20;
 };
 
 struct Config {

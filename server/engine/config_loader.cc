@@ -110,6 +110,7 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
     if (s.has_max_inflated_bytes()) c.server.max_inflated_bytes = s.max_inflated_bytes();
     if (s.has_memtable_bytes()) c.server.memtable_bytes = s.memtable_bytes();
     if (s.has_block_cache_bytes()) c.server.block_cache_bytes = s.block_cache_bytes();
+    if (s.has_disk_reserve_bytes()) c.server.disk_reserve_bytes = s.disk_reserve_bytes();
   }
   return absl::OkStatus();
 }
@@ -201,6 +202,9 @@ absl::Status ValidateConfig(const Config& c) {
   }
   if (c.server.memtable_bytes < (int64_t{4} << 20)) {
     return Invalid("server.memtable_bytes", "must be at least 4194304 (4 MiB)");
+  }
+  if (c.server.disk_reserve_bytes < 0) {
+    return Invalid("server.disk_reserve_bytes", "must not be negative");
   }
   if (c.server.block_cache_bytes < (int64_t{1} << 20)) {
     return Invalid("server.block_cache_bytes", "must be at least 1048576 (1 MiB)");

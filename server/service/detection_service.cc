@@ -10,12 +10,13 @@
 
 namespace trailsentry::service {
 
-absl::StatusOr<std::string> DetectionService::TenantOf(grpc::CallbackServerContext* context) const {
-  const auto& metadata = context->client_metadata();
+absl::StatusOr<std::string> TenantOfCall(const Authenticator& auth,
+                                         const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   std::string_view value;
   if (it != metadata.end()) value = std::string_view(it->second.data(), it->second.size());
-  return auth_.TenantFor(value);
+  return auth.TenantFor(value);
 }
 
 grpc::Status DetectionService::EvaluateOne(grpc::CallbackServerContext* context,

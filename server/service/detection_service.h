@@ -20,6 +20,10 @@
 
 namespace trailsentry::service {
 
+// The caller's tenant from its bearer token (or "default" with auth off).
+absl::StatusOr<std::string> TenantOfCall(const Authenticator& auth,
+                                         const grpc::CallbackServerContext& context);
+
 // Evaluate and EvaluateStream take raw messages, decoded by DecodeRequest, so a
 // request gRPC cannot parse gets an error naming the field rather than gRPC's
 // bare UNIMPLEMENTED.
@@ -61,8 +65,9 @@ class DetectionService final : public DetectionBase {
   // Decodes, evaluates and encodes one request message.
   grpc::Status EvaluateOne(grpc::CallbackServerContext* context, std::string_view tenant,
                            const grpc::ByteBuffer& request, grpc::ByteBuffer* response);
-  // The caller's tenant from its bearer token (or "default" with auth off).
-  absl::StatusOr<std::string> TenantOf(grpc::CallbackServerContext* context) const;
+  absl::StatusOr<std::string> TenantOf(grpc::CallbackServerContext* context) const {
+    return TenantOfCall(auth_, *context);
+  }
 
   engine::Engine& engine_;
   storage::Database* const db_;

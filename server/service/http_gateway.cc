@@ -272,9 +272,13 @@ void HttpGateway::Routes() {
     res.set_content("ok\n", "text/plain");
   });
   http_->Get("/readyz", [&d](const httplib::Request&, httplib::Response& res) {
-    const bool ready = d.ready && d.ready();
-    res.status = ready ? 200 : 503;
-    res.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+    const absl::Status ready = d.ready ? d.ready() : absl::OkStatus();
+    res.status = ready.ok() ? 200 : 503;
+    res.set_content(
+        ready.ok()
+            ? std::string("ready\n")
+            : absl::StrCat("not ready: ", engine::Printable(std::string(ready.message())), "\n"),
+        "text/plain");
   });
   http_->Get("/metrics", [&d](const httplib::Request&, httplib::Response& res) {
     std::vector<std::pair<std::string, double>> gauges;

@@ -49,7 +49,7 @@ class HttpGateway {
     Evaluations* evaluations = nullptr;
     Metrics* metrics = nullptr;
     const engine::ServerConfig* config = nullptr;
-    std::function<bool()> ready;  // /readyz
+    std::function<absl::Status()> ready;  // /readyz: 200 when OK, else 503 with the reason
   };
 
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpGateway>> Start(const Options& options,

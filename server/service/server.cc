@@ -101,6 +101,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
   builder.SetMaxReceiveMessageSize(config.server.max_message_bytes);
   builder.SetMaxSendMessageSize(config.server.max_message_bytes);
   builder.RegisterService(server->service_.get());
+  server->admin_ =
+      std::make_unique<AdminService>(server->db_.get(), *server->auth_, options.backup_dir);
+  builder.RegisterService(server->admin_.get());
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(
@@ -119,13 +122,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
                             .evaluations = server->evaluations_.get(),
                             .metrics = &server->metrics_,
                             .config = &server->engine_->config().server,
-                            .ready = [raw] { return raw->ready_.load(); }});
+                            .ready = [raw] { return raw->Ready(); }});
     if (!http.ok()) return http.status();
     server->http_ = *std::move(http);
   }
   server->server_->GetHealthCheckService()->SetServingStatus(true);
   server->ready_ = true;
   return server;
+}
+
+absl::Status Server::Ready() {
+  if (!ready_.load()) return absl::UnavailableError("starting or draining");
+  return db_ != nullptr ? db_->Healthy() : absl::OkStatus();
 }
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
+#include "server/service/admin_service.h"
 #include "server/service/detection_service.h"
 #include "server/service/evaluations.h"
 #include "server/service/http_gateway.h"
@@ -36,6 +37,7 @@ class Server {
     // Without tokens or mTLS, only a loopback address may be bound unless this is set.
     bool allow_insecure_remote = false;
     std::string http_listen;  // HTTP/JSON gateway, health and metrics; empty: off
+    std::string backup_dir;   // where Admin.Backup writes; empty: backups off
   };
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const engine::Config& config,
                                                                      Options options);
@@ -53,6 +55,9 @@ class Server {
   [[nodiscard]] absl::Status ReloadTokens() { return auth_->Reload(); }
   const Evaluations& evaluations() const { return *evaluations_; }
   storage::Database* database() { return db_.get(); }
+  // OK when the server takes requests: started, not draining, and its storage
+  // writing (after a failed write, not until the disk has room again).
+  [[nodiscard]] absl::Status Ready();
   // Stops accepting calls, waits up to `grace` for in-flight ones, then cancels.
   void Shutdown(absl::Duration grace);
   void Wait();
@@ -66,6 +71,7 @@ class Server {
   std::unique_ptr<Evaluations> evaluations_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<DetectionService> service_;
+  std::unique_ptr<AdminService> admin_;
   std::unique_ptr<HttpGateway> http_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -5,20 +5,6 @@
 # (docs/spec.md §4: results never depend on eviction, restarts or compaction).
 source "$(dirname "$0")/e2e_lib.sh"
 
-# Final state of every alert over several runs' outputs: the last line per alertId.
-final_alerts() {
-  python3 -c '
-import json, sys
-alerts = {}
-for path in sys.argv[1:]:
-    for line in open(path):
-        a = json.loads(line)
-        alerts[a["alertId"]] = line.strip()
-for k in sorted(alerts):
-    print(alerts[k])
-' "$@"
-}
-
 # 1. An unusual-IP alert split across two scans into one directory stays one alert.
 {
   history carol 198.51.100.7

@@ -16,9 +16,10 @@ fail() {
   exit 1
 }
 
-# Starts trailsentryd on free ports; sets PORT (gRPC), HTTP_PORT and SERVER_PID.
+# Starts trailsentryd on free ports, on $DATA_DIR (default $WORK/data); sets PORT
+# (gRPC), HTTP_PORT and SERVER_PID.
 start_server() {
-  "$TRAILSENTRYD" --listen 127.0.0.1:0 --http_listen 127.0.0.1:0 --data_dir "$WORK/data" "$@" \
+  "$TRAILSENTRYD" --listen 127.0.0.1:0 --http_listen 127.0.0.1:0 --data_dir "${DATA_DIR:-$WORK/data}" "$@" \
     >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 300); do  # up to 30 s on a loaded machine
@@ -73,4 +74,18 @@ at() { date -u -d "@$((1773532800 + $1))" +%Y-%m-%dT%H:%M:%SZ; }
 history() {
   local user=$1 ip=$2
   for h in $(seq 0 47); do record "$(at $((h * 3600)))" "$user" "$ip" PutObject s3.amazonaws.com; done
+}
+
+# Final state of every alert over several runs' outputs: the last line per alertId.
+final_alerts() {
+  python3 -c '
+import json, sys
+alerts = {}
+for path in sys.argv[1:]:
+    for line in open(path):
+        a = json.loads(line)
+        alerts[a["alertId"]] = line.strip()
+for k in sorted(alerts):
+    print(alerts[k])
+' "$@"
 }
