@@ -62,8 +62,10 @@ int RunScan(const engine::Config& config, const std::string& data_dir,
       std::optional<engine::RecordError> err;
       if (r.error != nullptr) {
         err = *r.error;
-      } else if ((err = engine::ParseRecord(r.record, ev))) {
       } else {
+        err = engine::ParseRecord(r.record, ev);
+      }
+      if (!err) {
         err = engine::CheckNotInFuture(ev.time, now);
       }
       if (err) {

@@ -7,6 +7,11 @@
 #   deploy/dev.sh test-asan   the same under AddressSanitizer + UBSan (build-asan/)
 #   deploy/dev.sh run     build + start trailsentryd (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080, data ./trailsentry-data)
 #   deploy/dev.sh bench   build + run the Google Benchmarks
+#   deploy/dev.sh fuzz [SECONDS]  clang-16 libFuzzer build (build-fuzz/, also -Wthread-safety as
+#                                 errors), then each fuzz target on its corpus for SECONDS (60)
+#   deploy/dev.sh lint    clang-tidy-16 over trailsentry's sources (needs build-fuzz/)
+#   deploy/dev.sh test-tsan   engine and service concurrency tests under ThreadSanitizer
+#   deploy/dev.sh soak [MINUTES] [EVENTS_PER_S]   the server under steady load, RSS and p99
 #
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default Release),
 # TRAILSENTRY_SANITIZE (address|thread), JOBS (default: number of cores).
@@ -25,9 +30,12 @@ PACKAGES=(
   openssl curl python3 python3-grpcio python3-protobuf python3-yaml
 )
 
-setup() {
+setup() { setup_list "${PACKAGES[@]}"; }
+
+# Installs the Debian packages named that are missing.
+setup_list() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if ((${#missing[@]})); then
@@ -39,6 +47,10 @@ setup() {
       "${missing[@]}" >/dev/null
   fi
 }
+
+CLANG_PACKAGES=(clang-16 libfuzzer-16-dev libclang-rt-16-dev clang-tidy-16)
+
+setup_clang() { setup_list "${CLANG_PACKAGES[@]}"; }
 
 build() {
   setup
@@ -62,6 +74,19 @@ case "${1:-}" in
     ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       ctest --output-on-failure -j "$JOBS" --timeout 900
     ;;
+  test-tsan)
+    # In-process servers use RocksDB's in-memory Env where a test allows; RocksDB
+    # itself is not instrumented, so only trailsentry's own races are reported.
+    BUILD_DIR="${BUILD_DIR_TSAN:-$ROOT/build-tsan}" TRAILSENTRY_SANITIZE=thread build
+    cd "${BUILD_DIR_TSAN:-$ROOT/build-tsan}"
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0" \
+      ctest --output-on-failure -j "$JOBS" --timeout 900 \
+      -R 'DetectionService|Hostile|HttpFraming|AuthTest|StateProperty|ConcurrentCallers|Engine'
+    ;;
+  soak)
+    build
+    bash "$ROOT/tests/soak/soak.sh" "$BUILD_DIR" "${2:-30}" "${3:-2000}"
+    ;;
   run)
     build
     shift
@@ -71,6 +96,47 @@ case "${1:-}" in
   bench)
     build
     "$BUILD_DIR/tests/bench/engine_bench" "${@:2}"
+    ;;
+  fuzz)
+    setup
+    setup_clang
+    FUZZ_DIR="${BUILD_DIR_FUZZ:-$ROOT/build-fuzz}"
+    seconds="${2:-60}"
+    CC=clang-16 CXX=clang++-16 cmake -S "$ROOT" -B "$FUZZ_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DTRAILSENTRY_LIBFUZZER=ON \
+      -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -Wthread-safety -Werror=thread-safety" \
+      -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+    targets=(records request config tokens storage_codec)
+    cmake --build "$FUZZ_DIR" -j "$JOBS" --target fuzz_seeds "${targets[@]/%/_fuzz}"
+    data="$ROOT/tests/data/cloudtrail"
+    for t in "${targets[@]}"; do
+      corpus="$FUZZ_DIR/runs/$t"
+      mkdir -p "$corpus"
+      case "$t" in
+        records) cp "$data"/stratus-red-team-detonation-logs/aws.discovery.ec2-download-user-data.json \
+                    "$ROOT"/deploy/examples/*.json "$corpus"/ ;;
+        request) cp "$ROOT"/tests/fuzz/corpus/request/* "$FUZZ_DIR"/tests/fuzz/corpus/request/* "$corpus"/ ;;
+        storage_codec) cp "$ROOT"/tests/fuzz/corpus/storage_codec/* "$FUZZ_DIR"/tests/fuzz/corpus/storage_codec/* "$corpus"/ ;;
+        *) cp "$ROOT"/tests/fuzz/corpus/"$t"/* "$corpus"/ ;;
+      esac
+      echo "== fuzz $t for ${seconds}s"
+      ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        "$FUZZ_DIR/tests/fuzz/${t}_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -max_len=65536 -print_final_stats=1 -artifact_prefix="$FUZZ_DIR/runs/$t-" "$corpus" \
+        2>"$FUZZ_DIR/runs/$t.log" ||
+        { tail -n 60 "$FUZZ_DIR/runs/$t.log"; echo "fuzz $t: FAILED"; exit 1; }
+      grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|cov:" "$FUZZ_DIR/runs/$t.log" | tail -n 3
+    done
+    ;;
+  lint)
+    setup_clang
+    FUZZ_DIR="${BUILD_DIR_FUZZ:-$ROOT/build-fuzz}"
+    [[ -f "$FUZZ_DIR/compile_commands.json" ]] || { echo "dev.sh lint: run 'deploy/dev.sh fuzz 1' first"; exit 2; }
+    cd "$ROOT"
+    mapfile -t sources < <(git ls-files 'server/*.cc' 'storage/*.cc' 'client/*.cc' | grep -v '/main.cc$')
+    printf '%s\n' "${sources[@]}" | xargs -P "$JOBS" -n 4 clang-tidy-16 -p "$FUZZ_DIR" --quiet \
+      --warnings-as-errors='*' 2>/dev/null
+    echo "clang-tidy: ${#sources[@]} files clean"
     ;;
   *)
     sed -n '2,14p' "$0"

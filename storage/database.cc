@@ -237,6 +237,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
       db->watermark_,
       engine::LogReach{reach.seen_ms + day, reach.burst_ms + day, reach.alerts_ms + day});
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.reserve(kCfCount);
   for (int i = 0; i < kCfCount; ++i) {
     descriptors.emplace_back(kCfNames[i], i == kBaseline || i == kAccountBaseline ? expiring
                                           : i == kEventLog                        ? event_log

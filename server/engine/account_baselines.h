@@ -13,11 +13,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "server/engine/baseline.h"
 #include "server/engine/config.h"
 #include "server/engine/ip_address.h"
@@ -68,16 +68,19 @@ class AccountBaselines {
     uint64_t dirty_epoch = 0;  // the last batch that changed it
   };
   struct Shard {
-    mutable std::mutex mu;
-    absl::flat_hash_map<std::string, Cached> entries;  // key: tenant \0 account \0 network
-    absl::flat_hash_map<std::string, std::vector<Network>> trusted;  // key: tenant \0 account
+    mutable absl::Mutex mu;
+    absl::flat_hash_map<std::string, Cached> entries
+        ABSL_GUARDED_BY(mu);  // key: tenant \0 account \0 network
+    // key: tenant \0 account
+    absl::flat_hash_map<std::string, std::vector<Network>> trusted ABSL_GUARDED_BY(mu);
   };
-  std::vector<Network>* TrustedList(Shard& shard, std::string_view tenant,
-                                    std::string_view account);
+  std::vector<Network>* TrustedList(Shard& shard, std::string_view tenant, std::string_view account)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   static constexpr int kShards = 16;
 
   absl::StatusOr<Cached*> Find(Shard& shard, const std::string& key, std::string_view tenant,
-                               std::string_view account, const Network& network);
+                               std::string_view account, const Network& network)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   bool Evictable(const Cached& c) const;
 
   const Config& config_;

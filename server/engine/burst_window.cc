@@ -423,6 +423,7 @@ void BurstWindow::Restore(const std::vector<LoggedEvent>& events,
 
 std::vector<std::string> BurstWindow::Actions(const StringPool& pool) const {
   std::vector<std::string> out;
+  out.reserve(events_.size());
   for (const Event& e : events_) out.emplace_back(pool.Get(e.action));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -20,10 +20,8 @@
 #define TRAILSENTRY_SERVER_ENGINE_ENGINE_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -32,6 +30,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "server/engine/account_baselines.h"
 #include "server/engine/burst_window.h"
 #include "server/engine/config.h"
@@ -163,7 +162,7 @@ class Engine {
 
  private:
   struct Shard {
-    mutable std::mutex mu;  // std::mutex: no deadlock-detection cost per lock
+    mutable absl::Mutex mu;
     // Keyed by a 128-bit hash of (tenant, identity): the slot holds the whole key,
     // so a lookup compares 16 bytes in place instead of chasing a string.
     absl::flat_hash_map<IdentityHash, IdentitySlot> identities ABSL_GUARDED_BY(mu);
@@ -200,8 +199,7 @@ class Engine {
   std::unique_ptr<Shard[]> shards_;
 
   // Batches (see BeginBatch).
-  std::mutex batches_mu_;
-  std::condition_variable batches_cv_;
+  absl::Mutex batches_mu_;
   std::set<uint64_t> in_flight_ ABSL_GUARDED_BY(batches_mu_);
   uint64_t next_epoch_ ABSL_GUARDED_BY(batches_mu_) = 1;
   uint64_t failed_epoch_ ABSL_GUARDED_BY(batches_mu_) = 0;  // 0: none since the last drop

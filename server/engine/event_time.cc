@@ -105,8 +105,8 @@ std::optional<EventTime> ParseRfc3339(std::string_view s) {
   }
   if (second == 60) second = 59;  // leap second: clamp, CloudTrail never writes one
   const int64_t days = DaysFromCivil(year, month, day);
-  const int64_t secs =
-      days * 86400 + hour * 3600 + minute * 60 + second - int64_t{offset_minutes} * 60;
+  const int64_t secs = days * 86400 + int64_t{hour} * 3600 + int64_t{minute} * 60 + second -
+                       int64_t{offset_minutes} * 60;
   if (secs < 0) return std::nullopt;
   return secs * kMillisPerSecond + millis;
 }

@@ -55,7 +55,7 @@ std::vector<IdentityBaseline::Segment> IdentityBaseline::Segments(const std::vec
 
 IdentityBaseline::IdentityBaseline(std::string_view tenant, std::string_view identity,
                                    std::optional<IdentityProfile> profile,
-                                   std::vector<std::pair<Network, BaselineEntry>> networks,
+                                   const std::vector<std::pair<Network, BaselineEntry>>& networks,
                                    std::vector<Network> trusted)
     : tenant_(tenant), identity_(identity), trusted_(std::move(trusted)) {
   if (profile) profile_ = *profile;
@@ -334,6 +334,7 @@ void IdentityBaseline::Prune(const Config& config, EventTime newest, StateWriter
 std::vector<KnownNetwork> IdentityBaseline::Networks(const Config& config, EventTime now) const {
   const auto& u = config.unusual_ip;
   std::vector<KnownNetwork> out;
+  out.reserve(networks_.size());
   for (const NetworkState& n : networks_) {
     out.push_back({n.network.ToString(), n.entry,
                    IsKnownAt(n.entry, now, Millis(u.settle), Millis(u.history)), false});

@@ -72,7 +72,7 @@ class IdentityBaseline {
  public:
   IdentityBaseline(std::string_view tenant, std::string_view identity,
                    std::optional<IdentityProfile> profile,
-                   std::vector<std::pair<Network, BaselineEntry>> networks,
+                   const std::vector<std::pair<Network, BaselineEntry>>& networks,
                    std::vector<Network> trusted);
   IdentityBaseline(const IdentityBaseline&) = delete;
   IdentityBaseline& operator=(const IdentityBaseline&) = delete;

@@ -161,7 +161,7 @@ std::optional<RecordError> ParseTime(element value, const char* field, EventTime
 }  // namespace
 
 std::optional<RecordError> CheckNotInFuture(EventTime time, EventTime now) {
-  constexpr EventTime kMaxSkew = 24 * 3600 * kMillisPerSecond;
+  constexpr EventTime kMaxSkew = EventTime{24} * 3600 * kMillisPerSecond;
   if (time > now + kMaxSkew) {
     return RecordError{"eventTime", FormatRfc3339(time) + " is more than 24h in the future"};
   }

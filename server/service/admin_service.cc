@@ -49,8 +49,9 @@ grpc::ServerUnaryReactor* AdminService::Backup(grpc::CallbackServerContext* cont
                                                v1::BackupResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<v1::BackupResponse> r = Run(db_, auth_, backup_dir_, *context, *request);
+  const grpc::Status status = r.ok() ? grpc::Status::OK : ToGrpcStatus(r.status());
   if (r.ok()) *response = *std::move(r);
-  reactor->Finish(r.ok() ? grpc::Status::OK : ToGrpcStatus(r.status()));
+  reactor->Finish(status);
   return reactor;
 }
 

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -37,13 +38,22 @@ bool IsValidTenant(std::string_view t) {
 absl::StatusOr<Authenticator::Tokens> Authenticator::Load(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open token file"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseTokens(text.str(), path);
+}
+
+absl::StatusOr<Authenticator::Tokens> Authenticator::ParseTokens(std::string_view text,
+                                                                 std::string_view origin) {
+  const absl::string_view path = AbslView(origin);
   Tokens tokens;
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    absl::string_view text = absl::StripAsciiWhitespace(line);
-    if (text.empty() || text[0] == '#') continue;
+  int n = 0;
+  for (absl::string_view line : absl::StrSplit(AbslView(text), '\n')) {
+    ++n;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
     std::vector<absl::string_view> parts =
-        absl::StrSplit(text, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     if (parts.size() != 2) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, " line ", n, ": expected \"<token> <tenant>\""));
@@ -81,7 +91,7 @@ absl::Status Authenticator::Reload() {
   absl::StatusOr<Tokens> tokens = Load(path_);
   if (!tokens.ok()) return tokens.status();
   auto fresh = std::make_shared<const Tokens>(*std::move(tokens));
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   tokens_ = std::move(fresh);
   return absl::OkStatus();
 }
@@ -100,7 +110,7 @@ absl::StatusOr<std::string> Authenticator::TenantFor(std::string_view authorizat
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   std::shared_ptr<const Tokens> tokens;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     tokens = tokens_;
   }
   auto it = tokens->find(Sha256(token));
@@ -109,7 +119,7 @@ absl::StatusOr<std::string> Authenticator::TenantFor(std::string_view authorizat
 }
 
 size_t Authenticator::token_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return tokens_ ? tokens_->size() : 0;
 }
 

@@ -12,12 +12,12 @@
 #define TRAILSENTRY_SERVER_SERVICE_AUTHENTICATOR_H_
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace trailsentry::service {
 
@@ -40,14 +40,18 @@ class Authenticator {
   [[nodiscard]] absl::StatusOr<std::string> TenantFor(std::string_view authorization) const;
   size_t token_count() const;
 
+  using Tokens = absl::flat_hash_map<std::string, std::string>;  // sha256(token) -> tenant
+  // The tokens of a token file's text; errors name `origin` and the line.
+  [[nodiscard]] static absl::StatusOr<Tokens> ParseTokens(std::string_view text,
+                                                          std::string_view origin);
+
  private:
   explicit Authenticator(std::string path) : path_(std::move(path)) {}
-  using Tokens = absl::flat_hash_map<std::string, std::string>;  // sha256(token) -> tenant
   static absl::StatusOr<Tokens> Load(const std::string& path);
 
   const std::string path_;
-  mutable std::mutex mu_;
-  std::shared_ptr<const Tokens> tokens_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Tokens> tokens_ ABSL_GUARDED_BY(mu_);
 };
 
 // Tenant names: 1-64 characters of [A-Za-z0-9._-].

@@ -61,7 +61,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& config,
-                                                      Options options) {
+                                                      const Options& options) {
   std::unique_ptr<Server> server(new Server());
   absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(options.token_file);
   if (!auth.ok()) return auth.status();

@@ -40,7 +40,7 @@ class Server {
     std::string backup_dir;   // where Admin.Backup writes; empty: backups off
   };
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const engine::Config& config,
-                                                                     Options options);
+                                                                     const Options& options);
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const engine::Config& config) {
     return Start(config, Options{});
   }

@@ -52,6 +52,12 @@ std::optional<engine::BaselineEntry> DecodeEntry(std::string_view in) {
       pos != in.size()) {
     return std::nullopt;
   }
+  // Event times are 1970..9999 (ms) and counts fit an int64: anything else is a
+  // damaged value, never a time to compute with.
+  constexpr uint64_t kMaxTime = 253402300799999;
+  if (first > kMaxTime || span > kMaxTime - first || count > static_cast<uint64_t>(INT64_MAX)) {
+    return std::nullopt;
+  }
   return engine::BaselineEntry{static_cast<int64_t>(first), static_cast<int64_t>(first + span),
                                static_cast<int64_t>(count)};
 }

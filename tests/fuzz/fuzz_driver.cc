@@ -1,11 +1,15 @@
-// Runs the fuzz target without libFuzzer: seeds from real CloudTrail files and
-// crafted edge cases, then deterministic mutations of them (bit flips, byte
-// insertions and deletions, truncations, splices), a fixed number of rounds.
+// Runs a fuzz target without libFuzzer (gcc has none), under ctest: its seed
+// files (each file of a folder given) and crafted edge cases, then deterministic
+// mutations of them (bit flips, byte insertions and deletions, truncations,
+// splices), a fixed number of rounds. With clang, the same targets build as
+// libFuzzer binaries instead (deploy/dev.sh fuzz).
 //
-//   record_fuzz_driver ROUNDS SEED_FILE...
+//   records_fuzz_driver ROUNDS SEED_FILE_OR_DIR...
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -54,7 +58,7 @@ std::string Mutate(std::string s, std::mt19937_64& rng, const std::vector<std::s
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: record_fuzz_driver ROUNDS [SEED_FILE...]\n");
+    std::fprintf(stderr, "usage: %s ROUNDS [SEED_FILE_OR_DIR...]\n", argv[0]);
     return 2;
   }
   const long rounds = std::atol(argv[1]);
@@ -72,8 +76,17 @@ int main(int argc, char** argv) {
       "\"2026-03-15T09:31:02Z\",\"sourceIPAddress\":\"::ffff:1.2.3.4\",\"userAgent\":"
       "\"aws-cli/2.1.0\",\"userIdentity\":{\"arn\":\"arn:aws:iam::1:user/a\"}}",
       std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00", 8)};
+  std::vector<std::filesystem::path> files;
   for (int i = 2; i < argc; ++i) {
-    std::ifstream in(argv[i], std::ios::binary);
+    if (std::filesystem::is_directory(argv[i])) {
+      for (const auto& e : std::filesystem::directory_iterator(argv[i])) files.push_back(e.path());
+    } else {
+      files.emplace_back(argv[i]);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& path : files) {
+    std::ifstream in(path, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
     std::string s = ss.str();
@@ -83,7 +96,6 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(20261128);
   for (const std::string& s : seeds) Run(s);
   for (long r = 0; r < rounds; ++r) Run(Mutate(seeds[rng() % seeds.size()], rng, seeds));
-  std::printf("record_fuzz_driver: %zu seeds, %ld mutated inputs, no crash\n", seeds.size(),
-              rounds);
+  std::printf("%s: %zu seeds, %ld mutated inputs, no crash\n", argv[0], seeds.size(), rounds);
   return 0;
 }
