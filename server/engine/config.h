@@ -69,6 +69,10 @@ struct ServerConfig {
   // Below this much free disk the server refuses writes (UNAVAILABLE, /readyz
   // 503) rather than let RocksDB run out of space mid-write.
   int64_t disk_reserve_bytes = int64_t{256} << 20;
+  // HTTP: worker threads, and how long a connection may take to deliver a whole
+  // request (headers and body) before it is closed (slow clients, slowloris).
+  int http_threads = 64;
+  absl::Duration http_request_timeout = absl::Seconds(30);
 };
 
 struct Config {

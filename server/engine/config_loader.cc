@@ -111,6 +111,12 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
     if (s.has_memtable_bytes()) c.server.memtable_bytes = s.memtable_bytes();
     if (s.has_block_cache_bytes()) c.server.block_cache_bytes = s.block_cache_bytes();
     if (s.has_disk_reserve_bytes()) c.server.disk_reserve_bytes = s.disk_reserve_bytes();
+    if (s.has_http_threads()) c.server.http_threads = s.http_threads();
+    if (absl::Status st = Duration(s.has_http_request_timeout(), s.http_request_timeout(),
+                                   "server.http_request_timeout", c.server.http_request_timeout);
+        !st.ok()) {
+      return st;
+    }
   }
   return absl::OkStatus();
 }
@@ -202,6 +208,12 @@ absl::Status ValidateConfig(const Config& c) {
   }
   if (c.server.memtable_bytes < (int64_t{4} << 20)) {
     return Invalid("server.memtable_bytes", "must be at least 4194304 (4 MiB)");
+  }
+  if (c.server.http_threads < 2 || c.server.http_threads > 4096) {
+    return Invalid("server.http_threads", "must be 2..4096");
+  }
+  if (c.server.http_request_timeout < absl::Seconds(1)) {
+    return Invalid("server.http_request_timeout", "must be at least 1s");
   }
   if (c.server.disk_reserve_bytes < 0) {
     return Invalid("server.disk_reserve_bytes", "must not be negative");

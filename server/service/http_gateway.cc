@@ -109,10 +109,16 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const Options& o
         absl::StrCat("--http_listen: bad port in \"", options.listen, "\""));
   }
   gw->http_->set_payload_max_length(static_cast<size_t>(gw->deps_.config->max_message_bytes));
+  const int threads = gw->deps_.config->http_threads;
+  gw->http_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
   // A request whose length is ambiguous is refused before any handler, and the
   // connection closed: a second length (or a length beside chunked encoding) is
   // how a request is smuggled past a proxy that reads it the other way.
-  gw->http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+  gw->http_->set_pre_routing_handler([g = gw.get()](const httplib::Request& req,
+                                                    httplib::Response& res) {
+    if (g->reaper_) g->reaper_->Busy(req.remote_addr, req.remote_port);
     const size_t lengths = req.get_header_value_count("Content-Length");
     const bool chunked = req.has_header("Transfer-Encoding");
     if (lengths <= 1 && !(lengths == 1 && chunked))
@@ -141,6 +147,12 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const Options& o
   if (gw->port_ <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen (HTTP) on ", options.listen));
   }
+  // A response written ends the request: the connection's clock starts again.
+  gw->http_->set_logger([g = gw.get()](const httplib::Request& req, const httplib::Response&) {
+    if (g->reaper_) g->reaper_->Done(req.remote_addr, req.remote_port);
+  });
+  gw->reaper_ =
+      std::make_unique<ConnectionReaper>(gw->port_, gw->deps_.config->http_request_timeout);
   gw->thread_ = std::thread([g = gw.get()] { g->http_->listen_after_bind(); });
   // httplib's stop() does nothing until its accept loop runs: a gateway stopped
   // right after it started would otherwise wait in accept() forever.
@@ -157,6 +169,7 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const Options& o
 HttpGateway::~HttpGateway() { Stop(); }
 
 void HttpGateway::Stop() {
+  reaper_.reset();
   if (http_) http_->stop();
   if (thread_.joinable()) thread_.join();
 }

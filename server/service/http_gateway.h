@@ -26,6 +26,7 @@
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
 #include "server/service/authenticator.h"
+#include "server/service/connection_reaper.h"
 #include "server/service/evaluations.h"
 #include "server/service/metrics.h"
 #include "storage/database.h"
@@ -59,6 +60,8 @@ class HttpGateway {
   HttpGateway& operator=(const HttpGateway&) = delete;
 
   int port() const { return port_; }
+  // Connections closed for taking longer than http_request_timeout.
+  uint64_t reaped() const { return reaper_ ? reaper_->reaped() : 0; }
   void Stop();
 
  private:
@@ -67,6 +70,7 @@ class HttpGateway {
 
   Dependencies deps_;
   std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<ConnectionReaper> reaper_;  // after http_: stops first
   std::thread thread_;
   int port_ = 0;
 };

@@ -50,6 +50,8 @@ class Server {
 
   int port() const { return port_; }
   int http_port() const { return http_ ? http_->port() : 0; }
+  // HTTP connections closed for taking longer than http_request_timeout.
+  uint64_t http_reaped() const { return http_ ? http_->reaped() : 0; }
   engine::Engine& engine() { return *engine_; }
   // Re-reads the token file (SIGHUP); the tokens in force stay on error.
   [[nodiscard]] absl::Status ReloadTokens() { return auth_->Reload(); }

@@ -353,3 +353,95 @@ TEST_F(HttpFramingTest, ConflictingContentLengthsAreRefusedAndTheConnectionClose
 
 }  // namespace
 }  // namespace trailsentry::testing
+
+namespace trailsentry::testing {
+namespace {
+
+// Slowloris: `n` connections, each sending a request's header lines one at a
+// time, `every` apart, never finishing. Returns when told to stop; counts how
+// many the server closed.
+class SlowClients {
+ public:
+  SlowClients(int port, int n, std::chrono::milliseconds every) {
+    for (int i = 0; i < n; ++i) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(port));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) fds_.push_back(fd);
+    }
+    thread_ = std::thread([this, every] {
+      const std::string first = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+      for (int fd : fds_) (void)!send(fd, first.data(), first.size(), MSG_NOSIGNAL);
+      while (!stop_) {
+        std::this_thread::sleep_for(every);
+        for (size_t i = 0; i < fds_.size(); ++i) {
+          if (closed_[i]) continue;
+          if (send(fds_[i], "X-Slow: 1\r\n", 11, MSG_NOSIGNAL) < 0) closed_[i] = true;
+          char c;
+          if (recv(fds_[i], &c, 1, MSG_DONTWAIT) == 0) closed_[i] = true;
+        }
+      }
+    });
+    closed_.assign(fds_.size(), false);
+  }
+  ~SlowClients() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : fds_) close(fd);
+  }
+  int closed() const {
+    int n = 0;
+    for (bool c : closed_) n += c;
+    return n;
+  }
+  size_t size() const { return fds_.size(); }
+
+ private:
+  std::vector<int> fds_;
+  std::vector<bool> closed_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+bool Healthy(int port, int timeout_s) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_connection_timeout(timeout_s, 0);
+  c.set_read_timeout(timeout_s, 0);
+  auto res = c.Get("/healthz");
+  return res && res->status == 200;
+}
+
+TEST_F(HttpFramingTest, SlowClientsDoNotStarveTheGateway) {
+  // The attack: 16 sockets, a header line a second. Probes still answer.
+  {
+    SlowClients slow(server_->http_port(), 16, std::chrono::milliseconds(1000));
+    ASSERT_EQ(slow.size(), 16u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(Healthy(server_->http_port(), 2)) << "probe " << i;
+  }
+  // More slow clients than worker threads: each is closed once it has taken
+  // http_request_timeout without a whole request, and probes answer after that.
+  engine::Config config;
+  config.server.http_threads = 4;
+  config.server.http_request_timeout = absl::Seconds(2);
+  Start(config);
+  SlowClients slow(server_->http_port(), 40, std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(4500));
+  EXPECT_EQ(slow.closed(), 40) << "slow connections left open";
+  EXPECT_TRUE(Healthy(server_->http_port(), 3));
+  EXPECT_GE(server_->http_reaped(), 40u);
+  // A request that takes long to evaluate is not cut off.
+  std::string lines;
+  for (int i = 0; i < 10000; ++i) lines += Record().AtSecond(i % 600).NewId().Json() + "\n";
+  v1::EvaluateRequest request;
+  request.set_payload(lines);
+  std::string body;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(request, &body).ok());
+  EXPECT_EQ(FromHttp(http_->Post("/v1/evaluate", body, "application/json")).code,
+            absl::StatusCode::kOk);
+}
+
+}  // namespace
+}  // namespace trailsentry::testing
