@@ -32,6 +32,9 @@ ABSL_FLAG(std::string, token_file, "",
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: require client certificates it signed (mTLS)");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port of a plain-HTTP listener with only /healthz and /readyz, for probes that "
+          "cannot present a client certificate when --tls_client_ca is on (empty: off)");
 ABSL_FLAG(std::string, backup_dir, "",
           "Directory where `trailsentry admin backup NAME` writes backups (empty: off)");
 ABSL_FLAG(bool, check_config, false, "Validate the configuration and exit (0: valid, 2: not)");
@@ -127,7 +130,8 @@ int Main(int argc, char** argv) {
                 .tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca),
                 .allow_insecure_remote = absl::GetFlag(FLAGS_allow_insecure_remote),
                 .http_listen = absl::GetFlag(FLAGS_http_listen),
-                .backup_dir = absl::GetFlag(FLAGS_backup_dir)});
+                .backup_dir = absl::GetFlag(FLAGS_backup_dir),
+                .health_listen = absl::GetFlag(FLAGS_health_listen)});
   if (!server.ok()) {
     spdlog::error("{}", std::string(server.status().message()));
     return 1;

@@ -78,6 +78,27 @@ absl::Status ParseBody(const httplib::Request& req, google::protobuf::Message* m
   return absl::OkStatus();
 }
 
+// "host:port" ("[v6]:port"); port 0 picks one.
+absl::StatusOr<std::pair<std::string, int>> HostPort(const char* flag, const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": expected host:port, got \"", listen, "\""));
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), &port)) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": bad port in \"", listen, "\""));
+  }
+  return std::make_pair(host, port);
+}
+
+// The bound port, or -1.
+int Bind(httplib::Server& server, const std::string& host, int port) {
+  return port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const Options& options,
@@ -96,18 +117,9 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const Options& o
   } else {
     gw->http_ = std::make_unique<httplib::Server>();
   }
-  const size_t colon = options.listen.rfind(':');
-  if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--http_listen: expected host:port, got \"", options.listen, "\""));
-  }
-  std::string host = options.listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  int port = 0;
-  if (!absl::SimpleAtoi(options.listen.substr(colon + 1), &port)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--http_listen: bad port in \"", options.listen, "\""));
-  }
+  absl::StatusOr<std::pair<std::string, int>> endpoint = HostPort("--http_listen", options.listen);
+  if (!endpoint.ok()) return endpoint.status();
+  const auto& [host, port] = *endpoint;
   gw->http_->set_payload_max_length(static_cast<size_t>(gw->deps_.config->max_message_bytes));
   const int threads = gw->deps_.config->http_threads;
   gw->http_->new_task_queue = [threads] {
@@ -142,10 +154,23 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const Options& o
     return httplib::Server::HandlerResponse::Handled;
   });
   gw->Routes();
-  gw->port_ = port == 0 ? gw->http_->bind_to_any_port(host)
-                        : (gw->http_->bind_to_port(host, port) ? port : -1);
+  gw->port_ = Bind(*gw->http_, host, port);
   if (gw->port_ <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen (HTTP) on ", options.listen));
+  }
+  if (!options.health_listen.empty()) {
+    absl::StatusOr<std::pair<std::string, int>> health =
+        HostPort("--health_listen", options.health_listen);
+    if (!health.ok()) return health.status();
+    gw->health_ = std::make_unique<httplib::Server>();
+    HealthRoutes(*gw->health_, gw->deps_);
+    gw->health_port_ = Bind(*gw->health_, health->first, health->second);
+    if (gw->health_port_ <= 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen (health) on ", options.health_listen));
+    }
+    gw->health_thread_ = std::thread([g = gw.get()] { g->health_->listen_after_bind(); });
+    while (!gw->health_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   // A response written ends the request: the connection's clock starts again.
   gw->http_->set_logger([g = gw.get()](const httplib::Request& req, const httplib::Response&) {
@@ -170,6 +195,8 @@ HttpGateway::~HttpGateway() { Stop(); }
 
 void HttpGateway::Stop() {
   reaper_.reset();
+  if (health_) health_->stop();
+  if (health_thread_.joinable()) health_thread_.join();
   if (http_) http_->stop();
   if (thread_.joinable()) thread_.join();
 }
@@ -281,18 +308,7 @@ void HttpGateway::Routes() {
                       ReplyMessage(res, *r);
                       return absl::OkStatus();
                     }));
-  http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
-  });
-  http_->Get("/readyz", [&d](const httplib::Request&, httplib::Response& res) {
-    const absl::Status ready = d.ready ? d.ready() : absl::OkStatus();
-    res.status = ready.ok() ? 200 : 503;
-    res.set_content(
-        ready.ok()
-            ? std::string("ready\n")
-            : absl::StrCat("not ready: ", engine::Printable(std::string(ready.message())), "\n"),
-        "text/plain");
-  });
+  HealthRoutes(*http_, d);
   http_->Get("/metrics", [&d](const httplib::Request&, httplib::Response& res) {
     std::vector<std::pair<std::string, double>> gauges;
     if (d.db != nullptr) gauges = d.db->Gauges();
@@ -303,6 +319,21 @@ void HttpGateway::Routes() {
     gauges.emplace_back("trailsentry_account_baselines_cached",
                         static_cast<double>(stats.account_entries_cached));
     res.set_content(d.metrics->Render(gauges), "text/plain; version=0.0.4");
+  });
+}
+
+void HttpGateway::HealthRoutes(httplib::Server& server, const Dependencies& deps) {
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  server.Get("/readyz", [&deps](const httplib::Request&, httplib::Response& res) {
+    const absl::Status ready = deps.ready ? deps.ready() : absl::OkStatus();
+    res.status = ready.ok() ? 200 : 503;
+    res.set_content(
+        ready.ok()
+            ? std::string("ready\n")
+            : absl::StrCat("not ready: ", engine::Printable(std::string(ready.message())), "\n"),
+        "text/plain");
   });
 }
 

@@ -8,6 +8,9 @@
 //   POST   /v1/known-networks      AddKnownNetworkRequest -> AddKnownNetworkResponse
 //   GET    /healthz  /readyz  /metrics   (no token needed; no tenant data)
 //
+// With `health_listen`, /healthz and /readyz also answer on a plain-HTTP port of
+// their own (probes that cannot present a client certificate under mTLS).
+//
 // The same bearer tokens as gRPC ("Authorization: Bearer <token>"), the same
 // limits, and the same handlers behind both.
 //
@@ -42,6 +45,9 @@ class HttpGateway {
   struct Options {
     std::string listen;  // host:port; port 0 picks one
     std::string tls_cert, tls_key, tls_client_ca;
+    // Plain HTTP serving only /healthz and /readyz, for probes that cannot
+    // present a client certificate when mTLS is on; empty: off.
+    std::string health_listen;
   };
   struct Dependencies {
     engine::Engine* engine = nullptr;
@@ -60,6 +66,7 @@ class HttpGateway {
   HttpGateway& operator=(const HttpGateway&) = delete;
 
   int port() const { return port_; }
+  int health_port() const { return health_port_; }
   // Connections closed for taking longer than http_request_timeout.
   uint64_t reaped() const { return reaper_ ? reaper_->reaped() : 0; }
   void Stop();
@@ -67,10 +74,14 @@ class HttpGateway {
  private:
   HttpGateway() = default;
   void Routes();
+  static void HealthRoutes(httplib::Server& server, const Dependencies& deps);
 
   Dependencies deps_;
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<ConnectionReaper> reaper_;  // after http_: stops first
+  std::unique_ptr<httplib::Server> health_;
+  std::thread health_thread_;
+  int health_port_ = 0;
   std::thread thread_;
   int port_ = 0;
 };

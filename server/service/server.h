@@ -36,8 +36,9 @@ class Server {
     std::string tls_client_ca;      // PEM: require client certificates it signed (mTLS)
     // Without tokens or mTLS, only a loopback address may be bound unless this is set.
     bool allow_insecure_remote = false;
-    std::string http_listen;  // HTTP/JSON gateway, health and metrics; empty: off
-    std::string backup_dir;   // where Admin.Backup writes; empty: backups off
+    std::string http_listen;    // HTTP/JSON gateway, health and metrics; empty: off
+    std::string backup_dir;     // where Admin.Backup writes; empty: backups off
+    std::string health_listen;  // plain HTTP /healthz and /readyz only (probes under mTLS)
   };
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const engine::Config& config,
                                                                      const Options& options);
@@ -50,6 +51,7 @@ class Server {
 
   int port() const { return port_; }
   int http_port() const { return http_ ? http_->port() : 0; }
+  int health_port() const { return http_ ? http_->health_port() : 0; }
   // HTTP connections closed for taking longer than http_request_timeout.
   uint64_t http_reaped() const { return http_ ? http_->reaped() : 0; }
   engine::Engine& engine() { return *engine_; }

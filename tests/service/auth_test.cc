@@ -1,6 +1,7 @@
 // Authentication and tenants: bearer tokens, tenant isolation, token reload,
 // the loopback rule, TLS and mTLS — through the real client on a real port.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -186,9 +187,19 @@ TEST_F(AuthTest, TlsAndMutualTls) {
 
   auto mtls = Start({.tls_cert = d + "/server.pem",
                      .tls_key = d + "/server.key",
-                     .tls_client_ca = d + "/ca.pem"},
+                     .tls_client_ca = d + "/ca.pem",
+                     .http_listen = "127.0.0.1:0",
+                     .health_listen = "127.0.0.1:0"},
                     "0.0.0.0:0")
                   .value();  // mTLS counts as authentication: remote listen allowed
+  // Probes without a certificate reach health (and nothing else) on its own port.
+  httplib::Client probe("127.0.0.1", mtls->health_port());
+  auto healthz = probe.Get("/healthz");
+  ASSERT_TRUE(healthz);
+  EXPECT_EQ(healthz->status, 200);
+  EXPECT_EQ(probe.Get("/readyz")->status, 200);
+  EXPECT_EQ(probe.Get("/v1/alerts")->status, 404);
+  EXPECT_EQ(probe.Get("/metrics")->status, 404);
   Client::Options with_cert = verified;
   with_cert.tls_cert_file = d + "/client.pem";
   with_cert.tls_key_file = d + "/client.key";
