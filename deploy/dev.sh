@@ -132,6 +132,8 @@ case "${1:-}" in
     setup_clang
     FUZZ_DIR="${BUILD_DIR_FUZZ:-$ROOT/build-fuzz}"
     [[ -f "$FUZZ_DIR/compile_commands.json" ]] || { echo "dev.sh lint: run 'deploy/dev.sh fuzz 1' first"; exit 2; }
+    cmake "$FUZZ_DIR" >/dev/null   # sources added since, and the generated headers they read
+    cmake --build "$FUZZ_DIR" -j "$JOBS" --target trailsentry_protos >/dev/null
     cd "$ROOT"
     mapfile -t sources < <(git ls-files 'server/*.cc' 'storage/*.cc' 'client/*.cc' | grep -v '/main.cc$')
     printf '%s\n' "${sources[@]}" | xargs -P "$JOBS" -n 4 clang-tidy-16 -p "$FUZZ_DIR" --quiet \
