@@ -79,7 +79,7 @@ case "${1:-}" in
     # itself is not instrumented, so only trailsentry's own races are reported.
     BUILD_DIR="${BUILD_DIR_TSAN:-$ROOT/build-tsan}" TRAILSENTRY_SANITIZE=thread build
     cd "${BUILD_DIR_TSAN:-$ROOT/build-tsan}"
-    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0" \
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0 suppressions=$ROOT/tests/tsan.supp" \
       ctest --output-on-failure -j "$JOBS" --timeout 900 \
       -R 'DetectionService|Hostile|HttpFraming|AuthTest|StateProperty|ConcurrentCallers|Engine'
     ;;

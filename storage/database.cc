@@ -451,7 +451,7 @@ absl::Status Database::Commit(StateBatch& batch) {
   if (s.ok()) {
     s = FromRocks(db_->Write(wo, batch.batch_.get()), "committing state");
     if (!s.ok()) {
-      absl::MutexLock lock(&health_mu_);
+      engine::MutexLock lock(&health_mu_);
       if (!failed_.load(std::memory_order_relaxed)) {
         failure_ = s;
         last_resume_ms_ = absl::ToUnixMillis(absl::Now());
@@ -558,7 +558,7 @@ absl::Status Database::CheckDiskRoom() const {
 absl::Status Database::Healthy() {
   if (absl::Status room = CheckDiskRoom(); !room.ok()) return room;
   if (!failed_.load(std::memory_order_acquire)) return absl::OkStatus();
-  absl::MutexLock lock(&health_mu_);
+  engine::MutexLock lock(&health_mu_);
   if (!failed_.load(std::memory_order_relaxed)) return absl::OkStatus();
   const HealthListener::State state = health_->state();
   bool resumed = state == HealthListener::kOk;  // recovered by itself, or never stopped

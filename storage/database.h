@@ -27,8 +27,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "server/engine/config.h"
+#include "server/engine/mutex.h"
 #include "server/engine/state_store.h"
 #include "trailsentry/v1/alert.pb.h"
 
@@ -239,7 +239,7 @@ class Database final : public engine::StateReader {
 
   // Why writes stopped; ok while they go through. Guarded by health_mu_.
   std::atomic<bool> failed_{false};
-  absl::Mutex health_mu_;
+  engine::Mutex health_mu_;
   absl::Status failure_ ABSL_GUARDED_BY(health_mu_);
   int64_t last_resume_ms_ ABSL_GUARDED_BY(health_mu_) = 0;
   std::string last_resume_error_ ABSL_GUARDED_BY(health_mu_);

@@ -75,7 +75,7 @@ absl::StatusOr<BaselineEntry> AccountBaselines::Get(std::string_view tenant,
                                                     const Network& network) {
   const std::string& key = CacheKey(tenant, account, network);
   Shard& shard = shards_[absl::Hash<absl::string_view>{}(key) % kShards];
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   absl::StatusOr<Cached*> c = Find(shard, key, tenant, account, network);
   if (!c.ok()) return c.status();
   return (*c)->entry;
@@ -85,7 +85,7 @@ absl::Status AccountBaselines::Observe(std::string_view tenant, std::string_view
                                        const Network& network, EventTime t, StateWriter* writer) {
   const std::string& key = CacheKey(tenant, account, network);
   Shard& shard = shards_[absl::Hash<absl::string_view>{}(key) % kShards];
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   absl::StatusOr<Cached*> found = Find(shard, key, tenant, account, network);
   if (!found.ok()) return found.status();
   Cached& c = **found;
@@ -99,7 +99,7 @@ absl::Status AccountBaselines::Observe(std::string_view tenant, std::string_view
 
 void AccountBaselines::EvictCommitted() {
   for (Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
+    MutexLock lock(&shard.mu);
     absl::erase_if(shard.entries, [&](const auto& kv) { return Evictable(kv.second); });
   }
 }
@@ -107,7 +107,7 @@ void AccountBaselines::EvictCommitted() {
 void AccountBaselines::Clear() {
   if (reader_ == nullptr) return;
   for (Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
+    MutexLock lock(&shard.mu);
     shard.entries.clear();
     shard.trusted.clear();
   }
@@ -118,7 +118,7 @@ absl::Status AccountBaselines::Set(std::string_view tenant, std::string_view acc
                                    StateWriter* writer) {
   const std::string& key = CacheKey(tenant, account, network);
   Shard& shard = shards_[absl::Hash<absl::string_view>{}(key) % kShards];
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   absl::StatusOr<Cached*> found = Find(shard, key, tenant, account, network);
   if (!found.ok()) return found.status();
   (*found)->entry = entry;
@@ -150,7 +150,7 @@ bool AccountBaselines::IsTrusted(std::string_view tenant, std::string_view accou
   Shard& shard = shards_[absl::Hash<std::pair<absl::string_view, absl::string_view>>{}(
                              {AbslView(tenant), AbslView(account)}) %
                          kShards];
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   for (const Network& n : *TrustedList(shard, tenant, account)) {
     if (n.Contains(ip)) return true;
   }
@@ -162,7 +162,7 @@ absl::Status AccountBaselines::Trust(std::string_view tenant, std::string_view a
   Shard& shard = shards_[absl::Hash<std::pair<absl::string_view, absl::string_view>>{}(
                              {AbslView(tenant), AbslView(account)}) %
                          kShards];
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   std::vector<Network>* list = TrustedList(shard, tenant, account);
   if (std::find(list->begin(), list->end(), network) == list->end()) list->push_back(network);
   if (writer != nullptr) writer->PutTrusted(tenant, TrustScope::kAccount, account, network);
@@ -172,7 +172,7 @@ absl::Status AccountBaselines::Trust(std::string_view tenant, std::string_view a
 size_t AccountBaselines::cached() const {
   size_t n = 0;
   for (const Shard& s : shards_) {
-    absl::MutexLock lock(&s.mu);
+    MutexLock lock(&s.mu);
     n += s.entries.size();
   }
   return n;

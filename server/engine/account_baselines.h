@@ -17,10 +17,10 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "server/engine/baseline.h"
 #include "server/engine/config.h"
 #include "server/engine/ip_address.h"
+#include "server/engine/mutex.h"
 #include "server/engine/network.h"
 #include "server/engine/state_store.h"
 
@@ -68,7 +68,7 @@ class AccountBaselines {
     uint64_t dirty_epoch = 0;  // the last batch that changed it
   };
   struct Shard {
-    mutable absl::Mutex mu;
+    mutable Mutex mu;
     absl::flat_hash_map<std::string, Cached> entries
         ABSL_GUARDED_BY(mu);  // key: tenant \0 account \0 network
     // key: tenant \0 account

@@ -152,7 +152,7 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
   const size_t changes_before = changes.size();
   const uint64_t id_hash = EventIdHash(ev);
 
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   auto [slot_it, inserted] = shard.identities.try_emplace(key);
   IdentitySlot& slot = slot_it->second;
   if (inserted) v.storage = LoadIdentity(tenant, c.identity, slot, shard);
@@ -232,10 +232,10 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
 }
 
 void Engine::BeginBatch(StateWriter& writer) {
-  absl::MutexLock lock(&batches_mu_);
+  MutexLock lock(&batches_mu_);
   // After a failed batch, new ones wait until the cache has been dropped.
-  batches_mu_.Await(absl::Condition(
-      +[](uint64_t* failed) { return *failed == 0; }, &failed_epoch_));
+  batches_mu_.Await([&]()
+                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(batches_mu_) { return failed_epoch_ == 0; });
   const uint64_t epoch = next_epoch_++;
   in_flight_.insert(epoch);
   min_in_flight_.store(*in_flight_.begin());
@@ -243,16 +243,16 @@ void Engine::BeginBatch(StateWriter& writer) {
 }
 
 bool Engine::AwaitCommitTurn(const StateWriter& writer) {
-  absl::MutexLock lock(&batches_mu_);
+  MutexLock lock(&batches_mu_);
   const auto my_turn = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batches_mu_) {
     return *in_flight_.begin() == writer.epoch();
   };
-  batches_mu_.Await(absl::Condition(&my_turn));
+  batches_mu_.Await(my_turn);
   return failed_epoch_ == 0;
 }
 
 void Engine::EndBatch(const StateWriter& writer, bool committed) {
-  absl::MutexLock lock(&batches_mu_);  // waiters' conditions are re-checked on unlock
+  MutexLock lock(&batches_mu_);
   in_flight_.erase(writer.epoch());
   if (!committed && failed_epoch_ == 0) failed_epoch_ = writer.epoch();
   if (failed_epoch_ != 0 && in_flight_.empty()) {
@@ -260,12 +260,13 @@ void Engine::EndBatch(const StateWriter& writer, bool committed) {
     failed_epoch_ = 0;
   }
   min_in_flight_.store(in_flight_.empty() ? next_epoch_ : *in_flight_.begin());
+  batches_mu_.NotifyAll();
 }
 
 void Engine::DropCache() {
   if (reader_ == nullptr) return;  // memory is all there is
   for (int i = 0; i < kShards; ++i) {
-    absl::MutexLock lock(&shards_[i].mu);
+    MutexLock lock(&shards_[i].mu);
     for (auto& [key, slot] : shards_[i].identities) {
       if (slot.window) slot.window->ReleaseAll(shards_[i].pool);
     }
@@ -278,7 +279,7 @@ absl::StatusOr<IdentityView> Engine::GetIdentity(std::string_view tenant,
                                                  std::string_view identity) {
   IdentityHash key;
   Shard& shard = ShardFor(tenant, identity, key);
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   IdentityView view;
   view.identity = std::string(identity);
   auto it = shard.identities.find(key);
@@ -308,7 +309,7 @@ absl::Status Engine::TrustNetwork(std::string_view tenant, TrustScope scope, std
   if (scope == TrustScope::kAccount) return accounts_->Trust(tenant, name, network, writer);
   IdentityHash key;
   Shard& shard = ShardFor(tenant, name, key);
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   auto [it, inserted] = shard.identities.try_emplace(key);
   IdentitySlot& slot = it->second;
   absl::Status status = inserted ? LoadIdentity(tenant, name, slot, shard) : absl::OkStatus();
@@ -325,7 +326,7 @@ void Engine::ForgetIdentity(std::string_view tenant, std::string_view identity,
                             StateWriter* writer) {
   IdentityHash key;
   Shard& shard = ShardFor(tenant, identity, key);
-  absl::MutexLock lock(&shard.mu);
+  MutexLock lock(&shard.mu);
   // The slot stays, empty, until the delete is committed: an event meanwhile must
   // not read back what is being deleted.
   IdentitySlot& slot = shard.identities[key];
@@ -341,7 +342,7 @@ void Engine::ForgetIdentity(std::string_view tenant, std::string_view identity,
 size_t Engine::EvictCommitted() {
   size_t evicted = 0;
   for (int i = 0; i < kShards; ++i) {
-    absl::MutexLock lock(&shards_[i].mu);
+    MutexLock lock(&shards_[i].mu);
     evicted += Evict(shards_[i], 0);
   }
   accounts_->EvictCommitted();
@@ -373,7 +374,7 @@ size_t Engine::Evict(Shard& shard, int64_t idle_limit) {
 EngineStats Engine::Stats() const {
   EngineStats stats;
   for (int i = 0; i < kShards; ++i) {
-    absl::MutexLock lock(&shards_[i].mu);
+    MutexLock lock(&shards_[i].mu);
     stats.identities += shards_[i].identities.size();
     for (const auto& [key, slot] : shards_[i].identities) {
       if (slot.window) stats.retained_events += slot.window->retained_events();

@@ -30,13 +30,13 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "server/engine/account_baselines.h"
 #include "server/engine/burst_window.h"
 #include "server/engine/config.h"
 #include "server/engine/event.h"
 #include "server/engine/event_classifier.h"
 #include "server/engine/identity_baseline.h"
+#include "server/engine/mutex.h"
 #include "server/engine/seen_events.h"
 #include "server/engine/state_store.h"
 #include "server/engine/string_pool.h"
@@ -162,7 +162,7 @@ class Engine {
 
  private:
   struct Shard {
-    mutable absl::Mutex mu;
+    mutable Mutex mu;
     // Keyed by a 128-bit hash of (tenant, identity): the slot holds the whole key,
     // so a lookup compares 16 bytes in place instead of chasing a string.
     absl::flat_hash_map<IdentityHash, IdentitySlot> identities ABSL_GUARDED_BY(mu);
@@ -199,7 +199,7 @@ class Engine {
   std::unique_ptr<Shard[]> shards_;
 
   // Batches (see BeginBatch).
-  absl::Mutex batches_mu_;
+  Mutex batches_mu_;
   std::set<uint64_t> in_flight_ ABSL_GUARDED_BY(batches_mu_);
   uint64_t next_epoch_ ABSL_GUARDED_BY(batches_mu_) = 1;
   uint64_t failed_epoch_ ABSL_GUARDED_BY(batches_mu_) = 0;  // 0: none since the last drop

@@ -91,7 +91,7 @@ absl::Status Authenticator::Reload() {
   absl::StatusOr<Tokens> tokens = Load(path_);
   if (!tokens.ok()) return tokens.status();
   auto fresh = std::make_shared<const Tokens>(*std::move(tokens));
-  absl::MutexLock lock(&mu_);
+  engine::MutexLock lock(&mu_);
   tokens_ = std::move(fresh);
   return absl::OkStatus();
 }
@@ -110,7 +110,7 @@ absl::StatusOr<std::string> Authenticator::TenantFor(std::string_view authorizat
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   std::shared_ptr<const Tokens> tokens;
   {
-    absl::MutexLock lock(&mu_);
+    engine::MutexLock lock(&mu_);
     tokens = tokens_;
   }
   auto it = tokens->find(Sha256(token));
@@ -119,7 +119,7 @@ absl::StatusOr<std::string> Authenticator::TenantFor(std::string_view authorizat
 }
 
 size_t Authenticator::token_count() const {
-  absl::MutexLock lock(&mu_);
+  engine::MutexLock lock(&mu_);
   return tokens_ ? tokens_->size() : 0;
 }
 

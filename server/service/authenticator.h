@@ -17,7 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "server/engine/mutex.h"
 
 namespace trailsentry::service {
 
@@ -50,7 +50,7 @@ class Authenticator {
   static absl::StatusOr<Tokens> Load(const std::string& path);
 
   const std::string path_;
-  mutable absl::Mutex mu_;
+  mutable engine::Mutex mu_;
   std::shared_ptr<const Tokens> tokens_ ABSL_GUARDED_BY(mu_);
 };
 

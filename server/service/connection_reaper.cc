@@ -43,25 +43,38 @@ ConnectionReaper::ConnectionReaper(int port, absl::Duration timeout)
     : port_(port), timeout_(timeout), thread_([this] { Run(); }) {}
 
 ConnectionReaper::~ConnectionReaper() {
-  stop_.Notify();
+  {
+    engine::MutexLock lock(&stop_mu_);
+    stop_ = true;
+    stop_mu_.NotifyAll();
+  }
   thread_.join();
 }
 
 void ConnectionReaper::Busy(const std::string& addr, int port) {
-  absl::MutexLock lock(&mu_);
+  engine::MutexLock lock(&mu_);
   Peer& p = peers_[absl::StrCat(addr, " ", port)];
   p.busy = true;
 }
 
 void ConnectionReaper::Done(const std::string& addr, int port) {
-  absl::MutexLock lock(&mu_);
+  engine::MutexLock lock(&mu_);
   Peer& p = peers_[absl::StrCat(addr, " ", port)];
   p.busy = false;
   p.since = absl::Now();
 }
 
 void ConnectionReaper::Run() {
-  while (!stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) Sweep();
+  while (true) {
+    {
+      engine::MutexLock lock(&stop_mu_);
+      if (stop_mu_.AwaitFor([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stop_; },
+                            std::chrono::seconds(1))) {
+        return;
+      }
+    }
+    Sweep();
+  }
 }
 
 void ConnectionReaper::Sweep() {
@@ -69,7 +82,7 @@ void ConnectionReaper::Sweep() {
   if (dir == nullptr) return;
   const absl::Time now = absl::Now();
   int closed = 0;
-  absl::MutexLock lock(&mu_);
+  engine::MutexLock lock(&mu_);
   for (auto& [key, peer] : peers_) peer.seen = false;
   while (dirent* e = readdir(dir)) {
     const int fd = std::atoi(e->d_name);

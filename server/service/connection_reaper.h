@@ -21,9 +21,8 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "server/engine/mutex.h"
 
 namespace trailsentry::service {
 
@@ -49,10 +48,11 @@ class ConnectionReaper {
 
   const int port_;
   const absl::Duration timeout_;
-  absl::Mutex mu_;
+  engine::Mutex mu_;
   absl::flat_hash_map<std::string, Peer> peers_ ABSL_GUARDED_BY(mu_);  // "addr port"
   std::atomic<uint64_t> reaped_{0};
-  absl::Notification stop_;
+  engine::Mutex stop_mu_;
+  bool stop_ ABSL_GUARDED_BY(stop_mu_) = false;
   std::thread thread_;
 };
 

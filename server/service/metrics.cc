@@ -9,7 +9,7 @@ namespace trailsentry::service {
 
 Metrics::Histogram& Metrics::HistogramFor(std::string_view api, std::string_view method) {
   const std::string key = absl::StrCat(AbslView(api), "\t", AbslView(method));
-  absl::MutexLock lock(&mu_);
+  engine::MutexLock lock(&mu_);
   auto& slot = histograms_[key];
   if (!slot) slot = std::make_unique<Histogram>();
   return *slot;
@@ -80,7 +80,7 @@ std::string Metrics::Render(const std::vector<std::pair<std::string, double>>& g
       &out,
       "# HELP trailsentry_request_duration_seconds Request latency, by API and method.\n"
       "# TYPE trailsentry_request_duration_seconds histogram\n");
-  absl::MutexLock lock(&mu_);
+  engine::MutexLock lock(&mu_);
   for (const auto& [key, h] : histograms_) {
     const size_t tab = key.find('\t');
     const std::string labels =

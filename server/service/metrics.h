@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "server/engine/mutex.h"
 #include "trailsentry/v1/detection.pb.h"
 
 namespace trailsentry::service {
@@ -48,7 +48,7 @@ class Metrics {
   std::array<std::atomic<uint64_t>, 9> flags_{};  // by v1::VerdictFlag value
   std::atomic<uint64_t> burst_new_{0}, burst_updated_{0}, unusual_new_{0}, unusual_updated_{0};
   std::atomic<int> in_flight_{0};
-  mutable absl::Mutex mu_;  // guards the map's shape, not the histograms
+  mutable engine::Mutex mu_;  // guards the map's shape, not the histograms
   absl::flat_hash_map<std::string, std::unique_ptr<Histogram>> histograms_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -150,6 +150,14 @@ TEST_F(AuthTest, RevokingATokenEndsItsOpenStream) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_F(AuthTest, ASecondServerCannotShareThePort) {
+  auto first = Start({}).value();
+  absl::StatusOr<std::unique_ptr<service::Server>> second =
+      Start({}, "127.0.0.1:" + std::to_string(first->port()));
+  ASSERT_FALSE(second.ok()) << "two servers on one port split the traffic between two states";
+  EXPECT_NE(second.status().message().find("cannot listen"), std::string::npos) << second.status();
+}
+
 TEST_F(AuthTest, RemoteListenNeedsAuthentication) {
   auto refused = Start({}, "0.0.0.0:0");
   ASSERT_FALSE(refused.ok());
