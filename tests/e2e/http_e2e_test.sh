@@ -66,5 +66,12 @@ expect_contains "$WORK/body" 'trailsentry_request_duration_seconds_count{api="ht
 expect_contains "$WORK/body" 'trailsentry_rocksdb_live_sst_bytes' "rocksdb gauge"
 # Tokens never reach the log.
 if grep -q "$TOKEN_A" "$WORK/server.log"; then fail "a token was logged"; fi
+# A field from a request cannot forge a log line (issue 9 row 11).
+call POST /v1/known-networks '{"identity":"x\n[2026-01-01 00:00:00.000] [error] FORGED: database corrupted, wiping","cidr":"10.0.0.0/8"}'
+expect_eq "$CODE" "200" "trust with a newline in the identity"
+if grep -q "^\[2026-01-01 00:00:00.000\] \[error\] FORGED" "$WORK/server.log"; then
+  fail "a request field forged a log line"
+fi
+expect_contains "$WORK/server.log" 'x\\n\[2026-01-01' "the identity logged escaped"
 stop_server
 echo "http e2e: ok"
