@@ -94,6 +94,16 @@ absl::StatusOr<std::pair<std::string, int>> HostPort(const char* flag, const std
   return std::make_pair(host, port);
 }
 
+// The methods a route of ours answers ("" for none of ours), for 405's Allow.
+std::string AllowedMethods(const std::string& path) {
+  if (path == "/v1/evaluate" || path == "/v1/known-networks") return "POST";
+  if (path.rfind("/v1/identities/", 0) == 0) return "GET, DELETE";
+  if (path == "/v1/alerts" || path == "/healthz" || path == "/readyz" || path == "/metrics") {
+    return "GET";
+  }
+  return "";
+}
+
 // The bound port, or -1.
 int Bind(httplib::Server& server, const std::string& host, int port) {
   return port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
@@ -172,6 +182,35 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const Options& o
     gw->health_thread_ = std::thread([g = gw.get()] { g->health_->listen_after_bind(); });
     while (!gw->health_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  // Every error has a JSON body: httplib's own (unknown route, wrong method, body
+  // over the limit) get one here; ours already have theirs.
+  gw->http_->set_error_handler(httplib::Server::HandlerWithResponse(
+      [max = gw->deps_.config->max_message_bytes](const httplib::Request& req,
+                                                  httplib::Response& res) {
+        if (!res.body.empty() || res.content_provider_) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        absl::Status status = absl::UnknownError(absl::StrCat("HTTP ", res.status));
+        if (res.status == 404) {
+          const std::string allow = AllowedMethods(req.path);
+          if (!allow.empty()) {
+            res.set_header("Allow", allow);
+            ReplyError(res, absl::InvalidArgumentError(absl::StrCat(
+                                req.method, " ", engine::Printable(req.path), ": use ", allow)));
+            res.status = 405;
+            return httplib::Server::HandlerResponse::Handled;
+          }
+          status = absl::NotFoundError(
+              absl::StrCat("no route ", req.method, " ", engine::Printable(req.path)));
+        } else if (res.status == 413) {
+          status = absl::ResourceExhaustedError(
+              absl::StrCat("body larger than max_message_bytes (", max, ")"));
+        }
+        const int code = res.status;
+        ReplyError(res, status);
+        res.status = code;
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   // A response written ends the request: the connection's clock starts again.
   gw->http_->set_logger([g = gw.get()](const httplib::Request& req, const httplib::Response&) {
     if (g->reaper_) g->reaper_->Done(req.remote_addr, req.remote_port);

@@ -12,7 +12,9 @@
 // their own (probes that cannot present a client certificate under mTLS).
 //
 // The same bearer tokens as gRPC ("Authorization: Bearer <token>"), the same
-// limits, and the same handlers behind both.
+// limits, and the same handlers behind both. Every error answers a JSON body
+// {"code": "...", "message": "..."}; a known path asked with another method gets
+// 405 with Allow.
 //
 //   auto http = HttpGateway::Start(options, deps).value();
 //   http->port();

@@ -66,6 +66,15 @@ expect_contains "$WORK/body" 'trailsentry_request_duration_seconds_count{api="ht
 expect_contains "$WORK/body" 'trailsentry_rocksdb_live_sst_bytes' "rocksdb gauge"
 # Tokens never reach the log.
 if grep -q "$TOKEN_A" "$WORK/server.log"; then fail "a token was logged"; fi
+# Every error has a JSON body; a wrong method is 405 with Allow (issue 11 item 3).
+call GET /v1/evaluate
+expect_eq "$CODE" "405" "GET /v1/evaluate"
+expect_contains "$WORK/body" '"code":"INVALID_ARGUMENT"' "405 has a JSON body"
+curl -s -D "$WORK/headers" -o /dev/null -H "Authorization: Bearer $TOKEN_A" "$URL/v1/evaluate"
+grep -qi '^Allow: POST' "$WORK/headers" || fail "405 without Allow: POST"
+call GET /v1/no-such-route
+expect_eq "$CODE" "404" "unknown route"
+expect_contains "$WORK/body" '"code":"NOT_FOUND"' "404 has a JSON body"
 # A field from a request cannot forge a log line (issue 9 row 11).
 call POST /v1/known-networks '{"identity":"x\n[2026-01-01 00:00:00.000] [error] FORGED: database corrupted, wiping","cidr":"10.0.0.0/8"}'
 expect_eq "$CODE" "200" "trust with a newline in the identity"
