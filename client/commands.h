@@ -19,16 +19,22 @@ inline constexpr int kExitInputErrors = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitFailed = 3;
 
+struct ScanOptions {
+  engine::Config config;
+  std::string data_dir;  // empty: state in memory only
+  int threads = 0;       // 0: every core
+};
 // Runs the engine in-process over the files (backfill, hunting, baseline
-// bootstrap), with state in `data_dir` (empty: in memory only).
-int RunScan(const engine::Config& config, const std::string& data_dir,
-            const std::vector<std::string>& paths);
+// bootstrap), on `threads` threads with the same alerts as one.
+int RunScan(const ScanOptions& options, const std::vector<std::string>& paths);
 
 struct SubmitOptions {
   Client::Options connection;
   int batch = 500;
+  int concurrency = 4;  // requests in flight
 };
-// Sends the files' records to a server in batches.
+// Streams the files' records to a server in batches, several in flight; memory
+// stays bounded whatever the input's size.
 int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& paths);
 
 // Lookups and triage feedback against a server.

@@ -1,7 +1,7 @@
 // trailsentry: the command-line client.
 //
-//   trailsentry scan   [--config F] [--data_dir D] [--window_mode sliding|tumbling] PATH...
-//   trailsentry submit [--server HOST:PORT] [--batch N] PATH...
+//   trailsentry scan   [--config F] [--data_dir D] [--threads N] [--window_mode M] PATH...
+//   trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] PATH...
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +30,8 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert");
 ABSL_FLAG(std::string, tls_server_name, "", "name to check in the server certificate");
 ABSL_FLAG(int, batch, 500, "submit: events per request");
+ABSL_FLAG(int, concurrency, 4, "submit: requests in flight at a time");
+ABSL_FLAG(int, threads, 0, "scan: threads evaluating (0: every core)");
 ABSL_FLAG(std::string, since, "", "alerts: opened at or after this RFC 3339 time");
 ABSL_FLAG(std::string, until, "", "alerts: opened before this RFC 3339 time");
 ABSL_FLAG(std::string, rule, "", "alerts: only this rule id");
@@ -42,8 +44,9 @@ namespace {
 
 constexpr char kUsage[] =
     "usage:\n"
-    "  trailsentry scan   [--config F] [--data_dir D] [--window_mode sliding|tumbling] PATH...\n"
-    "  trailsentry submit [--server HOST:PORT] [--batch N] PATH...\n"
+    "  trailsentry scan   [--config F] [--data_dir D] [--threads N]\n"
+    "                     [--window_mode sliding|tumbling] PATH...\n"
+    "  trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] PATH...\n"
     "  trailsentry identity [--server HOST:PORT] IDENTITY_KEY\n"
     "  trailsentry alerts   [--server HOST:PORT] [--since T] [--until T] [--rule R]\n"
     "                       [--identity K] [--limit N]\n"
@@ -141,10 +144,15 @@ int Main(int argc, char** argv) {
     } else if (!mode.empty()) {
       return Usage("--window_mode must be sliding or tumbling");
     }
-    return trailsentry::cli::RunScan(config, absl::GetFlag(FLAGS_data_dir), paths);
+    return trailsentry::cli::RunScan({.config = config,
+                                      .data_dir = absl::GetFlag(FLAGS_data_dir),
+                                      .threads = absl::GetFlag(FLAGS_threads)},
+                                     paths);
   }
   if (command == "submit") {
-    return trailsentry::cli::RunSubmit({.connection = server, .batch = absl::GetFlag(FLAGS_batch)},
+    return trailsentry::cli::RunSubmit({.connection = server,
+                                        .batch = absl::GetFlag(FLAGS_batch),
+                                        .concurrency = absl::GetFlag(FLAGS_concurrency)},
                                        paths);
   }
   return Usage(("unknown command \"" + command + "\"").c_str());

@@ -93,6 +93,9 @@ struct Alert {
 struct AlertChange {
   bool is_new = false;
   Alert alert;
+  // Engine-wide order of changes: of two changes of one alert, the later has the
+  // higher sequence, whichever thread saw them first.
+  uint64_t sequence = 0;
 };
 
 // "burst-" + 32 hex digits of a stable hash of (tenant, rule, identity,

@@ -213,6 +213,9 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
     v.unusual_ip_alert_id = std::move(r.alert_id);
     if (v.storage.ok()) v.storage = r.status;
   }
+  for (size_t i = changes_before; i < changes.size(); ++i) {
+    changes[i].sequence = alert_changes_.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
   if (writer != nullptr) {
     if (!logged) writer->PutEvent(tenant, c.identity, {LogKind::kSeen, ev.time, id_hash});
     for (size_t i = changes_before; i < changes.size(); ++i) {

@@ -205,6 +205,8 @@ class Engine {
   uint64_t failed_epoch_ ABSL_GUARDED_BY(batches_mu_) = 0;  // 0: none since the last drop
   // Every batch below this has ended: a change it made is committed (or dropped).
   std::atomic<uint64_t> min_in_flight_{1};
+  // Stamps AlertChange::sequence (under the identity's shard lock).
+  std::atomic<uint64_t> alert_changes_{0};
 };
 
 }  // namespace trailsentry::engine

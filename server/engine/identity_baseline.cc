@@ -268,8 +268,14 @@ absl::Status IdentityBaseline::Rebuild(Candidate& c, const UnusualIpInput& in,
     for (const NetworkState& ns : networks_) {
       if (IsKnownAt(ns.entry, fired_at, settle, Millis(u.history))) known.push_back(&ns);
     }
+    // The networks learned most recently first (ties by address). Not by last
+    // seen: that moves with every later call, is kept on disk only to the
+    // coalescing step, and would make the list depend on arrival order.
     std::sort(known.begin(), known.end(), [](const NetworkState* x, const NetworkState* y) {
-      return x->entry.last_seen > y->entry.last_seen;
+      if (x->entry.first_seen != y->entry.first_seen) {
+        return x->entry.first_seen > y->entry.first_seen;
+      }
+      return NetworkBytes(x->network) < NetworkBytes(y->network);
     });
     a.known_network_count = static_cast<int>(known.size());
     for (size_t k = 0; k < known.size() && k < 3; ++k) {

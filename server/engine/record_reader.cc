@@ -1,7 +1,5 @@
 #include "server/engine/record_reader.h"
 
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -9,7 +7,6 @@
 #include <memory>
 #include <utility>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "server/engine/absl_view.h"
@@ -341,80 +338,85 @@ constexpr size_t kChunk = 4 << 20;
 }  // namespace
 
 absl::Status RecordReader::ReadFile(const std::string& path, Callback fn) {
+  size_t base = 0;
+  std::string buffer;
+  return SplitFile(
+      path, kChunk, [&] { return std::move(buffer); },
+      [&](InputUnit& unit) {
+        size_t count = 0;
+        absl::Status st = ReadUnit(unit, [&](size_t index, const RecordOrError& r) {
+          count = index + 1;
+          fn(base + index, r);
+        });
+        base += count;
+        buffer = std::move(unit.bytes);  // the next unit reuses it
+        return st.ok() ? st : absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
+      });
+}
+
+absl::Status RecordReader::ReadUnit(const InputUnit& unit, Callback fn) {
   max_records_ = SIZE_MAX;
-  const ContainerHint hint = HintFromName(path);
+  size_t index = 0;
+  if (unit.hint == ContainerHint::kJsonLines && HasPadding(unit.bytes)) {
+    return ReadJsonLines(unit.bytes, index, fn);
+  }
+  return Read(unit.bytes, fn, unit.hint);
+}
+
+absl::Status RecordReader::SplitFile(const std::string& path, size_t unit_bytes,
+                                     absl::FunctionRef<std::string()> new_buffer, UnitFn fn) {
+  unit_bytes = std::max<size_t>(unit_bytes, 1);
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   FileSource source(f.get());
   auto fail = [&](const absl::Status& st) {
     return absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
   };
-  file_.clear();
-  file_.reserve(kChunk + simdjson::SIMDJSON_PADDING);
-  absl::StatusOr<size_t> n = source.Read(file_, kChunk);
+  InputUnit unit;
+  unit.bytes = new_buffer();
+  unit.bytes.clear();
+  unit.bytes.reserve(unit_bytes + simdjson::SIMDJSON_PADDING);
+  absl::StatusOr<size_t> n = source.Read(unit.bytes, unit_bytes);
   if (!n.ok()) return fail(n.status());
 
-  // JSON lines stream through a fixed buffer: whole lines are parsed in place,
-  // the partial last line moves to the front, and the buffer grows only for a
-  // line longer than it. Anything else is read whole (a DOM needs it all).
-  const bool lines =
-      hint == ContainerHint::kJsonLines || LooksLikeJsonLines(file_, /*first_only=*/true);
+  const bool lines = HintFromName(path) == ContainerHint::kJsonLines ||
+                     LooksLikeJsonLines(unit.bytes, /*first_only=*/true);
   if (!lines) {
+    // A document is read whole (a DOM needs it all).
     while (*n > 0) {
-      file_.reserve(file_.size() + kChunk + simdjson::SIMDJSON_PADDING);
-      n = source.Read(file_, kChunk);
+      unit.bytes.reserve(unit.bytes.size() + unit_bytes + simdjson::SIMDJSON_PADDING);
+      n = source.Read(unit.bytes, unit_bytes);
       if (!n.ok()) return fail(n.status());
     }
-    file_.reserve(file_.size() + simdjson::SIMDJSON_PADDING);
-    absl::Status st = Read(file_, fn, hint);
-    return st.ok() ? st : fail(st);
+    unit.bytes.reserve(unit.bytes.size() + simdjson::SIMDJSON_PADDING);
+    unit.hint = ContainerHint::kUnknown;
+    return fn(unit);
   }
-  size_t index = 0;
-  if (!source.gzip()) {
-    // A plain file is mapped: lines are parsed where the page cache holds them,
-    // with no copy; only the lines in its last SIMDJSON_PADDING bytes (which
-    // simdjson would read past the mapping's end) are copied to a padded buffer.
-    const int fd = fileno(f.get());
-    struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_size > 0) {
-      const size_t size = static_cast<size_t>(st.st_size);
-      void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      if (map != MAP_FAILED) {
-        absl::Cleanup unmap = [&] { munmap(map, size); };
-        madvise(map, size, MADV_SEQUENTIAL);
-        const std::string_view text(static_cast<const char*>(map), size);
-        size_t in_place = 0;
-        if (size > simdjson::SIMDJSON_PADDING) {
-          const size_t nl = text.rfind('\n', size - simdjson::SIMDJSON_PADDING - 1);
-          if (nl != std::string_view::npos) in_place = nl + 1;
-        }
-        absl::Status status = ReadJsonLines(text.substr(0, in_place), index, fn);
-        if (!status.ok()) return fail(status);
-        file_.reserve(size - in_place + simdjson::SIMDJSON_PADDING);
-        file_.assign(text.substr(in_place));
-        status = ReadJsonLines(file_, index, fn);
-        return status.ok() ? status : fail(status);
-      }
-    }
-  }
+  // JSON lines: each unit ends at its last newline; the partial line after it
+  // starts the next unit, which grows only for a line longer than a unit.
+  std::string carry;
   while (true) {
-    const size_t last_newline = file_.rfind('\n');
     const bool at_end = *n == 0;
-    const size_t complete = at_end                              ? file_.size()
+    const size_t last_newline = unit.bytes.rfind('\n');
+    const size_t complete = at_end                              ? unit.bytes.size()
                             : last_newline == std::string::npos ? 0
                                                                 : last_newline + 1;
     if (complete > 0) {
-      absl::Status st = ReadJsonLines(std::string_view(file_.data(), complete), index, fn);
-      if (!st.ok()) return fail(st);
-      file_.erase(0, complete);
+      carry.assign(unit.bytes, complete, std::string::npos);
+      unit.bytes.resize(complete);
+      unit.hint = ContainerHint::kJsonLines;
+      if (absl::Status st = fn(unit); !st.ok()) return st;
+      if (at_end) return absl::OkStatus();
+      unit.bytes = new_buffer();
+      unit.bytes.reserve(unit_bytes + simdjson::SIMDJSON_PADDING);
+      unit.bytes.assign(carry);
     }
-    if (at_end) break;
-    const size_t want = std::max(kChunk, file_.size());  // grow for a very long line
-    file_.reserve(file_.size() + want + simdjson::SIMDJSON_PADDING);
-    n = source.Read(file_, want);
+    if (at_end) return absl::OkStatus();
+    const size_t want = std::max(unit_bytes, unit.bytes.size());  // grow for a very long line
+    unit.bytes.reserve(unit.bytes.size() + want + simdjson::SIMDJSON_PADDING);
+    n = source.Read(unit.bytes, want);
     if (!n.ok()) return fail(n.status());
   }
-  return absl::OkStatus();
 }
 
 }  // namespace trailsentry::engine

@@ -40,6 +40,14 @@ enum class ContainerHint { kUnknown, kJsonLines };
 // The hint a file name gives.
 ContainerHint HintFromName(std::string_view path);
 
+// A piece of a file for one reader: whole JSON lines, or a whole document.
+// `bytes` has simdjson::SIMDJSON_PADDING spare capacity after its data, so it is
+// parsed where it lies.
+struct InputUnit {
+  std::string bytes;
+  ContainerHint hint = ContainerHint::kUnknown;  // kJsonLines: lines; else one document
+};
+
 // Bounds on what one input may cost (network input: a gzip bomb inflates 1000x).
 struct ReadLimits {
   size_t max_inflated_bytes = SIZE_MAX;  // a gzip stream inflating past this fails
@@ -81,8 +89,21 @@ class RecordReader {
   void Trim(size_t keep_bytes);
 
   // Reads a file (gzip or not), with the hint its name gives; JSON lines are
-  // streamed, other containers read whole.
+  // streamed, other containers read whole. Indexes count from 0 over the file.
   [[nodiscard]] absl::Status ReadFile(const std::string& path, Callback fn);
+
+  // Splits a file (gzip or not) into units for readers that may run on other
+  // threads: JSON lines (by the name's hint or the first line) in units of whole
+  // lines of about `unit_bytes` (more only for a longer line), anything else as
+  // one unit holding the whole file. `unit` is filled from `new_buffer()` (so
+  // buffers can be reused) and passed to `fn`, which may move its bytes away; a
+  // failing `fn` stops the split with its status.
+  using UnitFn = absl::FunctionRef<absl::Status(InputUnit& unit)>;
+  [[nodiscard]] absl::Status SplitFile(const std::string& path, size_t unit_bytes,
+                                       absl::FunctionRef<std::string()> new_buffer, UnitFn fn);
+
+  // Calls `fn` for each record of a unit, indexes counting from 0 in the unit.
+  [[nodiscard]] absl::Status ReadUnit(const InputUnit& unit, Callback fn);
 
  private:
   absl::Status ReadJsonLines(std::string_view text, size_t& index, Callback fn);

@@ -1,5 +1,6 @@
-// EngineHarness: feeds JSON records through the real parser into a real Engine
-// and keeps every alert in its final state, for the rule tests.
+// EngineHarness: feeds JSON records through the evaluation pipeline (the one
+// the server and scan use) into a real Engine and keeps every alert in its final
+// state, for the rule tests.
 //
 //   EngineHarness h;                       // spec defaults
 //   engine::Verdict v = h.Feed(Record().AtSecond(1).Action("ListUsers").Json());
@@ -8,7 +9,6 @@
 #define TRAILSENTRY_TESTS_ENGINE_ENGINE_HARNESS_H_
 
 #include <gtest/gtest.h>
-#include <simdjson.h>
 
 #include <map>
 #include <memory>
@@ -16,9 +16,8 @@
 #include <vector>
 
 #include "server/engine/engine.h"
-#include "server/engine/record_parser.h"
+#include "server/pipeline/evaluation_batch.h"
 #include "storage/database.h"
-#include "storage/transaction.h"
 #include "tests/testing/temp_dir.h"
 
 namespace trailsentry::testing {
@@ -51,19 +50,25 @@ class EngineHarness {
   }
   storage::Database* db() { return db_.get(); }
 
-  // One record in a transaction of its own (committed before it returns).
+  // One record in a batch of its own (committed before it returns).
   engine::Verdict Feed(const std::string& json) {
-    storage::Transaction tx(*engine_, db_.get());
-    engine::Verdict v = Evaluate(json, tx.writer());
-    EXPECT_TRUE(tx.Commit().ok());
-    return v;
+    Sink sink(*this);
+    {
+      pipeline::EvaluationBatch batch(*engine_, db_.get(), tenant_, sink, kNow);
+      batch.AddJson(json);
+      Take(batch.changes());
+      EXPECT_TRUE(batch.Commit().ok());
+    }
+    return sink.last;
   }
 
-  // Records in one transaction, as a request or a stretch of a scan.
+  // Records in one batch, as a request or a stretch of a scan.
   void FeedBatch(const std::vector<std::string>& records) {
-    storage::Transaction tx(*engine_, db_.get());
-    for (const std::string& r : records) Evaluate(r, tx.writer());
-    EXPECT_TRUE(tx.Commit().ok());
+    Sink sink(*this);
+    pipeline::EvaluationBatch batch(*engine_, db_.get(), tenant_, sink, kNow);
+    for (const std::string& r : records) batch.AddJson(r);
+    Take(batch.changes());
+    EXPECT_TRUE(batch.Commit().ok());
   }
 
   void FeedAll(const std::vector<std::string>& records) {
@@ -93,21 +98,31 @@ class EngineHarness {
   const std::string& last_identity() const { return identity_; }
 
  private:
-  engine::Verdict Evaluate(const std::string& json, engine::StateWriter* writer) {
-    simdjson::padded_string padded(json);
-    simdjson::dom::element doc = parser_.parse(padded).value();
-    engine::Event ev;
-    std::optional<engine::RecordError> err = engine::ParseRecord(doc, ev);
-    EXPECT_FALSE(err.has_value()) << err->field << ": " << err->reason << " in " << json;
-    std::vector<engine::AlertChange> changes;
-    engine::Verdict v = engine_->Evaluate(tenant_, ev, changes, writer);
-    EXPECT_TRUE(v.storage.ok()) << v.storage;
-    identity_ = std::string(v.identity);
-    for (engine::AlertChange& c : changes) {
-      last_changes_.push_back(c);
-      alerts_[c.alert.alert_id] = std::move(c.alert);
+  // Far in the future: rule tests use any event times.
+  static constexpr engine::EventTime kNow = INT64_MAX / 2;
+
+  // Every record the tests feed must be accepted.
+  struct Sink : pipeline::VerdictSink {
+    explicit Sink(EngineHarness& h) : harness(h) {}
+    void Rejected(const engine::RecordError& err) override {
+      ADD_FAILURE() << err.field << ": " << err.reason;
+      last = {};
     }
-    return v;
+    void Evaluated(const engine::Event&, const engine::Verdict& v) override {
+      EXPECT_TRUE(v.storage.ok()) << v.storage;
+      harness.identity_ = std::string(v.identity);
+      last = v;
+      last.identity = {};
+    }
+    EngineHarness& harness;
+    engine::Verdict last;
+  };
+
+  void Take(const std::vector<engine::AlertChange>& changes) {
+    for (const engine::AlertChange& c : changes) {
+      last_changes_.push_back(c);
+      alerts_[c.alert.alert_id] = c.alert;
+    }
   }
 
   engine::Config config_;
@@ -115,7 +130,6 @@ class EngineHarness {
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<engine::Engine> engine_;
   std::string tenant_ = "default";
-  simdjson::dom::parser parser_;
   std::map<std::string, engine::Alert> alerts_;
   std::vector<engine::AlertChange> last_changes_;
   std::string identity_;
