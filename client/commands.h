@@ -31,10 +31,8 @@ int RunScan(const ScanOptions& options, const std::vector<std::string>& paths);
 struct SubmitOptions {
   Client::Options connection;
   int batch = 500;
-  int concurrency = 4;  // requests in flight
 };
-// Streams the files' records to a server in batches, several in flight; memory
-// stays bounded whatever the input's size.
+// Sends the files' records to a server in batches.
 int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& paths);
 
 // Lookups and triage feedback against a server.

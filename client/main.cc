@@ -1,7 +1,7 @@
 // trailsentry: the command-line client.
 //
 //   trailsentry scan   [--config F] [--data_dir D] [--threads N] [--window_mode M] PATH...
-//   trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] PATH...
+//   trailsentry submit [--server HOST:PORT] [--batch N] PATH...
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,7 +30,6 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert");
 ABSL_FLAG(std::string, tls_server_name, "", "name to check in the server certificate");
 ABSL_FLAG(int, batch, 500, "submit: events per request");
-ABSL_FLAG(int, concurrency, 4, "submit: requests in flight at a time");
 ABSL_FLAG(int, threads, 0, "scan: threads evaluating (0: every core)");
 ABSL_FLAG(std::string, since, "", "alerts: opened at or after this RFC 3339 time");
 ABSL_FLAG(std::string, until, "", "alerts: opened before this RFC 3339 time");
@@ -46,7 +45,7 @@ constexpr char kUsage[] =
     "usage:\n"
     "  trailsentry scan   [--config F] [--data_dir D] [--threads N]\n"
     "                     [--window_mode sliding|tumbling] PATH...\n"
-    "  trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] PATH...\n"
+    "  trailsentry submit [--server HOST:PORT] [--batch N] PATH...\n"
     "  trailsentry identity [--server HOST:PORT] IDENTITY_KEY\n"
     "  trailsentry alerts   [--server HOST:PORT] [--since T] [--until T] [--rule R]\n"
     "                       [--identity K] [--limit N]\n"
@@ -150,9 +149,7 @@ int Main(int argc, char** argv) {
                                      paths);
   }
   if (command == "submit") {
-    return trailsentry::cli::RunSubmit({.connection = server,
-                                        .batch = absl::GetFlag(FLAGS_batch),
-                                        .concurrency = absl::GetFlag(FLAGS_concurrency)},
+    return trailsentry::cli::RunSubmit({.connection = server, .batch = absl::GetFlag(FLAGS_batch)},
                                        paths);
   }
   return Usage(("unknown command \"" + command + "\"").c_str());
