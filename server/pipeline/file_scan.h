@@ -2,12 +2,13 @@
 // engine of `trailsentry scan` (backfill, hunting, baseline bootstrap).
 //
 // One thread splits the files, in order, into units of whole records (RecordReader::
-// SplitFile); each unit is one EvaluationBatch, begun in file order, evaluated by
-// any of `threads` workers and committed in file order. A DriftGate keeps the
+// SplitFile); any of `threads` workers reads a unit into its own EvaluationBatch,
+// which it commits every 100,000 events (so an identity's writes coalesce as in
+// one long batch), and units are reported in file order. A DriftGate keeps the
 // workers within min(max_lateness, settle) / 2 of each other in event time, so
-// the alerts are exactly those of one thread for inputs whose disorder is within
-// the other half (spec §2). Memory is bounded: at most 2 × threads + 1 units
-// exist at a time.
+// the alerts are those of one thread for inputs whose disorder is within the
+// other half (spec §2; alert ids record arrival order and may differ). Memory is
+// bounded: at most 2 × threads + 1 units exist at a time.
 //
 //   FileScan scan(engine, db, {.threads = 0});
 //   absl::StatusOr<ScanTotals> totals = scan.Run(files, observer);
