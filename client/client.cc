@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "client/evaluate_pipeline.h"
 #include "trailsentry/grpc_status.h"
 
 namespace trailsentry {
@@ -116,16 +117,21 @@ absl::Status Client::EvaluateRecords(
     const std::vector<std::string>& records, int batch_size,
     absl::FunctionRef<void(const v1::EvaluateResponse&)> on_response) {
   if (batch_size < 1) return absl::InvalidArgumentError("batch size must be at least 1");
-  v1::EvaluateRequest request;
+  EvaluatePipeline pipeline(*this, {.streams = 1},
+                            [&](const v1::EvaluateResponse& response) { on_response(response); });
   for (size_t start = 0; start < records.size(); start += static_cast<size_t>(batch_size)) {
-    request.Clear();
+    v1::EvaluateRequest request;
     const size_t end = std::min(records.size(), start + static_cast<size_t>(batch_size));
     for (size_t i = start; i < end; ++i) request.add_events()->set_raw_json(records[i]);
-    absl::StatusOr<v1::EvaluateResponse> response = Evaluate(request);
-    if (!response.ok()) return response.status();
-    on_response(*response);
+    if (absl::Status s = pipeline.Send(std::move(request)); !s.ok()) return s;
   }
-  return absl::OkStatus();
+  return pipeline.Finish();
+}
+
+std::unique_ptr<grpc::ClientReaderWriter<v1::EvaluateRequest, v1::EvaluateResponse>>
+Client::OpenEvaluateStream(grpc::ClientContext& context) {
+  if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);
+  return stub_->EvaluateStream(&context);
 }
 
 }  // namespace trailsentry

@@ -5,6 +5,8 @@
 //   auto client = trailsentry::Client::Connect({.target = "127.0.0.1:50051"}).value();
 //   absl::StatusOr<v1::EvaluateResponse> r = client->Evaluate(request);
 //   client->EvaluateRecords(records, /*batch_size=*/500, [](const auto& response) {...});
+//
+// Long runs of requests with several in flight: EvaluatePipeline.
 #ifndef TRAILSENTRY_CLIENT_CLIENT_H_
 #define TRAILSENTRY_CLIENT_CLIENT_H_
 
@@ -52,11 +54,19 @@ class Client {
   // Admin: a backup of the server's database, under its --backup_dir.
   [[nodiscard]] absl::StatusOr<v1::BackupResponse> Backup(std::string_view name);
 
-  // Sends raw CloudTrail records in requests of at most `batch_size` events, one
-  // after another; `on_response` sees each response. Stops at the first failed call.
+  // Sends raw CloudTrail records in requests of at most `batch_size` events over
+  // one EvaluateStream (an EvaluatePipeline of one stream); `on_response` sees
+  // each response, in order. Stops at the first error.
   [[nodiscard]] absl::Status EvaluateRecords(
       const std::vector<std::string>& records, int batch_size,
       absl::FunctionRef<void(const v1::EvaluateResponse&)> on_response);
+
+  // An EvaluateStream call on `context`, with the token and no deadline (a stream
+  // may run for hours; EvaluatePipeline bounds the wait for each response).
+  [[nodiscard]] std::unique_ptr<grpc::ClientReaderWriter<v1::EvaluateRequest, v1::EvaluateResponse>>
+  OpenEvaluateStream(grpc::ClientContext& context);
+
+  const Options& options() const { return options_; }
 
  private:
   template <typename Request, typename Response, typename Stub, typename Method>

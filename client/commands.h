@@ -30,9 +30,12 @@ int RunScan(const ScanOptions& options, const std::vector<std::string>& paths);
 
 struct SubmitOptions {
   Client::Options connection;
-  int batch = 500;
+  int batch = 500;      // records per request
+  int concurrency = 2;  // EvaluateStream calls at once
+  int window = 4;       // requests in flight per stream
 };
-// Sends the files' records to a server in batches.
+// Streams the files' records to a server in batches, several in flight, with
+// memory bounded whatever the input's size.
 int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& paths);
 
 // Lookups and triage feedback against a server.

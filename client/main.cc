@@ -1,7 +1,7 @@
 // trailsentry: the command-line client.
 //
 //   trailsentry scan   [--config F] [--data_dir D] [--threads N] [--window_mode M] PATH...
-//   trailsentry submit [--server HOST:PORT] [--batch N] PATH...
+//   trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] PATH...
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,7 +29,9 @@ ABSL_FLAG(std::string, tls_ca, "", "PEM CA to verify the server: connect with TL
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert");
 ABSL_FLAG(std::string, tls_server_name, "", "name to check in the server certificate");
-ABSL_FLAG(int, batch, 500, "submit: events per request");
+ABSL_FLAG(int, batch, 500, "submit: records per request");
+ABSL_FLAG(int, concurrency, 2, "submit: streams to the server at once");
+ABSL_FLAG(int, window, 4, "submit: requests in flight per stream");
 ABSL_FLAG(int, threads, 0, "scan: threads evaluating (0: every core)");
 ABSL_FLAG(std::string, since, "", "alerts: opened at or after this RFC 3339 time");
 ABSL_FLAG(std::string, until, "", "alerts: opened before this RFC 3339 time");
@@ -45,7 +47,8 @@ constexpr char kUsage[] =
     "usage:\n"
     "  trailsentry scan   [--config F] [--data_dir D] [--threads N]\n"
     "                     [--window_mode sliding|tumbling] PATH...\n"
-    "  trailsentry submit [--server HOST:PORT] [--batch N] PATH...\n"
+    "  trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] [--window N]\n"
+    "                     PATH...\n"
     "  trailsentry identity [--server HOST:PORT] IDENTITY_KEY\n"
     "  trailsentry alerts   [--server HOST:PORT] [--since T] [--until T] [--rule R]\n"
     "                       [--identity K] [--limit N]\n"
@@ -149,7 +152,10 @@ int Main(int argc, char** argv) {
                                      paths);
   }
   if (command == "submit") {
-    return trailsentry::cli::RunSubmit({.connection = server, .batch = absl::GetFlag(FLAGS_batch)},
+    return trailsentry::cli::RunSubmit({.connection = server,
+                                        .batch = absl::GetFlag(FLAGS_batch),
+                                        .concurrency = absl::GetFlag(FLAGS_concurrency),
+                                        .window = absl::GetFlag(FLAGS_window)},
                                        paths);
   }
   return Usage(("unknown command \"" + command + "\"").c_str());

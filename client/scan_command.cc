@@ -68,8 +68,8 @@ int RunScan(const ScanOptions& options, const std::vector<std::string>& paths) {
     // Alerts judged on state that could not be read or kept are not printed: a
     // resource fault fails the run loudly instead of changing its results.
     std::fprintf(stderr,
-                 "trailsentry scan: storage failed, stopped (alerts not printed; the data "
-                 "directory holds every batch committed before): %s\n",
+                 "trailsentry scan: stopped (alerts not printed; the data directory holds "
+                 "every batch committed before): %s\n",
                  std::string(totals.status().message()).c_str());
     return kExitFailed;
   }

@@ -1,20 +1,151 @@
 // `trailsentry submit`: the same files, evaluated by a server.
+//
+// Files are read in units of whole records (RecordReader::SplitFile, so memory
+// stays bounded whatever the input's size) and sent as JSON-lines payloads of
+// `batch` records through an EvaluatePipeline: several requests in flight on
+// `concurrency` streams. Each record goes on the stream of its account (read
+// without a DOM), so each account's events reach the server in file order and
+// the alerts, ids included, are those of `scan --threads 1`. JSON lines go as
+// they are (the server parses them, as `scan` would); records of other
+// containers (S3 delivery files, arrays) are minified into lines first.
 #include <simdjson.h>
 
 #include <cstdio>
+#include <deque>
+#include <string_view>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "client/alert_collector.h"
 #include "client/client.h"
 #include "client/commands.h"
+#include "client/evaluate_pipeline.h"
 #include "client/input_files.h"
+#include "server/engine/record_account.h"
 #include "server/engine/record_reader.h"
 
 namespace trailsentry::cli {
+namespace {
+
+// Bytes read from a file at a time; a unit holds whole lines.
+constexpr size_t kUnitBytes = size_t{1} << 20;
+
+// What a request in flight holds: its file and the index in that file of each
+// of its lines.
+struct SentRequest {
+  size_t file = 0;
+  std::vector<uint64_t> records;
+};
+
+// Sends one file's records, each on its account's stream, in requests of
+// `batch` records; notes each request sent in `sent`.
+class FileSender {
+ public:
+  FileSender(EvaluatePipeline& pipeline, int batch, size_t file, std::deque<SentRequest>& sent)
+      : pipeline_(pipeline),
+        batch_(batch),
+        file_(file),
+        sent_(sent),
+        pending_(static_cast<size_t>(pipeline.streams())) {}
+
+  // Sends the file's records; the pipeline's error stops it (see send_error()).
+  absl::Status Send(engine::RecordReader& reader, const std::string& path) {
+    std::string spare;
+    absl::Status read = reader.SplitFile(
+        path, kUnitBytes, [&] { return std::move(spare); },
+        [&](engine::InputUnit& unit) {
+          absl::Status st = unit.hint == engine::ContainerHint::kJsonLines
+                                ? SendLines(unit.bytes)
+                                : SendDocument(reader, unit);
+          spare = std::move(unit.bytes);
+          return st;
+        });
+    for (size_t s = 0; s < pending_.size() && read.ok(); ++s) read = Flush(s);
+    return read;
+  }
+
+  const absl::Status& send_error() const { return send_error_; }
+
+ private:
+  struct Pending {
+    std::string lines;  // JSON lines of the stream's next request
+    std::vector<uint64_t> records;
+  };
+
+  // Whole JSON lines, as they are; blank lines are no records.
+  absl::Status SendLines(const std::string& unit) {
+    const std::string_view text = unit;
+    for (size_t pos = 0; pos < text.size();) {
+      size_t end = text.find('\n', pos);
+      end = end == std::string_view::npos ? text.size() : end + 1;
+      const std::string_view line = text.substr(pos, end - pos);
+      const size_t capacity = unit.capacity() - pos;
+      pos = end;
+      if (line.find_first_not_of(" \t\r\n") == std::string_view::npos) continue;
+      if (absl::Status st = Add(line, capacity); !st.ok()) return st;
+    }
+    return absl::OkStatus();
+  }
+
+  // One document (read whole): each record minified into a line.
+  absl::Status SendDocument(engine::RecordReader& reader, const engine::InputUnit& unit) {
+    absl::Status send;
+    std::string line;
+    absl::Status read = reader.ReadUnit(unit, [&](size_t, const engine::RecordOrError& r) {
+      if (!send.ok()) return;
+      // A document's records are all JSON (only JSON lines have bad records); a
+      // bad one would still be sent, so the server names it in its place.
+      line = r.error == nullptr ? simdjson::minify(r.record) : std::string("-");
+      line.push_back('\n');
+      line.reserve(line.size() + simdjson::SIMDJSON_PADDING);
+      send = Add(line, line.capacity());
+    });
+    return send.ok() ? read : send;
+  }
+
+  // One record (a line ending in '\n', or the file's last line) onto the stream
+  // of its account.
+  absl::Status Add(std::string_view line, size_t capacity) {
+    size_t stream = 0;
+    if (pending_.size() > 1) {
+      stream = absl::HashOf(accounts_.Read(line, capacity)) % pending_.size();
+    }
+    Pending& p = pending_[stream];
+    p.lines.append(line);
+    if (line.back() != '\n') p.lines.push_back('\n');
+    p.records.push_back(next_record_++);
+    return static_cast<int>(p.records.size()) == batch_ ? Flush(stream) : absl::OkStatus();
+  }
+
+  absl::Status Flush(size_t stream) {
+    Pending& p = pending_[stream];
+    if (p.records.empty()) return absl::OkStatus();
+    v1::EvaluateRequest request;
+    request.set_payload(std::move(p.lines));
+    request.set_payload_format(v1::PAYLOAD_FORMAT_JSON_LINES);
+    p.lines.clear();
+    // Noted before Send, which may deliver older responses.
+    sent_.push_back(SentRequest{file_, std::move(p.records)});
+    p.records.clear();
+    send_error_ = pipeline_.Send(std::move(request), stream);
+    return send_error_;
+  }
+
+  EvaluatePipeline& pipeline_;
+  const int batch_;
+  const size_t file_;
+  std::deque<SentRequest>& sent_;
+  std::vector<Pending> pending_;  // by stream
+  engine::RecordAccountReader accounts_;
+  uint64_t next_record_ = 0;
+  absl::Status send_error_;
+};
+
+}  // namespace
 
 int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& paths) {
-  if (options.batch < 1) {
-    std::fprintf(stderr, "trailsentry submit: --batch must be at least 1\n");
+  if (options.batch < 1 || options.concurrency < 1) {
+    std::fprintf(stderr, "trailsentry submit: --batch and --concurrency must be at least 1\n");
     return kExitUsage;
   }
   absl::StatusOr<std::vector<std::string>> files = ExpandInputs(paths);
@@ -31,53 +162,54 @@ int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& path
 
   RunSummary summary;
   AlertCollector alerts;
+  std::deque<SentRequest> sent;  // requests in flight, oldest first
+  EvaluatePipeline pipeline(
+      **client, {.streams = options.concurrency, .window = options.window},
+      [&](const v1::EvaluateResponse& response) {
+        const SentRequest request = std::move(sent.front());
+        sent.pop_front();
+        const std::string& file = (*files)[request.file];
+        // One verdict per line, unless a line held a container of several records.
+        const bool per_line =
+            static_cast<size_t>(response.verdicts_size()) == request.records.size();
+        for (int i = 0; i < response.verdicts_size(); ++i) {
+          const v1::Verdict& v = response.verdicts(i);
+          ++summary.events;
+          if (v.status() != v1::Verdict::REJECTED) {
+            ++summary.accepted;
+            continue;
+          }
+          summary.Reject(per_line ? absl::StrCat(file, " record ", request.records[i])
+                                  : absl::StrCat(file, " records ", request.records.front(), "-",
+                                                 request.records.back(), " (verdict ", i, ")"),
+                         v.reject_field(), v.reject_reason());
+        }
+        for (const v1::AlertChange& change : response.alerts()) alerts.Add(change.alert());
+        summary.MaybeProgress(stderr);
+      });
+
   engine::RecordReader reader;
-  std::vector<std::string> records;  // this file's records, minified
-  std::vector<std::string> where;    // "file record N" for each
-  for (const std::string& file : *files) {
+  absl::Status failed;
+  for (size_t f = 0; f < files->size() && failed.ok(); ++f) {
+    const std::string& file = (*files)[f];
     ++summary.files;
-    records.clear();
-    where.clear();
-    absl::Status st = reader.ReadFile(file, [&](size_t index, const engine::RecordOrError& r) {
-      ++summary.events;
-      if (r.error != nullptr) {
-        summary.Reject(absl::StrCat(file, " record ", index), r.error->field,
-                       absl::StrCat(r.error->field, ": ", r.error->reason));
-        return;
-      }
-      records.push_back(simdjson::minify(r.record));
-      where.push_back(absl::StrCat(file, " record ", index));
-    });
-    if (!st.ok()) {
+    FileSender sender(pipeline, options.batch, f, sent);
+    absl::Status st = sender.Send(reader, file);
+    if (!sender.send_error().ok()) {
+      failed = sender.send_error();
+    } else if (!st.ok()) {
       ++summary.unreadable_files;
       std::fprintf(stderr, "unreadable: %s\n", std::string(st.message()).c_str());
-      continue;
-    }
-    size_t offset = 0;
-    absl::Status sent = (*client)->EvaluateRecords(
-        records, options.batch, [&](const v1::EvaluateResponse& response) {
-          for (int i = 0; i < response.verdicts_size(); ++i) {
-            const v1::Verdict& v = response.verdicts(i);
-            if (v.status() == v1::Verdict::REJECTED) {
-              summary.Reject(where[offset + static_cast<size_t>(i)], v.reject_field(),
-                             v.reject_reason());
-            } else {
-              ++summary.accepted;
-            }
-          }
-          offset += static_cast<size_t>(response.verdicts_size());
-          for (const v1::AlertChange& change : response.alerts()) alerts.Add(change.alert());
-          summary.MaybeProgress(stderr);
-        });
-    if (!sent.ok()) {
-      std::fprintf(stderr, "trailsentry submit: %s\n", std::string(sent.message()).c_str());
-      alerts.PrintJsonLines(stdout);
-      summary.Print(stderr, "submit", alerts);
-      return kExitInputErrors;
     }
   }
+  if (failed.ok()) failed = pipeline.Finish();
   alerts.PrintJsonLines(stdout);
   std::fflush(stdout);
+  if (!failed.ok()) {
+    std::fprintf(stderr, "trailsentry submit: %s\n", std::string(failed.message()).c_str());
+    summary.Print(stderr, "submit", alerts);
+    return kExitFailed;
+  }
   summary.Print(stderr, "submit", alerts);
   return summary.rejected > 0 || summary.unreadable_files > 0 ? kExitInputErrors : kExitOk;
 }

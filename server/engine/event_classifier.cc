@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/engine/absl_view.h"
+#include "server/engine/record_account.h"
 
 namespace trailsentry::engine {
 namespace {
@@ -110,9 +111,7 @@ Classification EventClassifier::Classify(const Event& ev, std::string& key_buffe
   c.source_ip = IpAddress::Parse(ev.source_ip);
   c.user_name = !ev.user_name.empty() ? ev.user_name : ev.issuer_user_name;
 
-  c.account = ev.account_id;
-  if (c.account.empty()) c.account = ArnAccount(ev.arn);
-  if (c.account.empty()) c.account = ev.recipient_account_id;
+  c.account = EventAccount(ev.account_id, ev.arn, ev.recipient_account_id);
 
   if (!ev.arn.empty()) {
     c.identity = ev.arn;

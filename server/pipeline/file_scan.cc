@@ -67,26 +67,17 @@ class ScanRun {
         gate_(DriftBound(engine.config()), 2 * threads + 1) {}
 
   absl::StatusOr<ScanTotals> Go() {
+    // Out of memory or threads (a resource limit), the scan stops with an error
+    // and every thread it started is joined: never a crash, never alerts judged
+    // on half-evaluated input.
     std::vector<std::thread> threads;
-    if (threads_ > 1) {
-      for (int i = 0; i < threads_; ++i) threads.emplace_back([this] { Work(); });
-    }
-    engine::RecordReader splitter;
-    for (size_t f = 0; f < files_.size() && !Failed(); ++f) {
-      absl::Status st = splitter.SplitFile(
-          files_[f], options_.unit_bytes, [this] { return TakeBuffer(); },
-          [&](engine::InputUnit& input) {
-            auto unit = std::make_unique<Unit>();
-            unit->file = f;
-            unit->input = std::move(input);
-            return Enqueue(std::move(unit));
-          });
-      if (!st.ok() && !Failed()) {
-        auto unit = std::make_unique<Unit>();
-        unit->file = f;
-        unit->read = st;
-        (void)Enqueue(std::move(unit));
+    try {
+      while (static_cast<int>(threads.size()) < (threads_ > 1 ? threads_ : 0)) {
+        threads.emplace_back([this] { Work(); });
       }
+      Split();
+    } catch (const std::exception&) {
+      Fail(out_of_resources_);
     }
     if (threads_ <= 1) Commit(inline_worker_);
     {
@@ -106,6 +97,27 @@ class ScanRun {
   }
 
  private:
+  // Splits the files, in order, into units for the workers.
+  void Split() {
+    engine::RecordReader splitter;
+    for (size_t f = 0; f < files_.size() && !Failed(); ++f) {
+      absl::Status st = splitter.SplitFile(
+          files_[f], options_.unit_bytes, [this] { return TakeBuffer(); },
+          [&](engine::InputUnit& input) {
+            auto unit = std::make_unique<Unit>();
+            unit->file = f;
+            unit->input = std::move(input);
+            return Enqueue(std::move(unit));
+          });
+      if (!st.ok() && !Failed()) {
+        auto unit = std::make_unique<Unit>();
+        unit->file = f;
+        unit->read = st;
+        (void)Enqueue(std::move(unit));
+      }
+    }
+  }
+
   static int64_t DriftBound(const engine::Config& config) {
     const absl::Duration d = std::min(config.max_lateness, config.unusual_ip.settle) / 2;
     return absl::ToInt64Milliseconds(d);
@@ -165,6 +177,28 @@ class ScanRun {
   }
 
   void Process(Unit& unit, Worker& worker) {
+    try {
+      Evaluate(unit, worker);
+    } catch (const std::exception&) {
+      // The unit still takes its turn below, so later units are not held up.
+      Fail(out_of_resources_);
+      unit.read = absl::CancelledError();  // no message: allocates nothing
+      worker.unit = nullptr;
+      worker.batch.reset();  // uncommitted: nothing of it stands
+    }
+    gate_.Finish(unit.lane);
+    Report(unit);
+    gate_.Release(unit.lane);
+    try {
+      MutexLock lock(&mu_);
+      buffers_.push_back(std::move(unit.input.bytes));
+    } catch (const std::exception&) {
+      // A spare buffer fewer: the splitter allocates another.
+    }
+    if (worker.batch && worker.batch->evaluated() >= kCommitEvents) Commit(worker);
+  }
+
+  void Evaluate(Unit& unit, Worker& worker) {
     if (unit.read.ok() && !Failed()) {
       if (!worker.batch) {
         worker.batch =
@@ -190,20 +224,16 @@ class ScanRun {
                                  absl::StrCat(files_[unit.file], ": ", unit.read.message()));
       }
     }
-    gate_.Finish(unit.lane);
-    Report(unit);
-    gate_.Release(unit.lane);
-    {
-      MutexLock lock(&mu_);
-      buffers_.push_back(std::move(unit.input.bytes));
-    }
-    if (worker.batch && worker.batch->evaluated() >= kCommitEvents) Commit(worker);
   }
 
   void Commit(Worker& worker) {
     if (!worker.batch) return;
     if (!Failed()) {
-      if (absl::Status s = worker.batch->Commit(); !s.ok()) Fail(s);
+      try {
+        if (absl::Status s = worker.batch->Commit(); !s.ok()) Fail(s);
+      } catch (const std::exception&) {
+        Fail(out_of_resources_);
+      }
     }
     worker.batch.reset();  // uncommitted after a failure: nothing of it stands
   }
@@ -214,6 +244,17 @@ class ScanRun {
     MutexLock lock(&report_mu_);
     report_mu_.Await(
         [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(report_mu_) { return reported_ == unit.order; });
+    try {
+      ReportLocked(unit);
+    } catch (const std::exception&) {
+      if (storage_.ok()) storage_ = out_of_resources_;
+    }
+    // Whatever happened, the next unit's turn comes.
+    ++reported_;
+    report_mu_.NotifyAll();
+  }
+
+  void ReportLocked(Unit& unit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(report_mu_) {
     if (unit.file != file_) {
       file_ = unit.file;
       file_base_ = 0;
@@ -235,8 +276,6 @@ class ScanRun {
       if (inserted || it->second.sequence < c.sequence) it->second = std::move(c);
     }
     observer_.Progress(totals_.events);
-    ++reported_;
-    report_mu_.NotifyAll();
   }
 
   engine::Engine& engine_;
@@ -253,6 +292,11 @@ class ScanRun {
   std::deque<std::unique_ptr<Unit>> queue_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> buffers_ ABSL_GUARDED_BY(mu_);
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Made up front: when memory has run out, building a message may throw too
+  // (copying a status allocates nothing).
+  const absl::Status out_of_resources_ = absl::ResourceExhaustedError(
+      "scan stopped: out of memory or threads (a resource limit?); try fewer --threads");
 
   Mutex report_mu_;
   uint64_t reported_ ABSL_GUARDED_BY(report_mu_) = 0;

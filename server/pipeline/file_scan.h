@@ -65,8 +65,9 @@ class FileScan {
   FileScan(engine::Engine& engine, storage::Database* db, ScanOptions options);
 
   // Scans the files in order. UNAVAILABLE when state could not be read or
-  // written: the scan stops, every unit committed before stands, and the totals
-  // are lost (alerts judged on incomplete state are never reported).
+  // written, RESOURCE_EXHAUSTED when memory or threads ran out: the scan stops,
+  // every unit committed before stands, and the totals are lost (alerts judged
+  // on incomplete state are never reported).
   [[nodiscard]] absl::StatusOr<ScanTotals> Run(const std::vector<std::string>& files,
                                                ScanObserver& observer);
 

@@ -95,7 +95,11 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
         .max_inflated_bytes = static_cast<size_t>(limits_.max_inflated_bytes),
         .max_records = static_cast<size_t>(max_events - request.events_size())};
     absl::StatusOr<size_t> records =
-        reader.Open(request.payload(), engine::ContainerHint::kUnknown, read_limits);
+        reader.Open(request.payload(),
+                    request.payload_format() == v1::PAYLOAD_FORMAT_JSON_LINES
+                        ? engine::ContainerHint::kJsonLines
+                        : engine::ContainerHint::kUnknown,
+                    read_limits);
     if (!records.ok() && records.status().code() == absl::StatusCode::kResourceExhausted) {
       return OverLimit(records.status(), request.events_size());
     }

@@ -100,4 +100,18 @@ start_server
   fail "re-submit"
 expect_eq "$(wc -l <"$WORK/again.srv")" "0" "re-sending every batch opens or updates no alert"
 stop_server
+# Several requests in flight on several streams, each account's events on one
+# stream in file order: the same alerts, ids included, on this sparse workload
+# where a few requests in flight span hours of event time.
+for concurrency in 2 4; do
+  rm -rf "$WORK/data"
+  start_server
+  "$TRAILSENTRY" submit --concurrency "$concurrency" --window 8 --server "127.0.0.1:$PORT" --batch 200 \
+    "$WORK/sparse.jsonl" >"$WORK/c$concurrency.srv" 2>"$WORK/c$concurrency.err" ||
+    fail "submit --concurrency $concurrency: $(tail -n 3 "$WORK/c$concurrency.err")"
+  expect_contains "$WORK/c$concurrency.err" "60000 accepted, 0 rejected" "every record answered once"
+  expect_eq "$(final_alerts "$WORK/c$concurrency.srv")" "$(final_alerts "$WORK/p1.jsonl")" \
+    "submit --concurrency $concurrency gives the scan's alerts"
+  stop_server
+done
 echo "consistency e2e (server): ok"

@@ -89,3 +89,14 @@ for k in sorted(alerts):
     print(alerts[k])
 ' "$@"
 }
+
+# Runs a command with stdout to OUT and stderr to ERR; prints its peak RSS in KiB
+# and its exit code.
+run_measured() {
+  python3 -c '
+import resource, subprocess, sys
+with open(sys.argv[1], "wb") as out, open(sys.argv[2], "wb") as err:
+    rc = subprocess.run(sys.argv[3:], stdout=out, stderr=err).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)
+' "$@"
+}

@@ -6,8 +6,9 @@ source "$(dirname "$0")/e2e_lib.sh"
 
 "$TRAILSENTRY_GEN" --events 20000 --identities 400 --accounts 4 --rate 2 --bursts 0.004 --seed 11 \
   >"$WORK/w.jsonl"
-# The server is sent the events in file order: the reference reads them in that
-# order too (one thread), as alert ids record the order an episode's events came in.
+# `submit` sends each account's events in file order: the reference reads them in
+# that order too (one thread), as alert ids record the order an episode's events
+# came in.
 "$TRAILSENTRY" scan --threads 1 --data_dir "" "$WORK/w.jsonl" >"$WORK/reference.jsonl" 2>/dev/null ||
   fail "reference scan"
 reference="$(final_alerts "$WORK/reference.jsonl")"

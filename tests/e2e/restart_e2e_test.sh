@@ -26,7 +26,9 @@ T=$((2 * 86400))  # after two days of history: alice and bob are mature
 STREAM_TIME=$(at $((T + 1000)))
 for i in $(seq 1 20000); do
   record "$STREAM_TIME" carol 192.0.2.$((i % 200 + 1)) PutObject s3.amazonaws.com
-done >"$WORK/stream.jsonl"
+done >"$WORK/part.jsonl"
+# Repeated (the copies are duplicates, still evaluated), so it outlasts the sleep.
+for _ in 1 2 3 4 5; do cat "$WORK/part.jsonl"; done >"$WORK/stream.jsonl"
 
 start_server
 "$TRAILSENTRY" submit --server "127.0.0.1:$PORT" --batch 50 "$WORK/before.jsonl" >"$WORK/a1.jsonl" 2>"$WORK/s1.txt" ||

@@ -51,6 +51,44 @@ set -e
 expect_eq "$rc_usage" "2" "exit code without PATH"
 expect_eq "$rc_cmd" "2" "exit code for unknown command"
 
+# Streaming: requests hold --batch records however the file is cut into reads (a
+# server taking at most 1000 per request answers every one), gzip and S3
+# delivery files (minified into lines) included, rejections named by their
+# index in the file, and memory bounded whatever the input's size.
+stop_server
+"$TRAILSENTRY_GEN" --events 30000 --identities 300 --accounts 3 --rate 1 --bursts 0.004 --seed 3 \
+  >"$WORK/g.jsonl"
+gzip -c "$WORK/g.jsonl" >"$WORK/g-copy.jsonl.gz"
+python3 - "$WORK/g.jsonl" "$WORK/delivery.json" <<'PY'
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])][:2500]
+records[1700] = {"eventSource": "iam.amazonaws.com"}  # no eventName, no eventTime
+json.dump({"Records": records}, open(sys.argv[2], "w"), indent=1)
+PY
+printf 'server { max_events_per_request: 1000 }\n' >"$WORK/limit.textproto"
+start_server --config "$WORK/limit.textproto"
+read -r rss_kb rc < <(run_measured "$WORK/stream.jsonl" "$WORK/stream.txt" "$TRAILSENTRY" submit \
+  --server "127.0.0.1:$PORT" --batch 1000 "$WORK/g.jsonl" "$WORK/g-copy.jsonl.gz" "$WORK/delivery.json")
+expect_eq "$rc" "1" "exit code with one bad record"
+expect_contains "$WORK/stream.txt" "62500 events read from 3 files" "every record of the three files"
+expect_contains "$WORK/stream.txt" "62499 accepted, 1 rejected" "one rejection"
+expect_contains "$WORK/stream.txt" "delivery.json record 1700: eventName: missing" "rejection named by file and index"
+[[ -s "$WORK/stream.jsonl" ]] || fail "the generated bursts raised no alert"
+stop_server
+# 250 MB of JSON lines (the file above, repeated: the copies are duplicates,
+# still parsed and answered) through a client whose RSS stays far below it.
+for _ in $(seq 1 7); do cat "$WORK/g.jsonl"; done >"$WORK/big.jsonl"
+start_server
+read -r rss_kb rc < <(run_measured /dev/null "$WORK/big.txt" "$TRAILSENTRY" submit \
+  --server "127.0.0.1:$PORT" "$WORK/big.jsonl")
+expect_eq "$rc" "0" "submit of the big file: $(tail -n 2 "$WORK/big.txt")"
+expect_contains "$WORK/big.txt" "210000 accepted, 0 rejected" "every record of the big file"
+max_rss_kb=$((100 * 1024))
+case "$(ldd "$TRAILSENTRY" 2>/dev/null)" in *libasan* | *libtsan*) max_rss_kb=$((1024 * 1024)) ;; esac
+[[ "$rss_kb" -gt 1000 && "$rss_kb" -lt "$max_rss_kb" ]] || fail "submit's RSS was $rss_kb KiB for a $(du -m "$WORK/big.jsonl" | cut -f1) MB file"
+echo "submit e2e: $(du -m "$WORK/big.jsonl" | cut -f1) MB file, client peak RSS $((rss_kb / 1024)) MB"
+rm -f "$WORK/big.jsonl"
+
 # Still serving after all that; then a clean SIGTERM.
 "$TRAILSENTRY" submit --server "127.0.0.1:$PORT" "$EXAMPLES" >/dev/null 2>&1 || fail "server stopped serving"
 stop_server

@@ -12,7 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "client/client.h"
+#include "client/evaluate_pipeline.h"
 #include "server/service/server.h"
 #include "tests/testing/cloudtrail_builder.h"
 #include "tests/testing/temp_dir.h"
@@ -254,6 +256,84 @@ TEST_F(DetectionServiceTest, StreamAnswersEachRequestInOrder) {
   EXPECT_EQ(responses[1].alerts_size(), 0);
   ASSERT_EQ(responses[2].alerts_size(), 1);
   EXPECT_EQ(responses[2].alerts(0).kind(), v1::AlertChange::NEW);
+}
+
+// JSON-lines payloads through several streams, several requests in flight: one
+// response per request, in the order sent, each with its own verdicts.
+TEST_F(DetectionServiceTest, PipelineAnswersEveryRequestInTheOrderSent) {
+  for (int streams : {1, 3}) {
+    Start(engine::Config{});
+    std::vector<int> counts;  // accepted verdicts per response, in delivery order
+    std::vector<std::string> first_ids;
+    EvaluatePipeline pipeline(*client_, {.streams = streams, .window = 2},
+                              [&](const v1::EvaluateResponse& r) {
+                                counts.push_back(r.accepted());
+                                first_ids.push_back(r.verdicts(0).event_id());
+                              });
+    std::vector<std::string> sent_first_ids;
+    for (int i = 0; i < 40; ++i) {
+      v1::EvaluateRequest request;
+      std::string lines;
+      const int n = 1 + i % 5;  // 1..5 records, and a blank line that is no record
+      for (int k = 0; k < n; ++k) {
+        const std::string id = absl::StrCat("pipe-", i, "-", k);
+        if (k == 0) sent_first_ids.push_back(id);
+        lines += Record()
+                     .User(absl::StrCat("u", i % 4))
+                     .AtSecond(i * 2 + k)
+                     .Action(kActions[k])
+                     .Id(id)
+                     .Json();
+        lines += "\n\n";
+      }
+      request.set_payload(lines);
+      request.set_payload_format(v1::PAYLOAD_FORMAT_JSON_LINES);
+      ASSERT_TRUE(pipeline.Send(std::move(request)).ok());
+    }
+    ASSERT_TRUE(pipeline.Finish().ok());
+    ASSERT_EQ(counts.size(), 40u) << streams << " streams";
+    for (int i = 0; i < 40; ++i) {
+      EXPECT_EQ(counts[i], 1 + i % 5) << "response " << i;
+      EXPECT_EQ(first_ids[i], sent_first_ids[i]) << "response " << i;
+    }
+  }
+}
+
+// In JSON-lines form a line that is not JSON is one rejected record, even when no
+// line of the payload parses (AUTO would reject the payload as a whole).
+TEST_F(DetectionServiceTest, JsonLinesPayloadRejectsEachBadLineAlone) {
+  v1::EvaluateRequest request;
+  request.set_payload("not json\n{\"truncated\":\n");
+  request.set_payload_format(v1::PAYLOAD_FORMAT_JSON_LINES);
+  auto response = client_->Evaluate(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->verdicts_size(), 2);
+  EXPECT_EQ(response->verdicts(0).reject_field(), "record");
+  EXPECT_EQ(response->verdicts(1).reject_field(), "record");
+  request.set_payload_format(v1::PAYLOAD_FORMAT_AUTO);
+  response = client_->Evaluate(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->verdicts_size(), 1);
+  EXPECT_EQ(response->verdicts(0).reject_field(), "payload");
+}
+
+// A stream the server ends fails the pipeline with the server's status, after
+// every earlier response was handed over; it never hangs.
+TEST_F(DetectionServiceTest, PipelineFailsWithTheServersStatus) {
+  max_events_ = 2;
+  Start(engine::Config{});
+  int responses = 0;
+  EvaluatePipeline pipeline(*client_, {.streams = 2, .window = 2},
+                            [&](const v1::EvaluateResponse&) { ++responses; });
+  absl::Status status;
+  for (int i = 0; i < 10 && status.ok(); ++i) {
+    status = pipeline.Send(Request(Burst(i < 3 ? 1 : 3, i * 10)));  // the 4th is over the limit
+  }
+  if (status.ok()) status = pipeline.Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("max_events_per_request"), std::string::npos) << status;
+  EXPECT_EQ(responses, 3);
+  EXPECT_EQ(pipeline.Send(Request(Burst(1, 0))).code(), status.code()) << "broken for good";
 }
 
 TEST_F(DetectionServiceTest, BatchBoundariesAndOrderDoNotChangeFinalAlerts) {
