@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# e2e: trailsentry-load drives the real trailsentryd over gRPC (unary and
+# streams) and HTTP/JSON, paced and as fast as answered, and reports what the
+# server answered: requests, events and latency percentiles, no errors.
+source "$(dirname "$0")/e2e_lib.sh"
+
+start_server
+RUNS=0
+check() {  # mode, extra flags...; the report is in $OUT
+  local mode=$1
+  shift
+  RUNS=$((RUNS + 1))
+  OUT="$WORK/run-$RUNS.txt"
+  "$TRAILSENTRY_LOAD" --mode "$mode" --server "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP_PORT" \
+    --clients 2 --duration 2 --report 1 --seed "$((RUNS * 1000))" "$@" >"$OUT" 2>&1 ||
+    fail "trailsentry-load --mode $mode $*: $(tail -n 3 "$OUT")"
+  local total
+  total=$(grep '^total' "$OUT") || fail "no total line: $(cat "$OUT")"
+  [[ "$total" != *errors* ]] || fail "$mode: $total"
+  local events
+  events=$(awk '{print $4}' <<<"$total")
+  [[ "${events%.*}" -gt 0 ]] || fail "$mode answered no events: $total"
+  [[ $(grep -c '^[0-9]*s ' "$OUT") -ge 2 ]] || fail "$mode: no line per interval"
+  echo "load e2e: $mode $*: $total"
+}
+check unary
+check stream --window 4
+check http
+# Paced: 40 requests/s scheduled, about that many answered.
+check unary --rate 40
+rate=$(awk '/^total/ {print $2}' "$OUT")
+[[ "${rate%.*}" -ge 25 && "${rate%.*}" -le 45 ]] || fail "paced at 40 requests/s, answered $rate/s"
+# Every event the runs report answered was evaluated by the server, once.
+answered=$(cat "$WORK"/run-*.txt | awk '/^answered/ {n += $4} END {print n}')
+evaluated=$(curl -s "127.0.0.1:$HTTP_PORT/metrics" |
+  sed -n 's/^trailsentry_events_total{verdict="accepted"} \([0-9]*\)$/\1/p')
+expect_eq "$evaluated" "$answered" "events the server evaluated"
+stop_server
+echo "load e2e: ok"
