@@ -191,25 +191,31 @@ class Pacer {
   int64_t sent_ = 0;
 };
 
-Client::Options ConnectionOptions(int client) {
-  Client::Options options;
-  options.target = absl::GetFlag(FLAGS_server);
-  options.token = absl::GetFlag(FLAGS_token);
-  options.timeout = absl::Seconds(10);
-  (void)client;  // every Client has its own connection
-  return options;
+// What every client has: its workload and its schedule.
+struct ClientRun {
+  explicit ClientRun(int client)
+      : source(absl::GetFlag(FLAGS_seed) + static_cast<uint64_t>(client),
+               absl::GetFlag(FLAGS_batch)),
+        pacer(absl::GetFlag(FLAGS_rate) / absl::GetFlag(FLAGS_clients), client,
+              absl::GetFlag(FLAGS_clients)) {}
+  RequestSource source;
+  Pacer pacer;
+};
+
+// A gRPC client on its own connection (every Client has one).
+absl::StatusOr<std::unique_ptr<Client>> Connect() {
+  return Client::Connect({.target = absl::GetFlag(FLAGS_server),
+                          .timeout = absl::Seconds(10),
+                          .token = absl::GetFlag(FLAGS_token)});
 }
 
 void RunUnary(int client, Clock::time_point end, Recorder& recorder) {
-  auto connected = Client::Connect(ConnectionOptions(client));
+  auto connected = Connect();
   if (!connected.ok()) return recorder.Error(std::string(connected.status().message()));
-  RequestSource source(absl::GetFlag(FLAGS_seed) + static_cast<uint64_t>(client),
-                       absl::GetFlag(FLAGS_batch));
-  Pacer pacer(absl::GetFlag(FLAGS_rate) / absl::GetFlag(FLAGS_clients), client,
-              absl::GetFlag(FLAGS_clients));
+  ClientRun run(client);
   while (Clock::now() < end) {
-    v1::EvaluateRequest request = source.Next();
-    const Clock::time_point from = pacer.Wait();
+    v1::EvaluateRequest request = run.source.Next();
+    const Clock::time_point from = run.pacer.Wait();
     absl::StatusOr<v1::EvaluateResponse> response = (*connected)->Evaluate(request);
     if (response.ok()) {
       recorder.Ok(Clock::now() - from, response->verdicts_size());
@@ -220,12 +226,9 @@ void RunUnary(int client, Clock::time_point end, Recorder& recorder) {
 }
 
 void RunStream(int client, Clock::time_point end, Recorder& recorder) {
-  auto connected = Client::Connect(ConnectionOptions(client));
+  auto connected = Connect();
   if (!connected.ok()) return recorder.Error(std::string(connected.status().message()));
-  RequestSource source(absl::GetFlag(FLAGS_seed) + static_cast<uint64_t>(client),
-                       absl::GetFlag(FLAGS_batch));
-  Pacer pacer(absl::GetFlag(FLAGS_rate) / absl::GetFlag(FLAGS_clients), client,
-              absl::GetFlag(FLAGS_clients));
+  ClientRun run(client);
   std::deque<Clock::time_point> sent;  // in the order answered
   EvaluatePipeline pipeline(**connected, {.streams = 1, .window = absl::GetFlag(FLAGS_window)},
                             [&](const v1::EvaluateResponse& response) {
@@ -234,8 +237,8 @@ void RunStream(int client, Clock::time_point end, Recorder& recorder) {
                             });
   absl::Status status;
   while (Clock::now() < end && status.ok()) {
-    v1::EvaluateRequest request = source.Next();
-    sent.push_back(pacer.Wait());
+    v1::EvaluateRequest request = run.source.Next();
+    sent.push_back(run.pacer.Wait());
     status = pipeline.Send(std::move(request));
   }
   if (status.ok()) status = pipeline.Finish();
@@ -254,12 +257,10 @@ void RunHttp(int client, Clock::time_point end, Recorder& recorder) {
     headers.emplace("Authorization", "Bearer " + absl::GetFlag(FLAGS_token));
   }
   const int batch = absl::GetFlag(FLAGS_batch);
-  RequestSource source(absl::GetFlag(FLAGS_seed) + static_cast<uint64_t>(client), batch);
-  Pacer pacer(absl::GetFlag(FLAGS_rate) / absl::GetFlag(FLAGS_clients), client,
-              absl::GetFlag(FLAGS_clients));
+  ClientRun run(client);
   while (Clock::now() < end) {
-    const std::string body = source.NextJson();
-    const Clock::time_point from = pacer.Wait();
+    const std::string body = run.source.NextJson();
+    const Clock::time_point from = run.pacer.Wait();
     httplib::Result result = http.Post("/v1/evaluate", headers, body, "application/json");
     if (result && result->status == 200) {
       recorder.Ok(Clock::now() - from, batch);
