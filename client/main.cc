@@ -35,7 +35,7 @@ ABSL_FLAG(int, window, 4, "submit: requests in flight per stream");
 ABSL_FLAG(int, threads, 0, "scan: threads evaluating (0: every core)");
 ABSL_FLAG(std::string, since, "", "alerts: opened at or after this RFC 3339 time");
 ABSL_FLAG(std::string, until, "", "alerts: opened before this RFC 3339 time");
-ABSL_FLAG(std::string, rule, "", "alerts: only this rule id");
+ABSL_FLAG(std::string, rule_id, "", "alerts: only this rule id");
 ABSL_FLAG(std::string, identity, "",
           "alerts: only this identity; trust: the identity to trust for");
 ABSL_FLAG(int, limit, 100, "alerts: at most this many");
@@ -50,7 +50,7 @@ constexpr char kUsage[] =
     "  trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] [--window N]\n"
     "                     PATH...\n"
     "  trailsentry identity [--server HOST:PORT] IDENTITY_KEY\n"
-    "  trailsentry alerts   [--server HOST:PORT] [--since T] [--until T] [--rule R]\n"
+    "  trailsentry alerts   [--server HOST:PORT] [--since T] [--until T] [--rule_id R]\n"
     "                       [--identity K] [--limit N]\n"
     "  trailsentry trust    [--server HOST:PORT] (--identity K | --account A) CIDR\n"
     "  trailsentry forget   [--server HOST:PORT] IDENTITY_KEY\n"
@@ -106,7 +106,7 @@ int Main(int argc, char** argv) {
     if (!paths.empty()) return Usage("alerts takes no positional arguments");
     return trailsentry::cli::RunAlerts(server, {.since = absl::GetFlag(FLAGS_since),
                                                 .until = absl::GetFlag(FLAGS_until),
-                                                .rule = absl::GetFlag(FLAGS_rule),
+                                                .rule = absl::GetFlag(FLAGS_rule_id),
                                                 .identity = absl::GetFlag(FLAGS_identity),
                                                 .limit = absl::GetFlag(FLAGS_limit)});
   }

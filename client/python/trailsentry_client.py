@@ -9,7 +9,7 @@ Wraps the generated gRPC stubs (trailsentry/v1/*_pb2*.py, built from protos/ by
     for change in response.alerts:
         print(change.kind, change.alert.identity, list(change.alert.access_key_ids))
     profile = ts.get_identity("arn:aws:iam::111122223333:user/ci-deployer")
-    for alert in ts.list_alerts(rule="aws-discovery-cli-burst", limit=50): ...
+    for alert in ts.list_alerts(rule_id="aws-discovery-cli-burst", limit=50): ...
     ts.add_known_network("203.0.113.0/24", identity="arn:...")   # triage feedback
 
 Errors are raised as trailsentry_client.Error with the gRPC status code name
@@ -123,9 +123,9 @@ class Client:
         """What trailsentry knows of an identity (IdentityProfile); Error NOT_FOUND if never seen."""
         return self._call(self._stub.GetIdentity, detection_pb2.GetIdentityRequest(identity=identity))
 
-    def list_alerts(self, since=None, until=None, rule=None, identity=None, limit=100, page_size=100):
+    def list_alerts(self, since=None, until=None, rule_id=None, identity=None, limit=100, page_size=100):
         """Alert history, newest first: a generator of Alert messages, paging as needed."""
-        request = detection_pb2.ListAlertsRequest(rule_id=rule or "", identity=identity or "")
+        request = detection_pb2.ListAlertsRequest(rule_id=rule_id or "", identity=identity or "")
         if since is not None:
             request.since.CopyFrom(_timestamp(since, "since"))
         if until is not None:

@@ -4,7 +4,9 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <initializer_list>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -12,6 +14,7 @@
 #include "server/engine/event_time.h"
 #include "server/engine/printable.h"
 #include "server/service/lookups.h"
+#include "server/service/proto_json.h"
 
 namespace trailsentry::service {
 namespace {
@@ -67,13 +70,21 @@ void ReplyMessage(httplib::Response& res, const google::protobuf::Message& m) {
   res.set_content(json, "application/json");
 }
 
-absl::Status ParseBody(const httplib::Request& req, google::protobuf::Message* m) {
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto s = google::protobuf::util::JsonStringToMessage(req.body, m, options);
-  if (!s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("body: not a ", m->GetDescriptor()->name(),
-                                                   " in proto3 JSON: ", s.message().as_string()));
+// INVALID_ARGUMENT naming the first query parameter not in `known` (or given
+// twice): a misspelt filter is refused, never ignored into "everything".
+absl::Status OnlyParams(const httplib::Request& req, std::initializer_list<const char*> known) {
+  for (const auto& [name, value] : req.params) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string names;
+      for (const char* k : known) absl::StrAppend(&names, names.empty() ? "" : ", ", k);
+      return absl::InvalidArgumentError(
+          absl::StrCat("query parameter \"", engine::Printable(name), "\": not one of ",
+                       names.empty() ? "(none)" : names));
+    }
+    if (req.get_param_value_count(name) > 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("query parameter \"", engine::Printable(name), "\": given more than once"));
+    }
   }
   return absl::OkStatus();
 }
@@ -262,25 +273,50 @@ void HttpGateway::Routes() {
     };
   };
 
-  http_->Post("/v1/evaluate", route("Evaluate",
-                                    [&d](const std::string& tenant, const httplib::Request& req,
-                                         httplib::Response& res) -> absl::Status {
-                                      v1::EvaluateRequest request;
-                                      if (absl::Status s = ParseBody(req, &request); !s.ok())
-                                        return s;
-                                      v1::EvaluateResponse response;
-                                      if (absl::Status s = d.evaluations->Evaluate(
-                                              "http", tenant, request, &response);
-                                          !s.ok()) {
-                                        return s;
-                                      }
-                                      ReplyMessage(res, response);
-                                      return absl::OkStatus();
-                                    }));
+  // POST routes read their body themselves, whatever its Content-Type: httplib
+  // would parse a form-urlencoded body (curl -d's and urllib's default) as
+  // parameters and refuse one past 8 KiB. The limit is max_message_bytes (413
+  // with a JSON error naming it, from the error handler).
+  auto with_body = [](auto handler) {
+    return [handler](const httplib::Request& req, httplib::Response& res,
+                     const httplib::ContentReader& reader) {
+      if (req.is_multipart_form_data()) {
+        ReplyError(res, absl::InvalidArgumentError(
+                            "body: multipart form data; send the JSON itself as the body"));
+        return;
+      }
+      std::string body;
+      if (!reader([&](const char* data, size_t n) {
+            body.append(data, n);
+            return true;
+          })) {
+        return;
+      }
+      // The request is httplib's own (non-const) object, handed to handlers as const.
+      const_cast<httplib::Request&>(req).body = std::move(body);
+      handler(req, res);
+    };
+  };
+  http_->Post("/v1/evaluate",
+              with_body(route("Evaluate",
+                              [&d](const std::string& tenant, const httplib::Request& req,
+                                   httplib::Response& res) -> absl::Status {
+                                v1::EvaluateRequest request;
+                                if (absl::Status s = ParseProtoJson(req.body, &request); !s.ok()) return s;
+                                v1::EvaluateResponse response;
+                                if (absl::Status s =
+                                        d.evaluations->Evaluate("http", tenant, request, &response);
+                                    !s.ok()) {
+                                  return s;
+                                }
+                                ReplyMessage(res, response);
+                                return absl::OkStatus();
+                              })));
   http_->Get(R"(/v1/identities/(.+))",
              route("GetIdentity",
                    [&d](const std::string& tenant, const httplib::Request& req,
                         httplib::Response& res) -> absl::Status {
+                     if (absl::Status s = OnlyParams(req, {}); !s.ok()) return s;
                      v1::GetIdentityRequest request;
                      request.set_identity(req.matches[1]);
                      absl::StatusOr<v1::IdentityProfile> r =
@@ -293,6 +329,7 @@ void HttpGateway::Routes() {
                 route("ForgetIdentity",
                       [&d](const std::string& tenant, const httplib::Request& req,
                            httplib::Response& res) -> absl::Status {
+                        if (absl::Status s = OnlyParams(req, {}); !s.ok()) return s;
                         v1::ForgetIdentityRequest request;
                         request.set_identity(req.matches[1]);
                         absl::StatusOr<v1::ForgetIdentityResponse> r =
@@ -310,6 +347,11 @@ void HttpGateway::Routes() {
             [&d](const std::string& tenant, const httplib::Request& req,
                  httplib::Response& res) -> absl::Status {
               v1::ListAlertsRequest request;
+              if (absl::Status s = OnlyParams(req, {"since", "until", "rule_id", "identity",
+                                                    "page_size", "page_token"});
+                  !s.ok()) {
+                return s;
+              }
               if (req.has_param("since") &&
                   !engine::ParseTimestamp(req.get_param_value("since"), request.mutable_since())) {
                 return absl::InvalidArgumentError("since: not an RFC 3339 time");
@@ -318,7 +360,7 @@ void HttpGateway::Routes() {
                   !engine::ParseTimestamp(req.get_param_value("until"), request.mutable_until())) {
                 return absl::InvalidArgumentError("until: not an RFC 3339 time");
               }
-              request.set_rule_id(req.get_param_value("rule"));
+              request.set_rule_id(req.get_param_value("rule_id"));
               request.set_identity(req.get_param_value("identity"));
               request.set_page_token(req.get_param_value("page_token"));
               if (req.has_param("page_size")) {
@@ -334,22 +376,23 @@ void HttpGateway::Routes() {
               return absl::OkStatus();
             }));
   http_->Post("/v1/known-networks",
-              route("AddKnownNetwork",
-                    [&d](const std::string& tenant, const httplib::Request& req,
-                         httplib::Response& res) -> absl::Status {
-                      v1::AddKnownNetworkRequest request;
-                      if (absl::Status s = ParseBody(req, &request); !s.ok()) return s;
-                      absl::StatusOr<v1::AddKnownNetworkResponse> r =
-                          AddKnownNetwork(*d.engine, d.db, tenant, request);
-                      if (!r.ok()) return r.status();
-                      spdlog::info(
-                          "tenant {}: trusted network {} for {} (HTTP)", engine::Printable(tenant),
-                          engine::Printable(r->network()),
-                          engine::Printable(request.identity().empty() ? request.account_id()
-                                                                       : request.identity()));
-                      ReplyMessage(res, *r);
-                      return absl::OkStatus();
-                    }));
+              with_body(route("AddKnownNetwork",
+                              [&d](const std::string& tenant, const httplib::Request& req,
+                                   httplib::Response& res) -> absl::Status {
+                                v1::AddKnownNetworkRequest request;
+                                if (absl::Status s = ParseProtoJson(req.body, &request); !s.ok()) return s;
+                                absl::StatusOr<v1::AddKnownNetworkResponse> r =
+                                    AddKnownNetwork(*d.engine, d.db, tenant, request);
+                                if (!r.ok()) return r.status();
+                                spdlog::info("tenant {}: trusted network {} for {} (HTTP)",
+                                             engine::Printable(tenant),
+                                             engine::Printable(r->network()),
+                                             engine::Printable(request.identity().empty()
+                                                                   ? request.account_id()
+                                                                   : request.identity()));
+                                ReplyMessage(res, *r);
+                                return absl::OkStatus();
+                              })));
   HealthRoutes(*http_, d);
   http_->Get("/metrics", [&d](const httplib::Request&, httplib::Response& res) {
     std::vector<std::pair<std::string, double>> gauges;

@@ -44,7 +44,7 @@ call GET "/v1/identities/$ID" "" "$TOKEN_B"
 expect_eq "$CODE" "404" "other tenant cannot see it"
 call GET "/v1/identities/$ID" "" ""
 expect_eq "$CODE" "401" "no token"
-call GET "/v1/alerts?rule=aws-discovery-cli-burst&page_size=5"
+call GET "/v1/alerts?rule_id=aws-discovery-cli-burst&page_size=5"
 expect_eq "$CODE" "200" "alerts"
 expect_contains "$WORK/body" '"alertId":"burst-' "alert listed"
 call GET "/v1/alerts?since=yesterday"
@@ -75,6 +75,53 @@ grep -qi '^Allow: POST' "$WORK/headers" || fail "405 without Allow: POST"
 call GET /v1/no-such-route
 expect_eq "$CODE" "404" "unknown route"
 expect_contains "$WORK/body" '"code":"NOT_FOUND"' "404 has a JSON body"
+# Wrong input is refused, not guessed (issue 11 item 4): a single object where a
+# list belongs, a misspelt or unknown query parameter, one given twice.
+call POST /v1/evaluate '{"events":{"rawJson":"{}"}}'
+expect_eq "$CODE" "400" "events as an object"
+expect_contains "$WORK/body" 'events: expected a list, got an object' "the field is named"
+call POST /v1/evaluate '{"events":[7]}'
+expect_eq "$CODE" "400" "an event that is a number"
+expect_contains "$WORK/body" 'events\[0\]: expected an object, got a number' "the element is named"
+call POST /v1/evaluate '{"evnts":[]}'
+expect_eq "$CODE" "400" "an unknown field"
+expect_contains "$WORK/body" 'evnts' "the unknown field is named"
+call POST /v1/evaluate '[]'
+expect_eq "$CODE" "400" "a list for a body"
+call GET "/v1/alerts?rule=aws-discovery-cli-burst"
+expect_eq "$CODE" "400" "rule= (the proto field is rule_id)"
+expect_contains "$WORK/body" 'query parameter \\"rule\\": not one of since, until, rule_id' "the parameter is named"
+call GET "/v1/alerts?rule_id=a&rule_id=b"
+expect_eq "$CODE" "400" "a parameter given twice"
+call GET "/v1/identities/$ID?verbose=1"
+expect_eq "$CODE" "400" "a parameter a lookup does not take"
+# Any JSON body is read whatever its Content-Type, up to max_message_bytes (issue
+# 11 item 2): curl -d @file sends application/x-www-form-urlencoded, which
+# httplib parsed as form parameters and refused past 8 KiB with an empty 413.
+{
+  printf '{"events":['
+  for i in $(seq 1 40); do
+    [[ $i -gt 1 ]] && printf ','
+    printf '{"rawJson":"{\\"eventName\\":\\"ListUsers\\",\\"eventSource\\":\\"iam.amazonaws.com\\",\\"eventTime\\":\\"2026-03-15T09:00:00Z\\",\\"eventID\\":\\"form-%d\\",\\"userAgent\\":\\"%0200d\\"}"}' "$i" 0
+  done
+  printf ']}'
+} >"$WORK/form.json"
+[[ $(stat -c %s "$WORK/form.json") -gt 8192 ]] || fail "the form body is not over 8 KiB"
+CODE=$(curl -s -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN_A" \
+  -d @"$WORK/form.json" "$URL/v1/evaluate")
+expect_eq "$CODE" "200" "a JSON body sent as a form (curl -d)"
+expect_contains "$WORK/body" '"accepted":40' "every event of the form-typed body"
+CODE=$(curl -s -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN_A" \
+  -H 'Content-Type: text/plain' --data-binary @"$WORK/form.json" "$URL/v1/evaluate")
+expect_eq "$CODE" "200" "a JSON body sent as text/plain"
+# Past the limit: 413 with a JSON error naming it.
+head -c $((70 << 20)) /dev/zero | tr '\0' ' ' >"$WORK/huge.json"
+CODE=$(curl -s -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN_A" \
+  -d @"$WORK/huge.json" "$URL/v1/evaluate")
+expect_eq "$CODE" "413" "a body over max_message_bytes"
+expect_contains "$WORK/body" '"code":"RESOURCE_EXHAUSTED"' "413 has a JSON body"
+expect_contains "$WORK/body" 'max_message_bytes' "413 names the limit"
+rm -f "$WORK/huge.json"
 # A field from a request cannot forge a log line (issue 9 row 11).
 call POST /v1/known-networks '{"identity":"x\n[2026-01-01 00:00:00.000] [error] FORGED: database corrupted, wiping","cidr":"10.0.0.0/8"}'
 expect_eq "$CODE" "200" "trust with a newline in the identity"

@@ -31,7 +31,7 @@ set +e
 "$TRAILSENTRY" identity --server "127.0.0.1:$PORT" arn:aws:iam::111122223333:user/nobody >/dev/null 2>"$WORK/nf.txt"; rc=$?
 "$TRAILSENTRY" trust --server "127.0.0.1:$PORT" --identity arn:aws:iam::111122223333:user/bob 10.0.0.1/8 >/dev/null 2>"$WORK/cidr.txt"; rc_cidr=$?
 "$TRAILSENTRY" trust --server "127.0.0.1:$PORT" 10.0.0.0/8 >/dev/null 2>&1; rc_scope=$?
-"$TRAILSENTRY" alerts --server "127.0.0.1:$PORT" --rule nope >/dev/null 2>"$WORK/rule.txt"; rc_rule=$?
+"$TRAILSENTRY" alerts --server "127.0.0.1:$PORT" --rule_id nope >/dev/null 2>"$WORK/rule.txt"; rc_rule=$?
 set -e
 expect_eq "$rc" "1" "unknown identity"
 expect_contains "$WORK/nf.txt" "never been seen" "unknown identity message"

@@ -47,7 +47,7 @@ class PythonClientTest(unittest.TestCase):
         profile = self.ts.get_identity(CI_DEPLOYER)
         self.assertEqual(profile.identity, CI_DEPLOYER)
         self.assertGreaterEqual(len(profile.recent_alerts), 1)
-        alerts = list(self.ts.list_alerts(rule="aws-discovery-cli-burst", limit=10))
+        alerts = list(self.ts.list_alerts(rule_id="aws-discovery-cli-burst", limit=10))
         self.assertEqual(len(alerts), 1)
         self.assertEqual(alerts[0].identity, CI_DEPLOYER)
         self.assertEqual(list(self.ts.list_alerts(since="2030-01-01T00:00:00Z")), [])

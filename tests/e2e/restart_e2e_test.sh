@@ -70,7 +70,7 @@ BURST_ID=$(grep -o '"alertId":"[^"]*"' "$WORK/a2.jsonl")
 "$TRAILSENTRY" submit --server "127.0.0.1:$PORT" "$WORK/before.jsonl" "$WORK/after.jsonl" >"$WORK/a3.jsonl" 2>/dev/null ||
   fail "resubmit"
 expect_eq "$(wc -l <"$WORK/a3.jsonl")" "0" "redelivery after restart"
-"$TRAILSENTRY" alerts --server "127.0.0.1:$PORT" --rule aws-discovery-cli-burst >"$WORK/bursts.jsonl" 2>/dev/null
+"$TRAILSENTRY" alerts --server "127.0.0.1:$PORT" --rule_id aws-discovery-cli-burst >"$WORK/bursts.jsonl" 2>/dev/null
 expect_eq "$(wc -l <"$WORK/bursts.jsonl")" "1" "exactly one burst alert in history"
 expect_contains "$WORK/bursts.jsonl" "$BURST_ID" "the burst alert is stored"
 
