@@ -23,6 +23,7 @@ struct ScanOptions {
   engine::Config config;
   std::string data_dir;  // empty: state in memory only
   int threads = 0;       // 0: every core
+  std::string tenant = "default";  // whose state the scan reads and writes
 };
 // Runs the engine in-process over the files (backfill, hunting, baseline
 // bootstrap), on `threads` threads with the same alerts as one.

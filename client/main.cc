@@ -1,7 +1,7 @@
 // trailsentry: the command-line client.
 //
-//   trailsentry scan   [--config F] [--data_dir D] [--threads N] [--window_mode M] PATH...
-//   trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] PATH...
+//   trailsentry scan   [--config F] [--data_dir D] [--threads N] [--tenant T] [--window_mode M]
+//   PATH... trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] PATH...
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -33,6 +33,9 @@ ABSL_FLAG(int, batch, 500, "submit: records per request");
 ABSL_FLAG(int, concurrency, 2, "submit: streams to the server at once");
 ABSL_FLAG(int, window, 4, "submit: requests in flight per stream");
 ABSL_FLAG(int, threads, 0, "scan: threads evaluating (0: every core)");
+ABSL_FLAG(std::string, tenant, "default",
+          "scan: the tenant whose state is read and written (a server's --token_file maps "
+          "each token to its tenant)");
 ABSL_FLAG(std::string, since, "", "alerts: opened at or after this RFC 3339 time");
 ABSL_FLAG(std::string, until, "", "alerts: opened before this RFC 3339 time");
 ABSL_FLAG(std::string, rule_id, "", "alerts: only this rule id");
@@ -45,7 +48,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage:\n"
-    "  trailsentry scan   [--config F] [--data_dir D] [--threads N]\n"
+    "  trailsentry scan   [--config F] [--data_dir D] [--threads N] [--tenant T]\n"
     "                     [--window_mode sliding|tumbling] PATH...\n"
     "  trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] [--window N]\n"
     "                     PATH...\n"
@@ -148,7 +151,8 @@ int Main(int argc, char** argv) {
     }
     return trailsentry::cli::RunScan({.config = config,
                                       .data_dir = absl::GetFlag(FLAGS_data_dir),
-                                      .threads = absl::GetFlag(FLAGS_threads)},
+                                      .threads = absl::GetFlag(FLAGS_threads),
+                                      .tenant = absl::GetFlag(FLAGS_tenant)},
                                      paths);
   }
   if (command == "submit") {

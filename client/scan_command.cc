@@ -7,6 +7,7 @@
 #include "client/input_files.h"
 #include "server/engine/alert_proto.h"
 #include "server/engine/engine.h"
+#include "server/engine/tenant.h"
 #include "server/pipeline/file_scan.h"
 #include "storage/database.h"
 
@@ -44,6 +45,12 @@ int RunScan(const ScanOptions& options, const std::vector<std::string>& paths) {
     std::fprintf(stderr, "trailsentry scan: --threads must be 0 (every core) or more\n");
     return kExitUsage;
   }
+  if (!engine::IsValidTenant(options.tenant)) {
+    std::fprintf(stderr,
+                 "trailsentry scan: --tenant must be 1-64 characters of letters, digits, '.', "
+                 "'_', '-'\n");
+    return kExitUsage;
+  }
   // An empty data_dir keeps the database in memory: the same engine, the same
   // evictions and read-backs, the same alerts, nothing on disk.
   absl::StatusOr<std::unique_ptr<storage::Database>> opened =
@@ -62,7 +69,7 @@ int RunScan(const ScanOptions& options, const std::vector<std::string>& paths) {
 
   RunSummary summary;
   ScanReport report(summary);
-  pipeline::FileScan scan(**eng, db.get(), {.threads = options.threads});
+  pipeline::FileScan scan(**eng, db.get(), {.threads = options.threads, .tenant = options.tenant});
   absl::StatusOr<pipeline::ScanTotals> totals = scan.Run(*files, report);
   if (!totals.ok()) {
     // Alerts judged on state that could not be read or kept are not printed: a

@@ -24,7 +24,7 @@ absl::StatusOr<v1::BackupResponse> Run(storage::Database* db, const Authenticato
     return absl::FailedPreconditionError("backups are off: start trailsentryd with --backup_dir");
   }
   const std::string& name = request.name();
-  if (!IsValidTenant(name) || name == "." || name == "..") {
+  if (!engine::IsValidTenant(name) || name == "." || name == "..") {
     return absl::InvalidArgumentError(
         absl::StrCat("name: \"", engine::Printable(name), "\" is not 1-64 of [A-Za-z0-9._-]"));
   }

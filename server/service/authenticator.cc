@@ -25,16 +25,6 @@ std::string Sha256(std::string_view data) {
 
 }  // namespace
 
-bool IsValidTenant(std::string_view t) {
-  if (t.empty() || t.size() > 64) return false;
-  for (char c : t) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
-
 absl::StatusOr<Authenticator::Tokens> Authenticator::Load(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open token file"));
@@ -62,7 +52,7 @@ absl::StatusOr<Authenticator::Tokens> Authenticator::ParseTokens(std::string_vie
       return absl::InvalidArgumentError(
           absl::StrCat(path, " line ", n, ": token shorter than ", kMinTokenBytes, " characters"));
     }
-    if (!IsValidTenant(std::string_view(parts[1].data(), parts[1].size()))) {
+    if (!engine::IsValidTenant(std::string_view(parts[1].data(), parts[1].size()))) {
       return absl::InvalidArgumentError(absl::StrCat(
           path, " line ", n, ": tenant must be 1-64 characters of letters, digits, '.', '_', '-'"));
     }

@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "server/engine/mutex.h"
+#include "server/engine/tenant.h"
 
 namespace trailsentry::service {
 
@@ -53,9 +54,6 @@ class Authenticator {
   mutable engine::Mutex mu_;
   std::shared_ptr<const Tokens> tokens_ ABSL_GUARDED_BY(mu_);
 };
-
-// Tenant names: 1-64 characters of [A-Za-z0-9._-].
-bool IsValidTenant(std::string_view tenant);
 
 }  // namespace trailsentry::service
 

@@ -62,4 +62,19 @@ start_server
 "$TRAILSENTRY" identity --server "127.0.0.1:$PORT" arn:aws:iam::111122223333:user/alice >"$WORK/alice2.json" || fail "identity after restart"
 expect_contains "$WORK/alice2.json" "\"lastSeen\":\"$(at $((T + 5)))\"" "alice's last call, flushed at shutdown"
 stop_server
+
+# Baselines bootstrapped by `scan --tenant` are the tenant's a token maps to
+# (issue 11 item 7); without it they land in "default", which that token never sees.
+history carol 198.51.100.9 >"$WORK/carol.jsonl"
+printf 'bootstrap-token-0123456789abcdef acme\n' >"$WORK/tokens"
+"$TRAILSENTRY" scan --tenant acme --data_dir "$WORK/tenant-data" "$WORK/carol.jsonl" >/dev/null 2>&1 ||
+  fail "scan --tenant acme"
+"$TRAILSENTRY" scan --tenant 'no/such' --data_dir "$WORK/tenant-data" "$WORK/carol.jsonl" >/dev/null 2>&1 &&
+  fail "a tenant with a slash was accepted"
+DATA_DIR="$WORK/tenant-data" start_server --token_file "$WORK/tokens"
+"$TRAILSENTRY" identity --token bootstrap-token-0123456789abcdef --server "127.0.0.1:$PORT" \
+  arn:aws:iam::111122223333:user/carol >"$WORK/carol.json" 2>"$WORK/carol.err" ||
+  fail "the bootstrapped identity is unknown to its tenant: $(cat "$WORK/carol.err")"
+expect_contains "$WORK/carol.json" '"mature":true' "carol's baseline, bootstrapped for acme"
+stop_server
 echo "lookup e2e: ok"
