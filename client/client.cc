@@ -12,6 +12,26 @@ namespace trailsentry {
 
 namespace {
 
+// Detection calls: UNAVAILABLE retried at 0.25, 0.5, 1 and 2 s (jittered), and
+// with wait_for_ready, calls wait (up to their deadline) while the server cannot
+// be reached. Admin's calls (a backup) are not retried.
+std::string ServiceConfig(bool wait_for_ready) {
+  return absl::StrCat(R"json({
+  "methodConfig": [{
+    "name": [{"service": "trailsentry.v1.Detection"}],
+    "waitForReady": )json",
+                      wait_for_ready ? "true" : "false", R"json(,
+    "retryPolicy": {
+      "maxAttempts": 5,
+      "initialBackoff": "0.25s",
+      "maxBackoff": "2s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }]
+})json");
+}
+
 absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(what, ": cannot read ", path));
@@ -30,6 +50,14 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const Options& options) 
   // Each Client its own connection (channels with equal arguments would share
   // one): a process holding several spreads its calls over them.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // A server restarting (or draining on SIGTERM) answers UNAVAILABLE or is not
+  // there for a moment: calls wait for it or are retried (every Detection call
+  // may be sent twice: re-evaluating a batch changes nothing, spec §4), and the
+  // channel reconnects within a second of the server being back.
+  args.SetServiceConfigJSON(ServiceConfig(options.wait_for_ready));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (!options.tls_ca_file.empty() || !options.tls_cert_file.empty()) {
     grpc::SslCredentialsOptions ssl;

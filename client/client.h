@@ -1,6 +1,8 @@
 // trailsentry::Client: the thin C++ client of the trailsentry.v1.Detection API.
 //
-// Every call returns absl::Status/StatusOr and carries a deadline.
+// Every call returns absl::Status/StatusOr and carries a deadline. Calls ride
+// out a server restart: UNAVAILABLE is retried, and calls wait for a server that
+// cannot be reached (Options::wait_for_ready).
 //
 //   auto client = trailsentry::Client::Connect({.target = "127.0.0.1:50051"}).value();
 //   absl::StatusOr<v1::EvaluateResponse> r = client->Evaluate(request);
@@ -36,6 +38,10 @@ class Client {
     // system roots); cert + key: a client certificate for mTLS.
     std::string tls_ca_file, tls_cert_file, tls_key_file;
     std::string tls_server_name;  // override the name checked in the server certificate
+    // While the server cannot be reached (restarting), calls wait for it up to
+    // their timeout; off, they fail after about 4 s of retries (the CLI's choice:
+    // a mistyped address should not take 30 s to report).
+    bool wait_for_ready = true;
   };
 
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Client>> Connect(const Options& options);

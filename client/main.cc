@@ -105,6 +105,7 @@ int Main(int argc, char** argv) {
   server.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
   server.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   server.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  server.wait_for_ready = false;  // a server that is not there is reported in seconds
   if (command == "alerts") {
     if (!paths.empty()) return Usage("alerts takes no positional arguments");
     return trailsentry::cli::RunAlerts(server, {.since = absl::GetFlag(FLAGS_since),

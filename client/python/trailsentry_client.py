@@ -27,6 +27,26 @@ from trailsentry.v1 import detection_pb2, detection_pb2_grpc, event_pb2
 __all__ = ["Client", "Error", "to_dict"]
 
 
+# Every Detection call may be sent twice (re-evaluating a batch changes nothing,
+# docs/spec.md §4): UNAVAILABLE (a server restarting or draining) is retried at
+# 0.25, 0.5, 1 and 2 s, and with wait_for_ready calls wait (up to their timeout)
+# while the server cannot be reached, as with the C++ client.
+def _service_config(wait_for_ready):
+    return json.dumps({
+        "methodConfig": [{
+            "name": [{"service": "trailsentry.v1.Detection"}],
+            "waitForReady": bool(wait_for_ready),
+            "retryPolicy": {
+                "maxAttempts": 5,
+                "initialBackoff": "0.25s",
+                "maxBackoff": "2s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }]
+    })
+
+
 class Error(Exception):
     """A failed call: .code is the gRPC status code name, .message the server's text."""
 
@@ -61,14 +81,23 @@ class Client:
 
     target: "host:port". token: bearer token (tenant). root_ca / cert / key: PEM
     bytes or file paths for TLS and mTLS. timeout: seconds per call.
+    wait_for_ready: while the server cannot be reached (restarting), calls wait
+    for it up to their timeout; UNAVAILABLE is retried either way.
     """
 
     def __init__(self, target="127.0.0.1:50051", token=None, root_ca=None, cert=None, key=None,
-                 timeout=30.0, server_name=None):
+                 timeout=30.0, server_name=None, wait_for_ready=True):
         self._timeout = timeout
         self._metadata = [("authorization", f"Bearer {token}")] if token else []
         options = [("grpc.max_receive_message_length", 64 << 20),
-                   ("grpc.max_send_message_length", 64 << 20)]
+                   ("grpc.max_send_message_length", 64 << 20),
+                   # A restarting server is ridden out: UNAVAILABLE is retried
+                   # for about 4 s and the channel reconnects within a second.
+                   ("grpc.enable_retries", 1),
+                   ("grpc.service_config", _service_config(wait_for_ready)),
+                   ("grpc.min_reconnect_backoff_ms", 100),
+                   ("grpc.initial_reconnect_backoff_ms", 100),
+                   ("grpc.max_reconnect_backoff_ms", 1000)]
         if server_name:
             options.append(("grpc.ssl_target_name_override", server_name))
         if root_ca or cert:

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "server/engine/printable.h"
 #include "server/service/lookups.h"
@@ -48,7 +50,10 @@ grpc::ServerUnaryReactor* DetectionService::Evaluate(grpc::CallbackServerContext
 // Reads a request, evaluates it, writes its response, and reads the next: one
 // request in flight per stream, responses in request order. The caller's token
 // is checked again for every request: a token revoked (SIGHUP) while its stream
-// is open ends the stream with UNAUTHENTICATED at the next request.
+// is open ends the stream with UNAUTHENTICATED at the next request. When the
+// server drains (SIGTERM), the stream ends with UNAVAILABLE at once if it waits
+// for a request, else right after the response being made: every request
+// answered was evaluated, and a client retries the rest elsewhere or later.
 class DetectionService::StreamReactor final
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
@@ -56,51 +61,133 @@ class DetectionService::StreamReactor final
       : service_(service), context_(context) {
     absl::StatusOr<std::string> tenant = service_.TenantOf(context);
     if (!tenant.ok()) {
+      finished_ = true;
       Finish(ToGrpcStatus(tenant.status()));
       return;
     }
     tenant_ = *std::move(tenant);
+    if (!service_.Register(this)) {
+      finished_ = true;
+      Finish(Draining());
+      return;
+    }
+    registered_ = true;
+    engine::MutexLock lock(&mu_);
     StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status::OK);  // client half-closed
-      return;
+    {
+      engine::MutexLock lock(&mu_);
+      if (finished_) return;  // ended by Drain while waiting for this read
+      if (!ok) {
+        FinishLocked(grpc::Status::OK);  // client half-closed
+        return;
+      }
+      if (service_.draining()) {
+        FinishLocked(Draining());
+        return;
+      }
+      busy_ = true;
     }
     absl::StatusOr<std::string> tenant = service_.TenantOf(context_);
+    grpc::Status status;
     if (!tenant.ok() || *tenant != tenant_) {
-      Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                          "the stream's token is no longer valid (revoked or reassigned)"));
-      return;
+      status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                            "the stream's token is no longer valid (revoked or reassigned)");
+    } else {
+      response_.Clear();
+      status = service_.EvaluateOne(context_, tenant_, request_, &response_);
     }
-    response_.Clear();
-    grpc::Status status = service_.EvaluateOne(context_, tenant_, request_, &response_);
+    engine::MutexLock lock(&mu_);
     if (!status.ok()) {
-      Finish(status);
+      FinishLocked(status);
       return;
     }
     StartWrite(&response_);
   }
 
   void OnWriteDone(bool ok) override {
+    engine::MutexLock lock(&mu_);
+    busy_ = false;
+    if (finished_) return;
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream write failed"));
+      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream write failed"));
+      return;
+    }
+    if (service_.draining()) {
+      FinishLocked(Draining());
       return;
     }
     request_.Clear();
     StartRead(&request_);
   }
 
-  void OnDone() override { delete this; }
+  // True when the stream waits for a request: the caller must then Finish it
+  // with Draining(), outside any lock (a reaction may run inline in Finish when
+  // called from a thread of ours). A busy stream ends after its response
+  // (OnWriteDone sees the drain).
+  bool ClaimIdle() {
+    engine::MutexLock lock(&mu_);
+    if (finished_ || busy_) return false;
+    finished_ = true;
+    return true;
+  }
+  void FinishDrained() { Finish(Draining()); }
+
+  void OnDone() override {
+    if (registered_) service_.Unregister(this);
+    delete this;
+  }
 
  private:
+  static grpc::Status Draining() {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "the server is shutting down; send the remaining requests again (to "
+                        "another replica, or after the restart)");
+  }
+  // Within a reaction gRPC defers any reaction a call triggers until this one
+  // returns, so reactions may hold mu_ while calling Finish, StartRead, StartWrite.
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    finished_ = true;
+    Finish(std::move(status));
+  }
+
   DetectionService& service_;
   grpc::CallbackServerContext* context_;
   std::string tenant_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
+  bool registered_ = false;
+  engine::Mutex mu_;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;  // evaluating or writing a response
 };
+
+bool DetectionService::Register(StreamReactor* stream) {
+  engine::MutexLock lock(&streams_mu_);
+  if (draining_) return false;
+  streams_.insert(stream);
+  return true;
+}
+
+void DetectionService::Unregister(StreamReactor* stream) {
+  engine::MutexLock lock(&streams_mu_);
+  streams_.erase(stream);
+}
+
+void DetectionService::Drain() {
+  std::vector<StreamReactor*> idle;  // each stays alive until finished below
+  {
+    engine::MutexLock lock(&streams_mu_);
+    draining_ = true;
+    draining_flag_.store(true, std::memory_order_release);
+    for (StreamReactor* stream : streams_) {
+      if (stream->ClaimIdle()) idle.push_back(stream);
+    }
+  }
+  for (StreamReactor* stream : idle) stream->FinishDrained();
+}
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* DetectionService::EvaluateStream(
     grpc::CallbackServerContext* context) {

@@ -11,8 +11,10 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/container/flat_hash_set.h"
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
+#include "server/engine/mutex.h"
 #include "server/service/authenticator.h"
 #include "server/service/evaluations.h"
 #include "storage/database.h"
@@ -60,8 +62,16 @@ class DetectionService final : public DetectionBase {
                                            const v1::ForgetIdentityRequest* request,
                                            v1::ForgetIdentityResponse* response) override;
 
+  // Before a shutdown: open EvaluateStreams end with UNAVAILABLE (clients retry
+  // it, never CANCELLED), at once when waiting for a request, else after the
+  // response being made; new streams are refused the same way.
+  void Drain();
+
  private:
   class StreamReactor;
+  bool Register(StreamReactor* stream);
+  void Unregister(StreamReactor* stream);
+  bool draining() const { return draining_flag_.load(std::memory_order_acquire); }
   // Decodes, evaluates and encodes one request message.
   grpc::Status EvaluateOne(grpc::CallbackServerContext* context, std::string_view tenant,
                            const grpc::ByteBuffer& request, grpc::ByteBuffer* response);
@@ -73,6 +83,11 @@ class DetectionService final : public DetectionBase {
   storage::Database* const db_;
   const Authenticator& auth_;
   Evaluations& evaluations_;
+
+  engine::Mutex streams_mu_;
+  absl::flat_hash_set<StreamReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
+  bool draining_ ABSL_GUARDED_BY(streams_mu_) = false;
+  std::atomic<bool> draining_flag_{false};
 };
 
 }  // namespace trailsentry::service

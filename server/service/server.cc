@@ -147,6 +147,9 @@ void Server::Shutdown(absl::Duration grace) {
   ready_ = false;
   server_->GetHealthCheckService()->SetServingStatus(false);
   if (http_) http_->Stop();
+  // Streams end with UNAVAILABLE, which clients retry; a call still running at
+  // the end of the grace period is cancelled.
+  service_->Drain();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
   server_->Wait();
   server_.reset();

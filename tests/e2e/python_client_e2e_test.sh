@@ -8,5 +8,31 @@ TS_TARGET="127.0.0.1:$PORT" TS_TOKEN=python-client-token-000000000 \
   PYTHONPATH="$PYTHON_DIR" /usr/bin/python3 "$(dirname "$0")/python_client_test.py" 2>"$WORK/py.txt" ||
   fail "python client tests: $(tail -n 30 "$WORK/py.txt")"
 grep -E "^Ran [0-9]+ tests" "$WORK/py.txt"
+
+# kill -9, and the server back on the same port 1.5 s later: a call made while
+# it is down succeeds once it is back (issue 11 item 8: retries, fast reconnect).
+cat >"$WORK/ride.py" <<'PY'
+import os, sys, time
+from trailsentry_client import Client
+ts = Client(os.environ["TS_TARGET"], token="python-client-token-000000000", timeout=10)
+ts.list_alerts(limit=1)  # connected
+open(os.environ["TS_READY"], "w").close()
+while os.path.exists(os.environ["TS_READY"]):
+    time.sleep(0.05)
+start = time.time()
+list(ts.list_alerts(limit=1))
+print("answered after %.1f s" % (time.time() - start))
+PY
+TS_TARGET="127.0.0.1:$PORT" TS_READY="$WORK/ready" PYTHONPATH="$PYTHON_DIR" /usr/bin/python3 "$WORK/ride.py" \
+  >"$WORK/ride.txt" 2>&1 &
+rider=$!
+for _ in $(seq 1 100); do [[ -e "$WORK/ready" ]] && break; sleep 0.1; done
+kill -9 "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+rm -f "$WORK/ready"  # the client calls now, while the server is down
+sleep 1.5
+start_server --token_file "$WORK/tokens" --listen "127.0.0.1:$PORT"
+wait "$rider" || fail "a call across a kill -9 and restart failed: $(tail -n 5 "$WORK/ride.txt")"
+cat "$WORK/ride.txt"
 stop_server
 echo "python client e2e: ok"

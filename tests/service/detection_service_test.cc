@@ -336,6 +336,42 @@ TEST_F(DetectionServiceTest, PipelineFailsWithTheServersStatus) {
   EXPECT_EQ(pipeline.Send(Request(Burst(1, 0))).code(), status.code()) << "broken for good";
 }
 
+// The client rides out a restart: calls made while the server is down are
+// retried (UNAVAILABLE) until it is back on the same address.
+TEST_F(DetectionServiceTest, ClientRidesOutAShortRestart) {
+  ASSERT_TRUE(client_->Evaluate(Request(Burst(1, 0))).ok());
+  const int port = server_->port();
+  server_.reset();
+  std::thread restart([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    config_.server.listen = "127.0.0.1:" + std::to_string(port);
+    server_ = service::Server::Start(config_).value();
+  });
+  auto response = client_->Evaluate(Request(Burst(2, 100)));
+  restart.join();
+  EXPECT_TRUE(response.ok()) << response.status();
+}
+
+// On shutdown an open stream ends with UNAVAILABLE (clients retry it), not
+// CANCELLED, and every request answered before stands.
+TEST_F(DetectionServiceTest, ShutdownEndsStreamsWithUnavailable) {
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::Detection::NewStub(channel);
+  grpc::ClientContext context;
+  auto stream = stub->EvaluateStream(&context);
+  ASSERT_TRUE(stream->Write(Request(Burst(1, 0))));
+  v1::EvaluateResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.accepted(), 1);
+  server_->Shutdown(absl::Seconds(5));  // the stream waits for its next request
+  while (stream->Read(&response)) {
+  }
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_NE(status.error_message().find("shutting down"), std::string::npos);
+}
+
 TEST_F(DetectionServiceTest, BatchBoundariesAndOrderDoNotChangeFinalAlerts) {
   // Two identities, two bursts each (one pair joined by suppression), noise.
   std::vector<std::string> records;
