@@ -9,28 +9,31 @@ namespace trailsentry::cli {
 
 size_t AlertCollector::open_count() const {
   return static_cast<size_t>(std::count_if(alerts_.begin(), alerts_.end(), [](const auto& kv) {
-    return kv.second.superseded_by().empty();
+    return kv.second.alert.superseded_by().empty();
   }));
 }
 
 void AlertCollector::PrintJsonLines(std::FILE* out) const {
-  std::vector<const v1::Alert*> open;
-  for (const auto& [id, alert] : alerts_) {
-    if (alert.superseded_by().empty()) open.push_back(&alert);
+  std::vector<const Kept*> open;
+  for (const auto& [id, kept] : alerts_) {
+    if (kept.alert.superseded_by().empty()) open.push_back(&kept);
   }
-  std::sort(open.begin(), open.end(), [](const v1::Alert* a, const v1::Alert* b) {
-    const auto& sa = a->window_start();
-    const auto& sb = b->window_start();
+  std::sort(open.begin(), open.end(), [](const Kept* a, const Kept* b) {
+    const auto& sa = a->alert.window_start();
+    const auto& sb = b->alert.window_start();
     if (sa.seconds() != sb.seconds()) return sa.seconds() < sb.seconds();
     if (sa.nanos() != sb.nanos()) return sa.nanos() < sb.nanos();
-    return a->alert_id() < b->alert_id();
+    return a->alert.alert_id() < b->alert.alert_id();
   });
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = false;  // lowerCamelCase: alertId, ruleId, ...
-  for (const v1::Alert* alert : open) {
+  options.always_print_primitive_fields = true;
+  for (const Kept* kept : open) {
     std::string json;
-    (void)google::protobuf::util::MessageToJsonString(*alert, &json, options);
-    std::fprintf(out, "%s\n", json.c_str());
+    (void)google::protobuf::util::MessageToJsonString(kept->alert, &json, options);
+    // {"change":"NEW","alertId":...}: the alert's own JSON object, one key first.
+    std::fprintf(out, "{\"change\":\"%s\",%s\n", kept->opened ? "NEW" : "UPDATED",
+                 json.c_str() + 1);
   }
 }
 

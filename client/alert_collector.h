@@ -5,7 +5,7 @@
 // rejections by field, and throughput for stderr.
 //
 //   AlertCollector alerts;
-//   alerts.Add(change.alert());
+//   alerts.Add(change.alert(), change.kind() == v1::AlertChange::NEW);
 //   alerts.PrintJsonLines(stdout);
 #ifndef TRAILSENTRY_CLIENT_ALERT_COLLECTOR_H_
 #define TRAILSENTRY_CLIENT_ALERT_COLLECTOR_H_
@@ -23,14 +23,26 @@ namespace trailsentry::cli {
 
 class AlertCollector {
  public:
-  void Add(const v1::Alert& alert) { alerts_[alert.alert_id()] = alert; }
-  // Alerts still open (not superseded), ordered by window start then id.
+  // The alert's latest state; `opened`: this change opened it (NEW).
+  void Add(const v1::Alert& alert, bool opened) {
+    Kept& kept = alerts_[alert.alert_id()];
+    kept.alert = alert;
+    kept.opened |= opened;
+  }
+  // Alerts still open (not superseded), ordered by window start then id, one
+  // JSON line each: "change" ("NEW": opened by this run, "UPDATED": it existed
+  // before and this run changed it), then the alert's proto3 JSON fields, every
+  // field present (false, 0 and empty included).
   void PrintJsonLines(std::FILE* out) const;
   size_t open_count() const;
   size_t superseded_count() const { return alerts_.size() - open_count(); }
 
  private:
-  absl::flat_hash_map<std::string, v1::Alert> alerts_;
+  struct Kept {
+    v1::Alert alert;
+    bool opened = false;
+  };
+  absl::flat_hash_map<std::string, Kept> alerts_;
 };
 
 struct RunSummary {

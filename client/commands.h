@@ -21,8 +21,8 @@ inline constexpr int kExitFailed = 3;
 
 struct ScanOptions {
   engine::Config config;
-  std::string data_dir;  // empty: state in memory only
-  int threads = 0;       // 0: every core
+  std::string data_dir;            // empty: state in memory only
+  int threads = 0;                 // 0: every core
   std::string tenant = "default";  // whose state the scan reads and writes
 };
 // Runs the engine in-process over the files (backfill, hunting, baseline

@@ -21,6 +21,7 @@ int Fail(const char* command, const absl::Status& status) {
 void PrintJson(const google::protobuf::Message& m) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;  // false and 0 are said, not left out
   (void)google::protobuf::util::MessageToJsonString(m, &json, options);
   std::fprintf(stdout, "%s\n", json.c_str());
 }

@@ -85,10 +85,10 @@ int RunScan(const ScanOptions& options, const std::vector<std::string>& paths) {
   summary.events = totals->events;
   summary.accepted = totals->accepted;
   AlertCollector alerts;
-  for (const engine::Alert& a : totals->alerts) {
+  for (const engine::AlertChange& change : totals->alerts) {
     v1::Alert proto;
-    engine::ToProto(a, &proto);
-    alerts.Add(proto);
+    engine::ToProto(change.alert, &proto);
+    alerts.Add(proto, change.is_new);
   }
   alerts.PrintJsonLines(stdout);
   std::fflush(stdout);

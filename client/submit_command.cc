@@ -184,7 +184,9 @@ int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& path
                                                  request.records.back(), " (verdict ", i, ")"),
                          v.reject_field(), v.reject_reason());
         }
-        for (const v1::AlertChange& change : response.alerts()) alerts.Add(change.alert());
+        for (const v1::AlertChange& change : response.alerts()) {
+          alerts.Add(change.alert(), change.kind() == v1::AlertChange::NEW);
+        }
         summary.MaybeProgress(stderr);
       });
 

@@ -19,8 +19,12 @@ absl::Status Transaction::Commit() {
   ended_ = true;
   if (!engine_.AwaitCommitTurn(*batch_)) {
     engine_.EndBatch(*batch_, /*committed=*/false);
+    // The earlier failure's cause, when it lasts (a full disk): what to fix.
+    const absl::Status cause = db_->Healthy();
     return absl::UnavailableError(
-        "an earlier batch failed to commit and this one may have seen its changes; retry");
+        absl::StrCat("an earlier batch failed to commit",
+                     cause.ok() ? "" : absl::StrCat(" (", cause.message(), ")"),
+                     " and this one may have seen its changes; retry"));
   }
   absl::Status s = db_->Commit(*batch_);
   engine_.EndBatch(*batch_, s.ok());

@@ -1,5 +1,8 @@
 #include "server/engine/alert_proto.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace trailsentry::engine {
 namespace {
 
@@ -52,7 +55,7 @@ void ToProto(const Alert& a, v1::Alert* out) {
   *out->mutable_window_start() = ToTimestamp(a.window_start);
   *out->mutable_window_end() = ToTimestamp(a.window_end);
   for (const auto& [time, id] : a.event_ids) out->add_event_ids(id);
-  out->set_event_count(a.event_count);
+  out->set_event_count(static_cast<int32_t>(std::min<int64_t>(a.event_count, INT32_MAX)));
   out->set_update_count(a.update_count);
   out->set_superseded_by(a.superseded_by);
   if (!burst) {

@@ -92,7 +92,7 @@ class ScanRun {
     totals_.gate_waits = gate_.waits();
     totals_.threads = threads_;
     totals_.alerts.reserve(alerts_.size());
-    for (auto& [id, change] : alerts_) totals_.alerts.push_back(std::move(change.alert));
+    for (auto& [id, change] : alerts_) totals_.alerts.push_back(std::move(change));
     return std::move(totals_);
   }
 
@@ -273,7 +273,9 @@ class ScanRun {
     totals_.rejected += unit.rejections.size();
     for (engine::AlertChange& c : unit.changes) {
       auto [it, inserted] = alerts_.try_emplace(c.alert.alert_id);
+      const bool opened = c.is_new || (!inserted && it->second.is_new);
       if (inserted || it->second.sequence < c.sequence) it->second = std::move(c);
+      it->second.is_new = opened;
     }
     observer_.Progress(totals_.events);
   }

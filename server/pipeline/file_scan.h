@@ -56,8 +56,9 @@ struct ScanTotals {
   uint64_t rejected = 0;
   uint64_t gate_waits = 0;  // events held back by the drift gate
   int threads = 0;
-  // Every alert opened or changed, in its final state (superseded ones too).
-  std::vector<engine::Alert> alerts;
+  // Every alert opened or changed, in its final state (superseded ones too);
+  // is_new: opened by this scan (else it existed in the data directory before).
+  std::vector<engine::AlertChange> alerts;
 };
 
 class FileScan {

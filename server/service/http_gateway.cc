@@ -64,6 +64,9 @@ void ReplyError(httplib::Response& res, const absl::Status& status) {
 void ReplyMessage(httplib::Response& res, const google::protobuf::Message& m) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
+  // Every field is in the reply (false, 0, empty lists): a caller can tell
+  // "false" from "absent" (proto3 JSON leaves defaults out otherwise).
+  options.always_print_primitive_fields = true;
   (void)google::protobuf::util::MessageToJsonString(m, &json, options);
   json.push_back('\n');
   res.status = 200;

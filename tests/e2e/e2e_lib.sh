@@ -76,7 +76,8 @@ history() {
   for h in $(seq 0 47); do record "$(at $((h * 3600)))" "$user" "$ip" PutObject s3.amazonaws.com; done
 }
 
-# Final state of every alert over several runs' outputs: the last line per alertId.
+# Final state of every alert over several runs' outputs: the last line per alertId
+# ("change", NEW or UPDATED relative to each run, left out).
 final_alerts() {
   python3 -c '
 import json, sys
@@ -84,7 +85,8 @@ alerts = {}
 for path in sys.argv[1:]:
     for line in open(path):
         a = json.loads(line)
-        alerts[a["alertId"]] = line.strip()
+        a.pop("change", None)
+        alerts[a["alertId"]] = json.dumps(a, separators=(",", ":"))
 for k in sorted(alerts):
     print(alerts[k])
 ' "$@"

@@ -28,6 +28,7 @@ expect_contains "$WORK/body" '"kind":"NEW"' "new alert"
 expect_contains "$WORK/body" '"ruleId":"aws-discovery-cli-burst"' "burst alert"
 expect_contains "$WORK/body" '"tenant":"acme"' "tenant from the token"
 expect_contains "$WORK/body" '"accepted":23' "accepted count"
+expect_contains "$WORK/body" '"rejected":0' "zero counts are present"
 
 call POST /v1/evaluate '{"events":[{"rawJson":"{\"eventName\":\"ListUsers\"}"}]}'
 expect_eq "$CODE" "200" "evaluate with a bad record"
@@ -40,6 +41,8 @@ ID="arn:aws:iam::111122223333:user%2Fci-deployer"
 call GET "/v1/identities/$ID"
 expect_eq "$CODE" "200" "identity lookup"
 expect_contains "$WORK/body" '"recentDiscoveryCalls":8' "recent discovery calls"
+# false is said, not left out (issue 11 item 10): the example's identity is new.
+expect_contains "$WORK/body" '"mature":false' "mature: false is present"
 call GET "/v1/identities/$ID" "" "$TOKEN_B"
 expect_eq "$CODE" "404" "other tenant cannot see it"
 call GET "/v1/identities/$ID" "" ""

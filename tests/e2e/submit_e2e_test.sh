@@ -13,6 +13,12 @@ expect_contains "$WORK/alerts.jsonl" '"identity":"arn:aws:iam::111122223333:user
 expect_contains "$WORK/alerts.jsonl" '"accessKeyIds":\["AKIAQXZ5EXAMPLEKEY7"\]' "access key"
 expect_contains "$WORK/alerts.jsonl" '"sourceIps":\["185.220.101.47"\]' "source ip"
 expect_contains "$WORK/alerts.jsonl" '"distinctActionCount":8' "distinct actions"
+# Each line says what this run did to the alert; counts are numbers, and every
+# field is there, false and zero included (issue 11 item 10).
+expect_contains "$WORK/alerts.jsonl" '^{"change":"NEW","alertId":' "the change comes first"
+expect_contains "$WORK/alerts.jsonl" '"eventCount":[0-9]' "eventCount is a number"
+expect_contains "$WORK/alerts.jsonl" '"newToAccount":false' "false fields are present"
+expect_contains "$WORK/alerts.jsonl" '"supersededBy":""' "empty fields are present"
 expect_contains "$WORK/err.txt" "23 events read from 1 files" "summary"
 expect_contains "$WORK/err.txt" "23 accepted, 0 rejected; 1 alerts" "summary counts"
 

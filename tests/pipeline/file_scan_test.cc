@@ -62,7 +62,8 @@ std::map<std::string, std::string> Scan(const std::string& file, int threads, bo
   EXPECT_TRUE(totals.ok()) << totals.status();
   EXPECT_TRUE(recorder.rejected.empty());
   std::map<std::string, std::string> alerts;
-  for (const engine::Alert& a : totals->alerts) {
+  for (const engine::AlertChange& change : totals->alerts) {
+    const engine::Alert& a = change.alert;
     if (!a.superseded_by.empty()) continue;
     v1::Alert proto;
     engine::ToProto(a, &proto);
@@ -84,7 +85,8 @@ TEST_P(FileScanThreads, EveryThreadCountGivesTheAlertsOfOneThread) {
     ScanTotals one;
     const std::map<std::string, std::string> expected = Scan(file, 1, persisted, dir, &one);
     int burst = 0, unusual = 0;
-    for (const engine::Alert& a : one.alerts) {
+    for (const engine::AlertChange& change : one.alerts) {
+      const engine::Alert& a = change.alert;
       (a.rule == engine::Rule::kBurst ? burst : unusual) += a.superseded_by.empty();
     }
     // The workload must exercise both rules, or the comparison proves little.
