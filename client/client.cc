@@ -129,6 +129,18 @@ absl::StatusOr<v1::AddKnownNetworkResponse> Client::AddKnownNetwork(
       "AddKnownNetwork", *stub_, &v1::Detection::Stub::AddKnownNetwork, request);
 }
 
+absl::StatusOr<v1::ListKnownNetworksResponse> Client::ListKnownNetworks(
+    const v1::ListKnownNetworksRequest& request) {
+  return Call<v1::ListKnownNetworksRequest, v1::ListKnownNetworksResponse>(
+      "ListKnownNetworks", *stub_, &v1::Detection::Stub::ListKnownNetworks, request);
+}
+
+absl::StatusOr<v1::RemoveKnownNetworkResponse> Client::RemoveKnownNetwork(
+    const v1::RemoveKnownNetworkRequest& request) {
+  return Call<v1::RemoveKnownNetworkRequest, v1::RemoveKnownNetworkResponse>(
+      "RemoveKnownNetwork", *stub_, &v1::Detection::Stub::RemoveKnownNetwork, request);
+}
+
 absl::Status Client::ForgetIdentity(std::string_view identity) {
   v1::ForgetIdentityRequest request;
   request.set_identity(std::string(identity));

@@ -56,6 +56,10 @@ class Client {
       const v1::ListAlertsRequest& request);
   [[nodiscard]] absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(
       const v1::AddKnownNetworkRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::ListKnownNetworksResponse> ListKnownNetworks(
+      const v1::ListKnownNetworksRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::RemoveKnownNetworkResponse> RemoveKnownNetwork(
+      const v1::RemoveKnownNetworkRequest& request);
   [[nodiscard]] absl::Status ForgetIdentity(std::string_view identity);
   // Admin: a backup of the server's database, under its --backup_dir.
   [[nodiscard]] absl::StatusOr<v1::BackupResponse> Backup(std::string_view name);

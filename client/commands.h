@@ -48,8 +48,14 @@ struct AlertsOptions {
 int RunAlerts(const Client::Options& connection, const AlertsOptions& options);
 struct TrustOptions {
   std::string identity, account, cidr;
+  std::string expires;  // RFC 3339 event time; empty: until removed
+  bool force = false;
 };
+// trust: adds (or renews) a trusted network; trusted: lists them (cidr unused);
+// untrust: removes one.
 int RunTrust(const Client::Options& connection, const TrustOptions& options);
+int RunTrusted(const Client::Options& connection, const TrustOptions& options);
+int RunUntrust(const Client::Options& connection, const TrustOptions& options);
 int RunForget(const Client::Options& connection, const std::string& identity);
 
 // Administration. Backup asks a live server for a backup under its --backup_dir;

@@ -75,19 +75,58 @@ int RunAlerts(const Client::Options& server, const AlertsOptions& o) {
   return kExitOk;
 }
 
-int RunTrust(const Client::Options& server, const TrustOptions& o) {
+namespace {
+
+// --identity or --account, exactly one, into a request's scope.
+template <typename Request>
+bool SetScope(const char* command, const TrustOptions& o, Request& request) {
   if (o.identity.empty() == o.account.empty()) {
-    std::fprintf(stderr, "trailsentry trust: give exactly one of --identity or --account\n");
-    return kExitUsage;
+    std::fprintf(stderr, "trailsentry %s: give exactly one of --identity or --account\n", command);
+    return false;
   }
-  v1::AddKnownNetworkRequest request;
   if (!o.identity.empty()) request.set_identity(o.identity);
   if (!o.account.empty()) request.set_account_id(o.account);
+  return true;
+}
+
+}  // namespace
+
+int RunTrust(const Client::Options& server, const TrustOptions& o) {
+  v1::AddKnownNetworkRequest request;
+  if (!SetScope("trust", o, request)) return kExitUsage;
   request.set_cidr(o.cidr);
+  request.set_force(o.force);
+  if (!o.expires.empty() && !engine::ParseTimestamp(o.expires, request.mutable_expires_at())) {
+    std::fprintf(stderr, "trailsentry trust: --expires: not an RFC 3339 time\n");
+    return kExitUsage;
+  }
   auto client = Connect(server);
   if (!client.ok()) return Fail("trust", client.status());
   absl::StatusOr<v1::AddKnownNetworkResponse> r = (*client)->AddKnownNetwork(request);
   if (!r.ok()) return Fail("trust", r.status());
+  std::fprintf(stdout, "%s\n", r->network().c_str());
+  return kExitOk;
+}
+
+int RunTrusted(const Client::Options& server, const TrustOptions& o) {
+  v1::ListKnownNetworksRequest request;
+  if (!SetScope("trusted", o, request)) return kExitUsage;
+  auto client = Connect(server);
+  if (!client.ok()) return Fail("trusted", client.status());
+  absl::StatusOr<v1::ListKnownNetworksResponse> r = (*client)->ListKnownNetworks(request);
+  if (!r.ok()) return Fail("trusted", r.status());
+  for (const v1::TrustedNetwork& n : r->networks()) PrintJson(n);
+  return kExitOk;
+}
+
+int RunUntrust(const Client::Options& server, const TrustOptions& o) {
+  v1::RemoveKnownNetworkRequest request;
+  if (!SetScope("untrust", o, request)) return kExitUsage;
+  request.set_cidr(o.cidr);
+  auto client = Connect(server);
+  if (!client.ok()) return Fail("untrust", client.status());
+  absl::StatusOr<v1::RemoveKnownNetworkResponse> r = (*client)->RemoveKnownNetwork(request);
+  if (!r.ok()) return Fail("untrust", r.status());
   std::fprintf(stdout, "%s\n", r->network().c_str());
   return kExitOk;
 }

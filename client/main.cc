@@ -42,7 +42,12 @@ ABSL_FLAG(std::string, rule_id, "", "alerts: only this rule id");
 ABSL_FLAG(std::string, identity, "",
           "alerts: only this identity; trust: the identity to trust for");
 ABSL_FLAG(int, limit, 100, "alerts: at most this many");
-ABSL_FLAG(std::string, account, "", "trust: the account id to trust for");
+ABSL_FLAG(std::string, account, "", "trust, trusted, untrust: the account id");
+ABSL_FLAG(std::string, expires, "",
+          "trust: trusted for calls before this RFC 3339 event time (default: until untrust)");
+ABSL_FLAG(bool, force, false,
+          "trust: also a prefix broader than the configured minimum (/16, /32), or an "
+          "identity never seen");
 
 namespace {
 
@@ -55,7 +60,10 @@ constexpr char kUsage[] =
     "  trailsentry identity [--server HOST:PORT] IDENTITY_KEY\n"
     "  trailsentry alerts   [--server HOST:PORT] [--since T] [--until T] [--rule_id R]\n"
     "                       [--identity K] [--limit N]\n"
-    "  trailsentry trust    [--server HOST:PORT] (--identity K | --account A) CIDR\n"
+    "  trailsentry trust    [--server HOST:PORT] (--identity K | --account A) [--expires T]\n"
+    "                       [--force] CIDR\n"
+    "  trailsentry trusted  [--server HOST:PORT] (--identity K | --account A)\n"
+    "  trailsentry untrust  [--server HOST:PORT] (--identity K | --account A) CIDR\n"
     "  trailsentry forget   [--server HOST:PORT] IDENTITY_KEY\n"
     "  trailsentry admin backup  [--server HOST:PORT] NAME    (under the server's --backup_dir)\n"
     "  trailsentry admin repair  [--config F] --data_dir D    (server stopped)\n"
@@ -114,13 +122,22 @@ int Main(int argc, char** argv) {
                                                 .identity = absl::GetFlag(FLAGS_identity),
                                                 .limit = absl::GetFlag(FLAGS_limit)});
   }
-  if (command == "identity" || command == "forget" || command == "trust") {
+  if (command == "trusted") {
+    if (!paths.empty()) return Usage("trusted takes no positional arguments");
+    return trailsentry::cli::RunTrusted(server, {.identity = absl::GetFlag(FLAGS_identity),
+                                                 .account = absl::GetFlag(FLAGS_account)});
+  }
+  if (command == "identity" || command == "forget" || command == "trust" || command == "untrust") {
     if (paths.size() != 1) return Usage((command + " takes exactly one argument").c_str());
     if (command == "identity") return trailsentry::cli::RunIdentity(server, paths[0]);
     if (command == "forget") return trailsentry::cli::RunForget(server, paths[0]);
-    return trailsentry::cli::RunTrust(server, {.identity = absl::GetFlag(FLAGS_identity),
+    const trailsentry::cli::TrustOptions trust{.identity = absl::GetFlag(FLAGS_identity),
                                                .account = absl::GetFlag(FLAGS_account),
-                                               .cidr = paths[0]});
+                                               .cidr = paths[0],
+                                               .expires = absl::GetFlag(FLAGS_expires),
+                                               .force = absl::GetFlag(FLAGS_force)};
+    if (command == "untrust") return trailsentry::cli::RunUntrust(server, trust);
+    return trailsentry::cli::RunTrust(server, trust);
   }
   trailsentry::engine::Config config;
   if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {

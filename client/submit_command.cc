@@ -60,7 +60,10 @@ class FileSender {
           spare = std::move(unit.bytes);
           return st;
         });
-    for (size_t s = 0; s < pending_.size() && read.ok(); ++s) read = Flush(s);
+    // What was read before a failure is still sent, as `scan` evaluates it.
+    for (size_t s = 0; s < pending_.size() && send_error_.ok(); ++s) {
+      if (absl::Status flushed = Flush(s); read.ok()) read = flushed;
+    }
     return read;
   }
 

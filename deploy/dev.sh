@@ -12,6 +12,7 @@
 #   deploy/dev.sh lint    clang-tidy-16 over trailsentry's sources (needs build-fuzz/)
 #   deploy/dev.sh test-tsan   engine and service concurrency tests under ThreadSanitizer
 #   deploy/dev.sh soak [MINUTES] [EVENTS_PER_S]   the server under steady load, RSS and p99
+#   deploy/dev.sh python-stubs   build + copy the generated Python stubs into client/python
 #
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default Release),
 # TRAILSENTRY_SANITIZE (address|thread), JOBS (default: number of cores).
@@ -27,7 +28,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libspdlog-dev libsimdjson-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libssl-dev
-  openssl curl python3 python3-grpcio python3-protobuf python3-yaml
+  openssl curl python3 python3-grpcio python3-protobuf python3-yaml python3-venv
+  python3-setuptools python3-wheel
 )
 
 setup() { setup_list "${PACKAGES[@]}"; }
@@ -130,6 +132,11 @@ case "${1:-}" in
       grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|cov:" "$FUZZ_DIR/runs/$t.log" | tail -n 3
     done
     ;;
+  python-stubs)
+    build
+    cp "$BUILD_DIR"/python/trailsentry/v1/*_pb2*.py "$ROOT/client/python/trailsentry/v1/"
+    echo "dev.sh: client/python/trailsentry/v1/ refreshed from protos/"
+    ;;
   lint)
     setup_clang
     FUZZ_DIR="${BUILD_DIR_FUZZ:-$ROOT/build-fuzz}"
@@ -143,7 +150,7 @@ case "${1:-}" in
     echo "clang-tidy: ${#sources[@]} files clean"
     ;;
   *)
-    sed -n '2,14p' "$0"
+    sed -n '2,15p' "$0"
     exit 2
     ;;
 esac

@@ -365,8 +365,20 @@ void StateBatch::PutAlert(const engine::Alert& alert) {
 }
 
 void StateBatch::PutTrusted(std::string_view tenant, engine::TrustScope scope,
-                            std::string_view name, const engine::Network& network) {
-  batch_->Put(db_.cf(Database::kTrusted), keys::Trusted(tenant, scope, name, network), "");
+                            std::string_view name, const engine::TrustedNetwork& trusted) {
+  // Value: until, added_at (big-endian); an empty value (older directories) is
+  // trusted forever.
+  std::string value;
+  keys::AppendBigEndian64(value, static_cast<uint64_t>(trusted.until));
+  keys::AppendBigEndian64(value, static_cast<uint64_t>(trusted.added_at));
+  batch_->Put(db_.cf(Database::kTrusted), keys::Trusted(tenant, scope, name, trusted.network),
+              value);
+  ++writes_;
+}
+
+void StateBatch::DeleteTrusted(std::string_view tenant, engine::TrustScope scope,
+                               std::string_view name, const engine::Network& network) {
+  batch_->Delete(db_.cf(Database::kTrusted), keys::Trusted(tenant, scope, name, network));
   ++writes_;
 }
 

@@ -67,8 +67,10 @@ class StateBatch final : public engine::StateWriter {
                           const engine::Network& network,
                           const engine::BaselineEntry& entry) override;
   void PutAlert(const engine::Alert& alert) override;
+  void DeleteTrusted(std::string_view tenant, engine::TrustScope scope, std::string_view name,
+                     const engine::Network& network) override;
   void PutTrusted(std::string_view tenant, engine::TrustScope scope, std::string_view name,
-                  const engine::Network& network) override;
+                  const engine::TrustedNetwork& trusted) override;
   void PutEvent(std::string_view tenant, std::string_view identity,
                 const engine::EventLogEntry& event) override;
   void DeleteEvent(std::string_view tenant, std::string_view identity, engine::LogKind kind,
@@ -176,7 +178,7 @@ class Database final : public engine::StateReader {
       std::string_view tenant, std::string_view identity, const engine::LogReach& reach) override;
   [[nodiscard]] absl::StatusOr<engine::BaselineEntry> LoadAccountBaseline(
       std::string_view tenant, std::string_view account, const engine::Network& network) override;
-  [[nodiscard]] absl::StatusOr<std::vector<engine::Network>> LoadTrusted(
+  [[nodiscard]] absl::StatusOr<std::vector<engine::TrustedNetwork>> LoadTrusted(
       std::string_view tenant, engine::TrustScope scope, std::string_view name) override;
 
   // Alert history.

@@ -43,7 +43,7 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
     out.networks.emplace_back(*net, *entry);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scanning baselines");
-  absl::StatusOr<std::vector<engine::Network>> trusted =
+  absl::StatusOr<std::vector<engine::TrustedNetwork>> trusted =
       LoadTrusted(tenant, engine::TrustScope::kIdentity, identity);
   if (!trusted.ok()) return trusted.status();
   out.trusted = *std::move(trusted);
@@ -72,10 +72,10 @@ absl::StatusOr<engine::BaselineEntry> Database::LoadAccountBaseline(
   return *e;
 }
 
-absl::StatusOr<std::vector<engine::Network>> Database::LoadTrusted(std::string_view tenant,
-                                                                   engine::TrustScope scope,
-                                                                   std::string_view name) {
-  std::vector<engine::Network> out;
+absl::StatusOr<std::vector<engine::TrustedNetwork>> Database::LoadTrusted(std::string_view tenant,
+                                                                          engine::TrustScope scope,
+                                                                          std::string_view name) {
+  std::vector<engine::TrustedNetwork> out;
   const std::string prefix = keys::TrustedPrefix(tenant, scope, name);
   const std::string end = keys::PrefixEnd(prefix);
   rocksdb::ReadOptions ro;
@@ -85,7 +85,14 @@ absl::StatusOr<std::vector<engine::Network>> Database::LoadTrusted(std::string_v
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     std::optional<engine::Network> net =
         keys::ParseNetworkBytes(it->key().ToStringView().substr(prefix.size()));
-    if (net) out.push_back(*net);
+    if (!net) continue;
+    engine::TrustedNetwork t{*net};
+    const std::string_view value = it->value().ToStringView();
+    if (value.size() == 16) {
+      t.until = static_cast<int64_t>(keys::ReadBigEndian64(value.substr(0, 8)));
+      t.added_at = static_cast<int64_t>(keys::ReadBigEndian64(value.substr(8)));
+    }
+    out.push_back(t);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scanning trusted networks");
   return out;

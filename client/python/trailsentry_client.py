@@ -1,7 +1,7 @@
 """trailsentry_client: a small Python client for trailsentry, for SOAR playbooks.
 
-Wraps the generated gRPC stubs (trailsentry/v1/*_pb2*.py, built from protos/ by
-`deploy/dev.sh build` into build/python) with plain methods:
+Wraps the generated gRPC stubs (trailsentry/v1/*_pb2*.py, generated from protos/
+and shipped in this package: `pip install client/python`) with plain methods:
 
     from trailsentry_client import Client
     ts = Client("127.0.0.1:50051", token=os.environ["TRAILSENTRY_TOKEN"])
@@ -170,17 +170,40 @@ class Client:
                 return
             request.page_token = page.next_page_token
 
-    def add_known_network(self, cidr, identity=None, account_id=None):
-        """Triage feedback: trust `cidr` for an identity or a whole account. Returns the
-        network as stored."""
+    def add_known_network(self, cidr, identity=None, account_id=None, expires_at=None,
+                          force=False):
+        """Triage feedback: trust `cidr` for an identity or a whole account, for calls
+        before `expires_at` (datetime or RFC 3339; None: until removed). `force`
+        also trusts a prefix broader than the server's minimum (/16, /32) or an
+        identity never seen. Returns the network as stored."""
+        request = detection_pb2.AddKnownNetworkRequest(cidr=cidr, force=force)
+        self._scope(request, identity, account_id)
+        if expires_at is not None:
+            request.expires_at.CopyFrom(_timestamp(expires_at, "expires_at"))
+        return self._call(self._stub.AddKnownNetwork, request).network
+
+    def list_known_networks(self, identity=None, account_id=None):
+        """The networks trusted for an identity or an account: dicts with network,
+        addedAt and, when they expire, expiresAt."""
+        request = detection_pb2.ListKnownNetworksRequest()
+        self._scope(request, identity, account_id)
+        response = self._call(self._stub.ListKnownNetworks, request)
+        return [json_format.MessageToDict(n) for n in response.networks]
+
+    def remove_known_network(self, cidr, identity=None, account_id=None):
+        """Stops trusting `cidr`; Error NOT_FOUND if it was not trusted."""
+        request = detection_pb2.RemoveKnownNetworkRequest(cidr=cidr)
+        self._scope(request, identity, account_id)
+        return self._call(self._stub.RemoveKnownNetwork, request).network
+
+    @staticmethod
+    def _scope(request, identity, account_id):
         if (identity is None) == (account_id is None):
             raise ValueError("give exactly one of identity or account_id")
-        request = detection_pb2.AddKnownNetworkRequest(cidr=cidr)
         if identity is not None:
             request.identity = identity
         else:
             request.account_id = account_id
-        return self._call(self._stub.AddKnownNetwork, request).network
 
     def forget_identity(self, identity):
         """Deletes an identity's profile, baselines and trusted networks (alerts stay)."""

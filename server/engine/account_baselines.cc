@@ -129,44 +129,72 @@ absl::Status AccountBaselines::Set(std::string_view tenant, std::string_view acc
   return absl::OkStatus();
 }
 
-std::vector<Network>* AccountBaselines::TrustedList(Shard& shard, std::string_view tenant,
-                                                    std::string_view account) {
+std::vector<TrustedNetwork>* AccountBaselines::TrustedList(Shard& shard, std::string_view tenant,
+                                                           std::string_view account) {
   std::string key(tenant);
   key.push_back('\0');
   key.append(account);
   auto it = shard.trusted.find(key);
   if (it != shard.trusted.end()) return &it->second;
-  std::vector<Network> loaded;
+  std::vector<TrustedNetwork> loaded;
   if (reader_ != nullptr) {
-    absl::StatusOr<std::vector<Network>> stored =
+    absl::StatusOr<std::vector<TrustedNetwork>> stored =
         reader_->LoadTrusted(tenant, TrustScope::kAccount, account);
     if (stored.ok()) loaded = *std::move(stored);  // a read error trusts nothing more
   }
   return &shard.trusted.emplace(std::move(key), std::move(loaded)).first->second;
 }
 
+AccountBaselines::Shard& AccountBaselines::TrustShard(std::string_view tenant,
+                                                      std::string_view account) {
+  return shards_[absl::Hash<std::pair<absl::string_view, absl::string_view>>{}(
+                     {AbslView(tenant), AbslView(account)}) %
+                 kShards];
+}
+
 bool AccountBaselines::IsTrusted(std::string_view tenant, std::string_view account,
-                                 const IpAddress& ip) {
-  Shard& shard = shards_[absl::Hash<std::pair<absl::string_view, absl::string_view>>{}(
-                             {AbslView(tenant), AbslView(account)}) %
-                         kShards];
+                                 const IpAddress& ip, EventTime t) {
+  Shard& shard = TrustShard(tenant, account);
   MutexLock lock(&shard.mu);
-  for (const Network& n : *TrustedList(shard, tenant, account)) {
-    if (n.Contains(ip)) return true;
+  for (const TrustedNetwork& n : *TrustedList(shard, tenant, account)) {
+    if (n.Covers(ip, t)) return true;
   }
   return false;
 }
 
 absl::Status AccountBaselines::Trust(std::string_view tenant, std::string_view account,
-                                     const Network& network, StateWriter* writer) {
-  Shard& shard = shards_[absl::Hash<std::pair<absl::string_view, absl::string_view>>{}(
-                             {AbslView(tenant), AbslView(account)}) %
-                         kShards];
+                                     const TrustedNetwork& trusted, StateWriter* writer) {
+  Shard& shard = TrustShard(tenant, account);
   MutexLock lock(&shard.mu);
-  std::vector<Network>* list = TrustedList(shard, tenant, account);
-  if (std::find(list->begin(), list->end(), network) == list->end()) list->push_back(network);
-  if (writer != nullptr) writer->PutTrusted(tenant, TrustScope::kAccount, account, network);
+  std::vector<TrustedNetwork>* list = TrustedList(shard, tenant, account);
+  auto it = std::find_if(list->begin(), list->end(),
+                         [&](const TrustedNetwork& n) { return n.network == trusted.network; });
+  if (it == list->end()) {
+    list->push_back(trusted);
+  } else {
+    *it = trusted;
+  }
+  if (writer != nullptr) writer->PutTrusted(tenant, TrustScope::kAccount, account, trusted);
   return absl::OkStatus();
+}
+
+bool AccountBaselines::Untrust(std::string_view tenant, std::string_view account,
+                               const Network& network, StateWriter* writer) {
+  Shard& shard = TrustShard(tenant, account);
+  MutexLock lock(&shard.mu);
+  std::vector<TrustedNetwork>* list = TrustedList(shard, tenant, account);
+  if (std::erase_if(*list, [&](const TrustedNetwork& n) { return n.network == network; }) == 0) {
+    return false;
+  }
+  if (writer != nullptr) writer->DeleteTrusted(tenant, TrustScope::kAccount, account, network);
+  return true;
+}
+
+std::vector<TrustedNetwork> AccountBaselines::Trusted(std::string_view tenant,
+                                                      std::string_view account) {
+  Shard& shard = TrustShard(tenant, account);
+  MutexLock lock(&shard.mu);
+  return *TrustedList(shard, tenant, account);
 }
 
 size_t AccountBaselines::cached() const {

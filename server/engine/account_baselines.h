@@ -49,10 +49,16 @@ class AccountBaselines {
                                  const Network& network, const BaselineEntry& entry,
                                  StateWriter* writer);
 
-  // Networks trusted for the whole account after triage (AddKnownNetwork).
-  bool IsTrusted(std::string_view tenant, std::string_view account, const IpAddress& ip);
+  // Networks trusted for the whole account after triage (AddKnownNetwork):
+  // whether one covers `ip` at event time `t`; add or replace one; remove one
+  // (false when it was not trusted); the list.
+  bool IsTrusted(std::string_view tenant, std::string_view account, const IpAddress& ip,
+                 EventTime t);
   [[nodiscard]] absl::Status Trust(std::string_view tenant, std::string_view account,
-                                   const Network& network, StateWriter* writer);
+                                   const TrustedNetwork& trusted, StateWriter* writer);
+  bool Untrust(std::string_view tenant, std::string_view account, const Network& network,
+               StateWriter* writer);
+  std::vector<TrustedNetwork> Trusted(std::string_view tenant, std::string_view account);
 
   // Drops every committed entry (EvictCommitted), or every entry (Clear, after
   // a failed batch: memory must come back to what disk holds).
@@ -72,9 +78,11 @@ class AccountBaselines {
     absl::flat_hash_map<std::string, Cached> entries
         ABSL_GUARDED_BY(mu);  // key: tenant \0 account \0 network
     // key: tenant \0 account
-    absl::flat_hash_map<std::string, std::vector<Network>> trusted ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<std::string, std::vector<TrustedNetwork>> trusted ABSL_GUARDED_BY(mu);
   };
-  std::vector<Network>* TrustedList(Shard& shard, std::string_view tenant, std::string_view account)
+  Shard& TrustShard(std::string_view tenant, std::string_view account);
+  std::vector<TrustedNetwork>* TrustedList(Shard& shard, std::string_view tenant,
+                                           std::string_view account)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   static constexpr int kShards = 16;
 

@@ -53,6 +53,9 @@ struct UnusualIpConfig {
   bool require_new_to_account = false;
   std::vector<std::string> network_allowlist;
   bool enabled = true;  // false: the rule is off and no baselines are kept
+  // AddKnownNetwork refuses a prefix broader than these unless forced.
+  int min_trusted_prefix_v4 = 16;
+  int min_trusted_prefix_v6 = 32;
 };
 
 struct ServerConfig {

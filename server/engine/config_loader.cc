@@ -86,6 +86,8 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
     auto& c_u = c.unusual_ip;
     if (u.has_ipv4_prefix()) c_u.ipv4_prefix = u.ipv4_prefix();
     if (u.has_ipv6_prefix()) c_u.ipv6_prefix = u.ipv6_prefix();
+    if (u.has_min_trusted_prefix_v4()) c_u.min_trusted_prefix_v4 = u.min_trusted_prefix_v4();
+    if (u.has_min_trusted_prefix_v6()) c_u.min_trusted_prefix_v6 = u.min_trusted_prefix_v6();
     for (auto [has, text, name, out] :
          {std::tuple{u.has_settle(), &u.settle(), "unusual_ip.settle", &c_u.settle},
           std::tuple{u.has_history(), &u.history(), "unusual_ip.history", &c_u.history},
@@ -168,6 +170,12 @@ absl::Status ValidateConfig(const Config& c) {
   const auto& u = c.unusual_ip;
   if (u.ipv4_prefix < 8 || u.ipv4_prefix > 32)
     return Invalid("unusual_ip.ipv4_prefix", "must be 8..32");
+  if (u.min_trusted_prefix_v4 < 0 || u.min_trusted_prefix_v4 > 32) {
+    return Invalid("unusual_ip.min_trusted_prefix_v4", "must be 0..32");
+  }
+  if (u.min_trusted_prefix_v6 < 0 || u.min_trusted_prefix_v6 > 128) {
+    return Invalid("unusual_ip.min_trusted_prefix_v6", "must be 0..128");
+  }
   if (u.ipv6_prefix < 16 || u.ipv6_prefix > 128) {
     return Invalid("unusual_ip.ipv6_prefix", "must be 16..128");
   }

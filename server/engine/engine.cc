@@ -308,21 +308,60 @@ absl::StatusOr<IdentityView> Engine::GetIdentity(std::string_view tenant,
 }
 
 absl::Status Engine::TrustNetwork(std::string_view tenant, TrustScope scope, std::string_view name,
-                                  const Network& network, StateWriter* writer) {
-  if (scope == TrustScope::kAccount) return accounts_->Trust(tenant, name, network, writer);
+                                  const TrustedNetwork& trusted, StateWriter* writer) {
+  if (scope == TrustScope::kAccount) return accounts_->Trust(tenant, name, trusted, writer);
   IdentityHash key;
   Shard& shard = ShardFor(tenant, name, key);
   MutexLock lock(&shard.mu);
   auto [it, inserted] = shard.identities.try_emplace(key);
   IdentitySlot& slot = it->second;
   absl::Status status = inserted ? LoadIdentity(tenant, name, slot, shard) : absl::OkStatus();
-  const auto& trusted = slot.baseline->trusted();
-  if (std::find(trusted.begin(), trusted.end(), network) == trusted.end()) {
-    slot.baseline->Trust(network);
-  }
-  if (writer != nullptr) writer->PutTrusted(tenant, TrustScope::kIdentity, name, network);
+  slot.baseline->Trust(trusted);
+  if (writer != nullptr) writer->PutTrusted(tenant, TrustScope::kIdentity, name, trusted);
   MarkDirty(slot, writer);
   return status;
+}
+
+absl::Status Engine::UntrustNetwork(std::string_view tenant, TrustScope scope,
+                                    std::string_view name, const Network& network,
+                                    StateWriter* writer) {
+  bool removed = false;
+  absl::Status status;
+  if (scope == TrustScope::kAccount) {
+    removed = accounts_->Untrust(tenant, name, network, writer);
+  } else {
+    IdentityHash key;
+    Shard& shard = ShardFor(tenant, name, key);
+    MutexLock lock(&shard.mu);
+    auto [it, inserted] = shard.identities.try_emplace(key);
+    IdentitySlot& slot = it->second;
+    status = inserted ? LoadIdentity(tenant, name, slot, shard) : absl::OkStatus();
+    removed = slot.baseline->Untrust(network);
+    if (removed && writer != nullptr) {
+      writer->DeleteTrusted(tenant, TrustScope::kIdentity, name, network);
+    }
+    MarkDirty(slot, writer);
+  }
+  if (!status.ok()) return status;
+  if (!removed) {
+    return absl::NotFoundError(absl::StrCat(network.ToString(), " is not trusted for ",
+                                            scope == TrustScope::kAccount ? "account " : "",
+                                            AbslView(name)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<TrustedNetwork>> Engine::TrustedNetworks(std::string_view tenant,
+                                                                    TrustScope scope,
+                                                                    std::string_view name) {
+  if (scope == TrustScope::kAccount) return accounts_->Trusted(tenant, name);
+  IdentityHash key;
+  Shard& shard = ShardFor(tenant, name, key);
+  MutexLock lock(&shard.mu);
+  auto it = shard.identities.find(key);
+  if (it != shard.identities.end() && it->second.baseline) return it->second.baseline->trusted();
+  if (reader_ == nullptr) return std::vector<TrustedNetwork>{};
+  return reader_->LoadTrusted(tenant, TrustScope::kIdentity, name);
 }
 
 void Engine::ForgetIdentity(std::string_view tenant, std::string_view identity,
@@ -337,7 +376,7 @@ void Engine::ForgetIdentity(std::string_view tenant, std::string_view identity,
   slot = IdentitySlot{};
   slot.baseline = std::make_unique<IdentityBaseline>(
       tenant, identity, std::nullopt, std::vector<std::pair<Network, BaselineEntry>>{},
-      std::vector<Network>{});
+      std::vector<TrustedNetwork>{});
   if (writer != nullptr) writer->DeleteIdentity(tenant, identity);
   MarkDirty(slot, writer);
 }

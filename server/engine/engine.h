@@ -143,9 +143,17 @@ class Engine {
   // On-demand lookups and triage feedback.
   [[nodiscard]] absl::StatusOr<IdentityView> GetIdentity(std::string_view tenant,
                                                          std::string_view identity);
+  // Trusts a network for an identity or an account (replacing its entry: a new
+  // expiry), removes one (NOT_FOUND when it was not trusted), lists them.
   [[nodiscard]] absl::Status TrustNetwork(std::string_view tenant, TrustScope scope,
-                                          std::string_view name, const Network& network,
+                                          std::string_view name, const TrustedNetwork& trusted,
                                           StateWriter* writer);
+  [[nodiscard]] absl::Status UntrustNetwork(std::string_view tenant, TrustScope scope,
+                                            std::string_view name, const Network& network,
+                                            StateWriter* writer);
+  [[nodiscard]] absl::StatusOr<std::vector<TrustedNetwork>> TrustedNetworks(std::string_view tenant,
+                                                                            TrustScope scope,
+                                                                            std::string_view name);
   // Forgets the identity: its state is deleted through `writer`, and in memory it
   // starts afresh (an event after this is its first).
   void ForgetIdentity(std::string_view tenant, std::string_view identity, StateWriter* writer);

@@ -56,7 +56,7 @@ std::vector<IdentityBaseline::Segment> IdentityBaseline::Segments(const std::vec
 IdentityBaseline::IdentityBaseline(std::string_view tenant, std::string_view identity,
                                    std::optional<IdentityProfile> profile,
                                    const std::vector<std::pair<Network, BaselineEntry>>& networks,
-                                   std::vector<Network> trusted)
+                                   std::vector<TrustedNetwork> trusted)
     : tenant_(tenant), identity_(identity), trusted_(std::move(trusted)) {
   if (profile) profile_ = *profile;
   for (auto& [network, entry] : networks) networks_.push_back({network, entry});
@@ -125,13 +125,13 @@ bool IdentityBaseline::IsKnown(const Network& network, const IpAddress& ip, Even
       break;
     }
   }
-  for (const Network& n : trusted_) {
-    if (n.Contains(ip)) return true;
+  for (const TrustedNetwork& n : trusted_) {
+    if (n.Covers(ip, t)) return true;
   }
   for (const Network& n : *ctx.allowlist) {
     if (n.Contains(ip)) return true;
   }
-  return ctx.accounts->IsTrusted(ctx.tenant, account, ip);
+  return ctx.accounts->IsTrusted(ctx.tenant, account, ip, t);
 }
 
 UnusualIpResult IdentityBaseline::Evaluate(const UnusualIpInput& in, UnusualIpContext& ctx) {
@@ -337,6 +337,20 @@ void IdentityBaseline::Prune(const Config& config, EventTime newest, StateWriter
                 [](const Candidate& c) { return c.calls.empty() && c.alerts.empty(); });
 }
 
+void IdentityBaseline::Trust(const TrustedNetwork& trusted) {
+  for (TrustedNetwork& n : trusted_) {
+    if (n.network == trusted.network) {
+      n = trusted;
+      return;
+    }
+  }
+  trusted_.push_back(trusted);
+}
+
+bool IdentityBaseline::Untrust(const Network& network) {
+  return std::erase_if(trusted_, [&](const TrustedNetwork& n) { return n.network == network; }) > 0;
+}
+
 std::vector<KnownNetwork> IdentityBaseline::Networks(const Config& config, EventTime now) const {
   const auto& u = config.unusual_ip;
   std::vector<KnownNetwork> out;
@@ -345,7 +359,9 @@ std::vector<KnownNetwork> IdentityBaseline::Networks(const Config& config, Event
     out.push_back({n.network.ToString(), n.entry,
                    IsKnownAt(n.entry, now, Millis(u.settle), Millis(u.history)), false});
   }
-  for (const Network& n : trusted_) out.push_back({n.ToString(), {}, true, true});
+  for (const TrustedNetwork& n : trusted_) {
+    out.push_back({n.network.ToString(), {}, now < n.until, true});
+  }
   std::sort(out.begin(), out.end(), [](const KnownNetwork& a, const KnownNetwork& b) {
     return a.entry.last_seen > b.entry.last_seen;
   });

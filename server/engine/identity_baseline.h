@@ -73,7 +73,7 @@ class IdentityBaseline {
   IdentityBaseline(std::string_view tenant, std::string_view identity,
                    std::optional<IdentityProfile> profile,
                    const std::vector<std::pair<Network, BaselineEntry>>& networks,
-                   std::vector<Network> trusted);
+                   std::vector<TrustedNetwork> trusted);
   IdentityBaseline(const IdentityBaseline&) = delete;
   IdentityBaseline& operator=(const IdentityBaseline&) = delete;
 
@@ -91,8 +91,11 @@ class IdentityBaseline {
   std::vector<KnownNetwork> Networks(const Config& config, EventTime now) const;
   // Open unusual-IP alerts still held in memory.
   std::vector<const Alert*> OpenAlerts() const;
-  void Trust(const Network& network) { trusted_.push_back(network); }
-  const std::vector<Network>& trusted() const { return trusted_; }
+  // Adds the network, or replaces its entry.
+  void Trust(const TrustedNetwork& trusted);
+  // False when the network was not trusted.
+  bool Untrust(const Network& network);
+  const std::vector<TrustedNetwork>& trusted() const { return trusted_; }
 
  private:
   struct NetworkState {
@@ -135,7 +138,7 @@ class IdentityBaseline {
   std::string tenant_, identity_;
   IdentityProfile profile_;
   std::vector<NetworkState> networks_;
-  std::vector<Network> trusted_;
+  std::vector<TrustedNetwork> trusted_;
   std::vector<Candidate> candidates_;
 };
 

@@ -49,11 +49,24 @@ struct EventLogEntry {
   std::string_view identity_type, user_name;
 };
 
+// Who a trusted network (AddKnownNetwork) is trusted for.
+enum class TrustScope { kIdentity, kAccount };
+
+// A network trusted after triage, for an identity or a whole account: calls from
+// it are never unusual while their event time is before `until`.
+struct TrustedNetwork {
+  static constexpr EventTime kForever = INT64_MAX;
+  Network network;
+  EventTime until = kForever;
+  int64_t added_at = 0;  // server clock, Unix ms (0: not recorded)
+  bool Covers(const IpAddress& ip, EventTime t) const { return t < until && network.Contains(ip); }
+};
+
 // Everything stored of an identity that decides its alerts.
 struct StoredIdentity {
   std::optional<IdentityProfile> profile;
   std::vector<std::pair<Network, BaselineEntry>> networks;
-  std::vector<Network> trusted;  // AddKnownNetwork for this identity
+  std::vector<TrustedNetwork> trusted;  // AddKnownNetwork for this identity
   // The event log: kSeen records no older than `seen_reach`, kBurst ones no older
   // than `burst_reach`, and every kUnusualIp record, each behind the identity's
   // newest logged event; in time order.
@@ -71,9 +84,6 @@ struct LogReach {
   int64_t alerts_ms = 0;
 };
 
-// Who a trusted network (AddKnownNetwork) is trusted for.
-enum class TrustScope { kIdentity, kAccount };
-
 class StateReader {
  public:
   virtual ~StateReader() = default;
@@ -83,9 +93,8 @@ class StateReader {
   // Absent entries come back with count 0.
   [[nodiscard]] virtual absl::StatusOr<BaselineEntry> LoadAccountBaseline(
       std::string_view tenant, std::string_view account, const Network& network) = 0;
-  [[nodiscard]] virtual absl::StatusOr<std::vector<Network>> LoadTrusted(std::string_view tenant,
-                                                                         TrustScope scope,
-                                                                         std::string_view name) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<TrustedNetwork>> LoadTrusted(
+      std::string_view tenant, TrustScope scope, std::string_view name) = 0;
 };
 
 // Collects the writes of one batch (a request, or a stretch of a scan); nothing
@@ -102,8 +111,11 @@ class StateWriter {
   virtual void PutAccountBaseline(std::string_view tenant, std::string_view account,
                                   const Network& network, const BaselineEntry& entry) = 0;
   virtual void PutAlert(const Alert& alert) = 0;
+  // Adds the network, or replaces its entry (a new expiry).
   virtual void PutTrusted(std::string_view tenant, TrustScope scope, std::string_view name,
-                          const Network& network) = 0;
+                          const TrustedNetwork& trusted) = 0;
+  virtual void DeleteTrusted(std::string_view tenant, TrustScope scope, std::string_view name,
+                             const Network& network) = 0;
   virtual void PutEvent(std::string_view tenant, std::string_view identity,
                         const EventLogEntry& event) = 0;
   virtual void DeleteEvent(std::string_view tenant, std::string_view identity, LogKind kind,

@@ -60,20 +60,18 @@ class DetectionService::StreamReactor final
   StreamReactor(DetectionService& service, grpc::CallbackServerContext* context)
       : service_(service), context_(context) {
     absl::StatusOr<std::string> tenant = service_.TenantOf(context);
-    if (!tenant.ok()) {
-      finished_ = true;
-      Finish(ToGrpcStatus(tenant.status()));
-      return;
-    }
-    tenant_ = *std::move(tenant);
-    if (!service_.Register(this)) {
-      finished_ = true;
-      Finish(Draining());
-      return;
-    }
-    registered_ = true;
+    if (tenant.ok()) tenant_ = *std::move(tenant);
+    // Registered before mu_ is taken (Drain takes the service's lock, then ours).
+    registered_ = tenant.ok() && service_.Register(this);
     engine::MutexLock lock(&mu_);
-    StartRead(&request_);
+    if (finished_) return;  // a drain ended it already
+    if (!tenant.ok()) {
+      FinishLocked(ToGrpcStatus(tenant.status()));
+    } else if (!registered_) {
+      FinishLocked(Draining());
+    } else {
+      StartRead(&request_);
+    }
   }
 
   void OnReadDone(bool ok) override {
@@ -241,6 +239,32 @@ grpc::ServerUnaryReactor* DetectionService::AddKnownNetwork(
       service::AddKnownNetwork(engine_, db_, *tenant, *request);
   if (r.ok()) {
     spdlog::info("tenant {}: trusted network {} for {}", engine::Printable(*tenant),
+                 engine::Printable(r->network()),
+                 engine::Printable(request->identity().empty() ? request->account_id()
+                                                               : request->identity()));
+  }
+  return Reply(context, std::move(r), response);
+}
+
+grpc::ServerUnaryReactor* DetectionService::ListKnownNetworks(
+    grpc::CallbackServerContext* context, const v1::ListKnownNetworksRequest* request,
+    v1::ListKnownNetworksResponse* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(context);
+  if (!tenant.ok()) return Reply<v1::ListKnownNetworksResponse>(context, tenant.status(), response);
+  return Reply(context, service::ListKnownNetworks(engine_, *tenant, *request), response);
+}
+
+grpc::ServerUnaryReactor* DetectionService::RemoveKnownNetwork(
+    grpc::CallbackServerContext* context, const v1::RemoveKnownNetworkRequest* request,
+    v1::RemoveKnownNetworkResponse* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(context);
+  if (!tenant.ok()) {
+    return Reply<v1::RemoveKnownNetworkResponse>(context, tenant.status(), response);
+  }
+  absl::StatusOr<v1::RemoveKnownNetworkResponse> r =
+      service::RemoveKnownNetwork(engine_, db_, *tenant, *request);
+  if (r.ok()) {
+    spdlog::info("tenant {}: no longer trusts network {} for {}", engine::Printable(*tenant),
                  engine::Printable(r->network()),
                  engine::Printable(request->identity().empty() ? request->account_id()
                                                                : request->identity()));

@@ -33,7 +33,10 @@ using DetectionBase = v1::Detection::WithRawCallbackMethod_Evaluate<
     v1::Detection::WithRawCallbackMethod_EvaluateStream<
         v1::Detection::WithCallbackMethod_GetIdentity<v1::Detection::WithCallbackMethod_ListAlerts<
             v1::Detection::WithCallbackMethod_AddKnownNetwork<
-                v1::Detection::WithCallbackMethod_ForgetIdentity<v1::Detection::Service>>>>>>;
+                v1::Detection::WithCallbackMethod_ListKnownNetworks<
+                    v1::Detection::WithCallbackMethod_RemoveKnownNetwork<
+                        v1::Detection::WithCallbackMethod_ForgetIdentity<
+                            v1::Detection::Service>>>>>>>>;
 
 class DetectionService final : public DetectionBase {
  public:
@@ -58,6 +61,12 @@ class DetectionService final : public DetectionBase {
   grpc::ServerUnaryReactor* AddKnownNetwork(grpc::CallbackServerContext* context,
                                             const v1::AddKnownNetworkRequest* request,
                                             v1::AddKnownNetworkResponse* response) override;
+  grpc::ServerUnaryReactor* ListKnownNetworks(grpc::CallbackServerContext* context,
+                                              const v1::ListKnownNetworksRequest* request,
+                                              v1::ListKnownNetworksResponse* response) override;
+  grpc::ServerUnaryReactor* RemoveKnownNetwork(grpc::CallbackServerContext* context,
+                                               const v1::RemoveKnownNetworkRequest* request,
+                                               v1::RemoveKnownNetworkResponse* response) override;
   grpc::ServerUnaryReactor* ForgetIdentity(grpc::CallbackServerContext* context,
                                            const v1::ForgetIdentityRequest* request,
                                            v1::ForgetIdentityResponse* response) override;

@@ -80,14 +80,28 @@ absl::Status OnlyParams(const httplib::Request& req, std::initializer_list<const
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       std::string names;
       for (const char* k : known) absl::StrAppend(&names, names.empty() ? "" : ", ", k);
-      return absl::InvalidArgumentError(
-          absl::StrCat("query parameter \"", engine::Printable(name), "\": not one of ",
-                       names.empty() ? "(none)" : names));
+      return absl::InvalidArgumentError(absl::StrCat("query parameter \"", engine::Printable(name),
+                                                     "\": not one of ",
+                                                     names.empty() ? "(none)" : names));
     }
     if (req.get_param_value_count(name) > 1) {
       return absl::InvalidArgumentError(
           absl::StrCat("query parameter \"", engine::Printable(name), "\": given more than once"));
     }
+  }
+  return absl::OkStatus();
+}
+
+// identity=K or account_id=A, exactly one, into a request's scope.
+template <typename Request>
+absl::Status ScopeParams(const httplib::Request& req, Request& request) {
+  if (req.has_param("identity") == req.has_param("account_id")) {
+    return absl::InvalidArgumentError("give exactly one of the identity or account_id parameters");
+  }
+  if (req.has_param("identity")) {
+    request.set_identity(req.get_param_value("identity"));
+  } else {
+    request.set_account_id(req.get_param_value("account_id"));
   }
   return absl::OkStatus();
 }
@@ -110,7 +124,8 @@ absl::StatusOr<std::pair<std::string, int>> HostPort(const char* flag, const std
 
 // The methods a route of ours answers ("" for none of ours), for 405's Allow.
 std::string AllowedMethods(const std::string& path) {
-  if (path == "/v1/evaluate" || path == "/v1/known-networks") return "POST";
+  if (path == "/v1/evaluate") return "POST";
+  if (path == "/v1/known-networks") return "GET, POST, DELETE";
   if (path.rfind("/v1/identities/", 0) == 0) return "GET, DELETE";
   if (path == "/v1/alerts" || path == "/healthz" || path == "/readyz" || path == "/metrics") {
     return "GET";
@@ -305,7 +320,8 @@ void HttpGateway::Routes() {
                               [&d](const std::string& tenant, const httplib::Request& req,
                                    httplib::Response& res) -> absl::Status {
                                 v1::EvaluateRequest request;
-                                if (absl::Status s = ParseProtoJson(req.body, &request); !s.ok()) return s;
+                                if (absl::Status s = ParseProtoJson(req.body, &request); !s.ok())
+                                  return s;
                                 v1::EvaluateResponse response;
                                 if (absl::Status s =
                                         d.evaluations->Evaluate("http", tenant, request, &response);
@@ -350,8 +366,8 @@ void HttpGateway::Routes() {
             [&d](const std::string& tenant, const httplib::Request& req,
                  httplib::Response& res) -> absl::Status {
               v1::ListAlertsRequest request;
-              if (absl::Status s = OnlyParams(req, {"since", "until", "rule_id", "identity",
-                                                    "page_size", "page_token"});
+              if (absl::Status s = OnlyParams(
+                      req, {"since", "until", "rule_id", "identity", "page_size", "page_token"});
                   !s.ok()) {
                 return s;
               }
@@ -383,7 +399,8 @@ void HttpGateway::Routes() {
                               [&d](const std::string& tenant, const httplib::Request& req,
                                    httplib::Response& res) -> absl::Status {
                                 v1::AddKnownNetworkRequest request;
-                                if (absl::Status s = ParseProtoJson(req.body, &request); !s.ok()) return s;
+                                if (absl::Status s = ParseProtoJson(req.body, &request); !s.ok())
+                                  return s;
                                 absl::StatusOr<v1::AddKnownNetworkResponse> r =
                                     AddKnownNetwork(*d.engine, d.db, tenant, request);
                                 if (!r.ok()) return r.status();
@@ -396,6 +413,43 @@ void HttpGateway::Routes() {
                                 ReplyMessage(res, *r);
                                 return absl::OkStatus();
                               })));
+  // GET ?identity=K | ?account_id=A lists; DELETE with cidr=C removes one.
+  http_->Get("/v1/known-networks",
+             route("ListKnownNetworks",
+                   [&d](const std::string& tenant, const httplib::Request& req,
+                        httplib::Response& res) -> absl::Status {
+                     if (absl::Status s = OnlyParams(req, {"identity", "account_id"}); !s.ok()) {
+                       return s;
+                     }
+                     v1::ListKnownNetworksRequest request;
+                     if (absl::Status s = ScopeParams(req, request); !s.ok()) return s;
+                     absl::StatusOr<v1::ListKnownNetworksResponse> r =
+                         ListKnownNetworks(*d.engine, tenant, request);
+                     if (!r.ok()) return r.status();
+                     ReplyMessage(res, *r);
+                     return absl::OkStatus();
+                   }));
+  http_->Delete(
+      "/v1/known-networks",
+      route("RemoveKnownNetwork",
+            [&d](const std::string& tenant, const httplib::Request& req,
+                 httplib::Response& res) -> absl::Status {
+              if (absl::Status s = OnlyParams(req, {"identity", "account_id", "cidr"}); !s.ok()) {
+                return s;
+              }
+              v1::RemoveKnownNetworkRequest request;
+              if (absl::Status s = ScopeParams(req, request); !s.ok()) return s;
+              request.set_cidr(req.get_param_value("cidr"));
+              absl::StatusOr<v1::RemoveKnownNetworkResponse> r =
+                  RemoveKnownNetwork(*d.engine, d.db, tenant, request);
+              if (!r.ok()) return r.status();
+              spdlog::info("tenant {}: no longer trusts network {} for {} (HTTP)",
+                           engine::Printable(tenant), engine::Printable(r->network()),
+                           engine::Printable(request.identity().empty() ? request.account_id()
+                                                                        : request.identity()));
+              ReplyMessage(res, *r);
+              return absl::OkStatus();
+            }));
   HealthRoutes(*http_, d);
   http_->Get("/metrics", [&d](const httplib::Request&, httplib::Response& res) {
     std::vector<std::pair<std::string, double>> gauges;

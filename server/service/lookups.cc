@@ -1,6 +1,7 @@
 #include "server/service/lookups.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/engine/absl_view.h"
 #include "server/engine/alert_proto.h"
 #include "storage/transaction.h"
@@ -98,35 +99,117 @@ absl::StatusOr<v1::ListAlertsResponse> ListAlerts(storage::Database* db, std::st
   return out;
 }
 
-absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(
-    engine::Engine& engine, storage::Database* db, std::string_view tenant,
-    const v1::AddKnownNetworkRequest& request) {
-  absl::StatusOr<engine::Network> network = engine::Network::ParseCidr(request.cidr());
+namespace {
+
+// Who a trust request is for: an identity or an account.
+struct TrustTarget {
+  engine::TrustScope scope;
+  std::string name;
+};
+
+template <typename Request>
+absl::StatusOr<TrustTarget> TargetOf(const Request& request) {
+  if (request.scope_case() == Request::kIdentity) {
+    if (absl::Status s = CheckIdentityArg(request.identity()); !s.ok()) return s;
+    return TrustTarget{engine::TrustScope::kIdentity, request.identity()};
+  }
+  if (request.scope_case() == Request::kAccountId) {
+    if (request.account_id().empty()) return absl::InvalidArgumentError("account_id: empty");
+    if (request.account_id().size() > 256) {
+      return absl::InvalidArgumentError("account_id: longer than 256 bytes");
+    }
+    return TrustTarget{engine::TrustScope::kAccount, request.account_id()};
+  }
+  return absl::InvalidArgumentError("set identity or account_id");
+}
+
+absl::StatusOr<engine::Network> CidrOf(const std::string& cidr) {
+  absl::StatusOr<engine::Network> network = engine::Network::ParseCidr(cidr);
   if (!network.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("cidr: ", network.status().message()));
   }
-  engine::TrustScope scope;
-  std::string name;
-  switch (request.scope_case()) {
-    case v1::AddKnownNetworkRequest::kIdentity:
-      if (absl::Status s = CheckIdentityArg(request.identity()); !s.ok()) return s;
-      scope = engine::TrustScope::kIdentity;
-      name = request.identity();
-      break;
-    case v1::AddKnownNetworkRequest::kAccountId:
-      if (request.account_id().empty()) return absl::InvalidArgumentError("account_id: empty");
-      scope = engine::TrustScope::kAccount;
-      name = request.account_id();
-      break;
-    default:
-      return absl::InvalidArgumentError("set identity or account_id");
+  return network;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(
+    engine::Engine& engine, storage::Database* db, std::string_view tenant,
+    const v1::AddKnownNetworkRequest& request) {
+  absl::StatusOr<engine::Network> network = CidrOf(request.cidr());
+  if (!network.ok()) return network.status();
+  absl::StatusOr<TrustTarget> target = TargetOf(request);
+  if (!target.ok()) return target.status();
+  const auto& u = engine.config().unusual_ip;
+  const bool v4 = network->address().is_v4();
+  const int min_prefix = v4 ? u.min_trusted_prefix_v4 : u.min_trusted_prefix_v6;
+  if (network->prefix() < min_prefix && !request.force()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cidr: ", network->ToString(), " is broader than /", min_prefix,
+                     " (unusual_ip.", v4 ? "min_trusted_prefix_v4" : "min_trusted_prefix_v6",
+                     "): it would hide every call from it; set force to trust it anyway"));
   }
+  if (target->scope == engine::TrustScope::kIdentity && !request.force()) {
+    v1::GetIdentityRequest get;
+    get.set_identity(request.identity());
+    absl::StatusOr<v1::IdentityProfile> seen = GetIdentity(engine, db, tenant, get);
+    if (!seen.ok()) {
+      if (seen.status().code() != absl::StatusCode::kNotFound) return seen.status();
+      return absl::NotFoundError(absl::StrCat(
+          seen.status().message(),
+          "; check the key (an ARN, or <account>:<principalId>), or set force to trust the "
+          "network before the identity's first call"));
+    }
+  }
+  engine::TrustedNetwork trusted{*network};
+  trusted.added_at = absl::ToUnixMillis(absl::Now());
+  if (request.has_expires_at()) trusted.until = Millis(request.expires_at());
   storage::Transaction tx(engine, db);
-  if (absl::Status s = engine.TrustNetwork(tenant, scope, name, *network, tx.writer()); !s.ok()) {
+  if (absl::Status s =
+          engine.TrustNetwork(tenant, target->scope, target->name, trusted, tx.writer());
+      !s.ok()) {
     return s;
   }
   if (absl::Status s = tx.Commit(); !s.ok()) return s;
   v1::AddKnownNetworkResponse out;
+  out.set_network(network->ToString());
+  return out;
+}
+
+absl::StatusOr<v1::ListKnownNetworksResponse> ListKnownNetworks(
+    engine::Engine& engine, std::string_view tenant, const v1::ListKnownNetworksRequest& request) {
+  absl::StatusOr<TrustTarget> target = TargetOf(request);
+  if (!target.ok()) return target.status();
+  absl::StatusOr<std::vector<engine::TrustedNetwork>> trusted =
+      engine.TrustedNetworks(tenant, target->scope, target->name);
+  if (!trusted.ok()) return trusted.status();
+  v1::ListKnownNetworksResponse out;
+  for (const engine::TrustedNetwork& t : *trusted) {
+    v1::TrustedNetwork* n = out.add_networks();
+    n->set_network(t.network.ToString());
+    if (t.added_at != 0) *n->mutable_added_at() = engine::ToTimestamp(t.added_at);
+    if (t.until != engine::TrustedNetwork::kForever) {
+      *n->mutable_expires_at() = engine::ToTimestamp(t.until);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<v1::RemoveKnownNetworkResponse> RemoveKnownNetwork(
+    engine::Engine& engine, storage::Database* db, std::string_view tenant,
+    const v1::RemoveKnownNetworkRequest& request) {
+  absl::StatusOr<engine::Network> network = CidrOf(request.cidr());
+  if (!network.ok()) return network.status();
+  absl::StatusOr<TrustTarget> target = TargetOf(request);
+  if (!target.ok()) return target.status();
+  storage::Transaction tx(engine, db);
+  if (absl::Status s =
+          engine.UntrustNetwork(tenant, target->scope, target->name, *network, tx.writer());
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = tx.Commit(); !s.ok()) return s;
+  v1::RemoveKnownNetworkResponse out;
   out.set_network(network->ToString());
   return out;
 }

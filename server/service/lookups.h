@@ -1,6 +1,6 @@
-// Lookups and triage feedback behind GetIdentity, ListAlerts, AddKnownNetwork and
-// ForgetIdentity: argument checks and conversions between the API messages and
-// the engine and storage. The gRPC handlers only call these.
+// Lookups and triage feedback behind GetIdentity, ListAlerts, AddKnownNetwork,
+// ListKnownNetworks, RemoveKnownNetwork and ForgetIdentity: argument checks and conversions between
+// the API messages and the engine and storage. The gRPC handlers only call these.
 //
 //   absl::StatusOr<v1::IdentityProfile> p = GetIdentity(engine, db, tenant, request);
 #ifndef TRAILSENTRY_SERVER_SERVICE_LOOKUPS_H_
@@ -23,6 +23,11 @@ namespace trailsentry::service {
 [[nodiscard]] absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(
     engine::Engine& engine, storage::Database* db, std::string_view tenant,
     const v1::AddKnownNetworkRequest& request);
+[[nodiscard]] absl::StatusOr<v1::ListKnownNetworksResponse> ListKnownNetworks(
+    engine::Engine& engine, std::string_view tenant, const v1::ListKnownNetworksRequest& request);
+[[nodiscard]] absl::StatusOr<v1::RemoveKnownNetworkResponse> RemoveKnownNetwork(
+    engine::Engine& engine, storage::Database* db, std::string_view tenant,
+    const v1::RemoveKnownNetworkRequest& request);
 [[nodiscard]] absl::StatusOr<v1::ForgetIdentityResponse> ForgetIdentity(
     engine::Engine& engine, storage::Database* db, std::string_view tenant,
     const v1::ForgetIdentityRequest& request);

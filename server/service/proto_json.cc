@@ -50,13 +50,14 @@ absl::Status CheckShape(simdjson::dom::object obj, const Descriptor* d, const st
     if (f == nullptr) continue;  // protobuf names unknown fields itself
     if (value.is_null()) continue;
     if (f->is_map()) continue;
-    const bool message = f->type() == FieldDescriptor::TYPE_MESSAGE &&
-                         f->message_type()->well_known_type() == Descriptor::WELLKNOWNTYPE_UNSPECIFIED;
+    const bool message =
+        f->type() == FieldDescriptor::TYPE_MESSAGE &&
+        f->message_type()->well_known_type() == Descriptor::WELLKNOWNTYPE_UNSPECIFIED;
     if (f->is_repeated()) {
       simdjson::dom::array list;
       if (value.get_array().get(list) != simdjson::SUCCESS) {
-        return absl::InvalidArgumentError(absl::StrCat("body: ", name, ": expected a list, got ",
-                                                       JsonType(value.type())));
+        return absl::InvalidArgumentError(
+            absl::StrCat("body: ", name, ": expected a list, got ", JsonType(value.type())));
       }
       if (!message) continue;
       size_t i = 0;
@@ -72,8 +73,8 @@ absl::Status CheckShape(simdjson::dom::object obj, const Descriptor* d, const st
     } else if (message) {
       simdjson::dom::object inner;
       if (value.get_object().get(inner) != simdjson::SUCCESS) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "body: ", name, ": expected an object, got ", JsonType(value.type())));
+        return absl::InvalidArgumentError(
+            absl::StrCat("body: ", name, ": expected an object, got ", JsonType(value.type())));
       }
       if (absl::Status s = CheckShape(inner, f->message_type(), name); !s.ok()) return s;
     }
@@ -92,8 +93,8 @@ absl::Status ParseProtoJson(std::string_view body, google::protobuf::Message* m)
   } else {
     simdjson::dom::object obj;
     if (doc.get_object().get(obj) != simdjson::SUCCESS) {
-      return absl::InvalidArgumentError(absl::StrCat("body: expected a JSON object (", what,
-                                                     "), got ", JsonType(doc.type())));
+      return absl::InvalidArgumentError(
+          absl::StrCat("body: expected a JSON object (", what, "), got ", JsonType(doc.type())));
     }
     if (absl::Status s = CheckShape(obj, m->GetDescriptor(), ""); !s.ok()) return s;
   }

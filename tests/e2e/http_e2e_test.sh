@@ -57,6 +57,21 @@ expect_eq "$CODE" "200" "trust"
 expect_contains "$WORK/body" '"network":"185.220.101.0/24"' "trusted network"
 call POST /v1/known-networks '{"accountId":"111122223333","cidr":"185.220.101.1/24"}'
 expect_eq "$CODE" "400" "bad CIDR"
+# List, renew with an expiry, remove (issue 11 item 6).
+call POST /v1/known-networks '{"accountId":"111122223333","cidr":"0.0.0.0/0"}'
+expect_eq "$CODE" "400" "a whole-internet trust"
+expect_contains "$WORK/body" 'min_trusted_prefix_v4' "the limit is named"
+call POST /v1/known-networks '{"identity":"arn:aws:iam::111122223333:user/ci-deployer","cidr":"185.220.101.0/24","expiresAt":"2026-04-01T00:00:00Z"}'
+expect_eq "$CODE" "200" "renewed with an expiry"
+call GET "/v1/known-networks?identity=arn:aws:iam::111122223333:user/ci-deployer"
+expect_eq "$CODE" "200" "list"
+expect_contains "$WORK/body" '"expiresAt":"2026-04-01T00:00:00Z"' "the expiry is listed"
+call DELETE "/v1/known-networks?identity=arn:aws:iam::111122223333:user/ci-deployer&cidr=185.220.101.0/24"
+expect_eq "$CODE" "200" "remove"
+call DELETE "/v1/known-networks?identity=arn:aws:iam::111122223333:user/ci-deployer&cidr=185.220.101.0/24"
+expect_eq "$CODE" "404" "remove again"
+call GET "/v1/known-networks?identity=arn:aws:iam::111122223333:user/ci-deployer"
+expect_contains "$WORK/body" '"networks":\[\]' "nothing left"
 call DELETE "/v1/identities/arn:aws:iam::111122223333:user%2Fnobody"
 expect_eq "$CODE" "404" "forget unknown"
 
@@ -126,7 +141,7 @@ expect_contains "$WORK/body" '"code":"RESOURCE_EXHAUSTED"' "413 has a JSON body"
 expect_contains "$WORK/body" 'max_message_bytes' "413 names the limit"
 rm -f "$WORK/huge.json"
 # A field from a request cannot forge a log line (issue 9 row 11).
-call POST /v1/known-networks '{"identity":"x\n[2026-01-01 00:00:00.000] [error] FORGED: database corrupted, wiping","cidr":"10.0.0.0/8"}'
+call POST /v1/known-networks '{"identity":"x\n[2026-01-01 00:00:00.000] [error] FORGED: database corrupted, wiping","cidr":"10.0.0.0/8","force":true}'
 expect_eq "$CODE" "200" "trust with a newline in the identity"
 if grep -q "^\[2026-01-01 00:00:00.000\] \[error\] FORGED" "$WORK/server.log"; then
   fail "a request field forged a log line"

@@ -44,6 +44,19 @@ expect_eq "$rc_rule" "2" "unknown rule"
 "$TRAILSENTRY" trust --server "127.0.0.1:$PORT" --identity arn:aws:iam::111122223333:user/bob 192.0.2.0/24 >"$WORK/trust.txt" ||
   fail "trust"
 expect_eq "$(cat "$WORK/trust.txt")" "192.0.2.0/24" "trusted network"
+"$TRAILSENTRY" trusted --server "127.0.0.1:$PORT" --identity arn:aws:iam::111122223333:user/bob >"$WORK/trusted.txt" ||
+  fail "trusted"
+expect_contains "$WORK/trusted.txt" '"network":"192.0.2.0/24"' "trusted lists the network"
+"$TRAILSENTRY" trust --server "127.0.0.1:$PORT" --identity arn:aws:iam::111122223333:user/bbo 192.0.2.0/24 \
+  >/dev/null 2>"$WORK/typo.txt" && fail "trust for an identity never seen was accepted"
+expect_contains "$WORK/typo.txt" "never been seen" "an unknown identity is said so"
+"$TRAILSENTRY" trust --server "127.0.0.1:$PORT" --account 111122223333 0.0.0.0/0 >/dev/null 2>"$WORK/wide.txt" &&
+  fail "0.0.0.0/0 for a whole account was accepted"
+"$TRAILSENTRY" trust --server "127.0.0.1:$PORT" --account 111122223333 --expires 2026-03-16T00:00:00Z \
+  --force 10.0.0.0/8 >/dev/null || fail "trust --force --expires"
+"$TRAILSENTRY" untrust --server "127.0.0.1:$PORT" --account 111122223333 10.0.0.0/8 >/dev/null || fail "untrust"
+"$TRAILSENTRY" untrust --server "127.0.0.1:$PORT" --account 111122223333 10.0.0.0/8 >/dev/null 2>&1 &&
+  fail "untrust of a network not trusted succeeded"
 {
   record "$(at $((T + 60)))" bob 192.0.2.77 ListUsers
   record "$(at $((T + 65)))" bob 192.0.2.77 ListRoles

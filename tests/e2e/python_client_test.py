@@ -72,6 +72,21 @@ class PythonClientTest(unittest.TestCase):
     def test_triage_feedback(self):
         self.assertEqual(self.ts.add_known_network("192.0.2.0/24", account_id="111122223333"),
                          "192.0.2.0/24")
+        # Listed, renewed with an expiry, removed; broad prefixes need force.
+        self.ts.add_known_network("192.0.2.0/24", account_id="111122223333",
+                                  expires_at="2026-04-01T00:00:00Z")
+        listed = self.ts.list_known_networks(account_id="111122223333")
+        self.assertEqual([(n["network"], n.get("expiresAt")) for n in listed],
+                         [("192.0.2.0/24", "2026-04-01T00:00:00Z")])
+        with self.assertRaises(Error) as e:
+            self.ts.add_known_network("0.0.0.0/0", account_id="111122223333")
+        self.assertEqual(e.exception.code, "INVALID_ARGUMENT")
+        self.assertEqual(self.ts.remove_known_network("192.0.2.0/24", account_id="111122223333"),
+                         "192.0.2.0/24")
+        self.assertEqual(self.ts.list_known_networks(account_id="111122223333"), [])
+        with self.assertRaises(Error) as e:
+            self.ts.remove_known_network("192.0.2.0/24", account_id="111122223333")
+        self.assertEqual(e.exception.code, "NOT_FOUND")
 
     def test_evaluate_file(self):
         path = glob.glob(os.path.join(EXAMPLES, "*.json"))[0]

@@ -325,7 +325,7 @@ TEST_F(UnusualIpTest, TrustedNetworksAreKnown) {
   storage::Transaction tx(H().engine(), H().db());
   ASSERT_TRUE(H().engine()
                   .TrustNetwork("default", engine::TrustScope::kIdentity,
-                                "arn:aws:iam::111122223333:user/alice", vpn, tx.writer())
+                                "arn:aws:iam::111122223333:user/alice", {vpn}, tx.writer())
                   .ok());
   ASSERT_TRUE(tx.Commit().ok());
   H().Restart();  // trusted networks are persisted
@@ -338,12 +338,50 @@ TEST_F(UnusualIpTest, TrustedNetworksAreKnown) {
   storage::Transaction tx2(H().engine(), H().db());
   ASSERT_TRUE(
       H().engine()
-          .TrustNetwork("default", engine::TrustScope::kAccount, kAccount, office, tx2.writer())
+          .TrustNetwork("default", engine::TrustScope::kAccount, kAccount, {office}, tx2.writer())
           .ok());
   ASSERT_TRUE(tx2.Commit().ok());
   Call("bob", "198.51.100.3", 2 * kDay, "ListUsers");
   Call("bob", "198.51.100.3", 2 * kDay + 1, "ListRoles");
   EXPECT_TRUE(Unusual().empty());
+}
+
+// A trust with an expiry covers calls whose event time is before it, and after a
+// restart too; removed, the network is unusual again.
+TEST_F(UnusualIpTest, TrustExpiresByEventTimeAndCanBeRemoved) {
+  Learn("alice", "203.0.113.7", 0, 2 * kDay);
+  auto vpn = engine::Network::ParseCidr("192.0.2.0/24").value();
+  const std::string alice = "arn:aws:iam::111122223333:user/alice";
+  {
+    storage::Transaction tx(H().engine(), H().db());
+    ASSERT_TRUE(H().engine()
+                    .TrustNetwork("default", engine::TrustScope::kIdentity, alice,
+                                  {vpn, *engine::ParseRfc3339(TimeAt(3 * kDay))}, tx.writer())
+                    .ok());
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  H().Restart();
+  Call("alice", "192.0.2.44", 2 * kDay, "ListUsers");
+  Call("alice", "192.0.2.44", 2 * kDay + 1, "ListRoles");
+  EXPECT_TRUE(Unusual().empty()) << "trusted before the expiry";
+  Call("alice", "192.0.2.45", 3 * kDay + 10, "ListUsers");
+  Call("alice", "192.0.2.45", 3 * kDay + 11, "ListRoles");
+  EXPECT_EQ(Unusual().size(), 1u) << "not trusted after it";
+  {
+    storage::Transaction tx(H().engine(), H().db());
+    ASSERT_TRUE(
+        H().engine()
+            .UntrustNetwork("default", engine::TrustScope::kIdentity, alice, vpn, tx.writer())
+            .ok());
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  EXPECT_EQ(H().engine()
+                .UntrustNetwork("default", engine::TrustScope::kIdentity, alice, vpn, nullptr)
+                .code(),
+            absl::StatusCode::kNotFound);
+  H().Restart();
+  EXPECT_TRUE(
+      H().engine().TrustedNetworks("default", engine::TrustScope::kIdentity, alice)->empty());
 }
 
 TEST_F(UnusualIpTest, FeedbackBeforeTheFirstEventAfterARestartKeepsTheBurstLog) {
@@ -357,7 +395,7 @@ TEST_F(UnusualIpTest, FeedbackBeforeTheFirstEventAfterARestartKeepsTheBurstLog) 
   storage::Transaction tx(H().engine(), H().db());
   ASSERT_TRUE(H().engine()
                   .TrustNetwork("default", engine::TrustScope::kIdentity,
-                                "arn:aws:iam::111122223333:user/alice", vpn, tx.writer())
+                                "arn:aws:iam::111122223333:user/alice", {vpn}, tx.writer())
                   .ok());
   ASSERT_TRUE(tx.Commit().ok());
   for (int i = 3; i < 6; ++i) H().Feed(Record().AtSecond(i).Action(actions[i]).NewId().Json());

@@ -580,7 +580,68 @@ TEST_F(DetectionServiceTest, ListAlertsPagesThroughHistory) {
   EXPECT_EQ(client_->ListAlerts(bad).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Trust management (issue 11 item 6): broad prefixes and unknown identities are
+// refused unless forced, and trusted networks can be listed, renewed with an
+// expiry, and removed, through the real client.
+TEST_F(DetectionServiceTest, TrustedNetworksAreCheckedListedAndRemoved) {
+  ASSERT_TRUE(client_->Evaluate(Request(Burst(1, 0))).ok());  // alice is seen
+  const std::string alice = "arn:aws:iam::111122223333:user/alice";
+  v1::AddKnownNetworkRequest everything;
+  everything.set_account_id("111122223333");
+  everything.set_cidr("0.0.0.0/0");
+  auto r = client_->AddKnownNetwork(everything);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  EXPECT_NE(r.status().message().find("min_trusted_prefix_v4"), std::string::npos);
+  everything.set_cidr("2001::/16");
+  EXPECT_EQ(client_->AddKnownNetwork(everything).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  everything.set_force(true);
+  EXPECT_TRUE(client_->AddKnownNetwork(everything).ok());
+
+  v1::AddKnownNetworkRequest ghost;
+  ghost.set_identity("arn:aws:iam::111122223333:user/alcie");  // a typo
+  ghost.set_cidr("192.0.2.0/24");
+  r = client_->AddKnownNetwork(ghost);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kNotFound) << r.status();
+  EXPECT_NE(r.status().message().find("never been seen"), std::string::npos);
+  ghost.set_force(true);
+  EXPECT_TRUE(client_->AddKnownNetwork(ghost).ok());
+
+  v1::AddKnownNetworkRequest vpn;
+  vpn.set_identity(alice);
+  vpn.set_cidr("192.0.2.0/24");
+  ASSERT_TRUE(client_->AddKnownNetwork(vpn).ok());
+  vpn.mutable_expires_at()->set_seconds(1800000000);  // renewed with an expiry
+  ASSERT_TRUE(client_->AddKnownNetwork(vpn).ok());
+  Restart();
+  v1::ListKnownNetworksRequest list;
+  list.set_identity(alice);
+  auto listed = client_->ListKnownNetworks(list);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->networks_size(), 1);
+  EXPECT_EQ(listed->networks(0).network(), "192.0.2.0/24");
+  EXPECT_EQ(listed->networks(0).expires_at().seconds(), 1800000000);
+  EXPECT_GT(listed->networks(0).added_at().seconds(), 0);
+  list.set_account_id("111122223333");
+  listed = client_->ListKnownNetworks(list);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->networks_size(), 1);
+  EXPECT_EQ(listed->networks(0).network(), "2001::/16");
+  EXPECT_FALSE(listed->networks(0).has_expires_at());
+
+  v1::RemoveKnownNetworkRequest remove;
+  remove.set_identity(alice);
+  remove.set_cidr("192.0.2.0/24");
+  ASSERT_TRUE(client_->RemoveKnownNetwork(remove).ok());
+  EXPECT_EQ(client_->RemoveKnownNetwork(remove).status().code(), absl::StatusCode::kNotFound);
+  list.set_identity(alice);
+  EXPECT_EQ(client_->ListKnownNetworks(list)->networks_size(), 0);
+  Restart();
+  EXPECT_EQ(client_->ListKnownNetworks(list)->networks_size(), 0) << "removed on disk too";
+}
+
 TEST_F(DetectionServiceTest, FeedbackCallsCheckTheirArguments) {
+  ASSERT_TRUE(client_->Evaluate(Request(Burst(1, 0))).ok());  // alice is seen
   v1::AddKnownNetworkRequest trust;
   trust.set_identity("arn:aws:iam::111122223333:user/alice");
   trust.set_cidr("10.0.0.1/8");
@@ -588,10 +649,10 @@ TEST_F(DetectionServiceTest, FeedbackCallsCheckTheirArguments) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("cidr"), std::string::npos);
-  trust.set_cidr("10.0.0.0/8");
+  trust.set_cidr("10.0.0.0/24");
   r = client_->AddKnownNetwork(trust);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->network(), "10.0.0.0/8");
+  EXPECT_EQ(r->network(), "10.0.0.0/24");
   v1::AddKnownNetworkRequest no_scope;
   no_scope.set_cidr("10.0.0.0/8");
   EXPECT_EQ(client_->AddKnownNetwork(no_scope).status().code(), absl::StatusCode::kInvalidArgument);

@@ -63,8 +63,9 @@ TEST_F(DatabaseTest, BaselinesProfilesAndTrustRoundTrip) {
   batch.PutBaseline("default", "arn:ab", Net("198.51.100.1/32"), {1, 2, 1});  // prefix of "arn:a"?
   batch.PutBaseline("other", "arn:a", Net("198.51.100.2/32"), {1, 2, 1});     // another tenant
   batch.PutAccountBaseline("default", "111122223333", Net("203.0.113.7/32"), {900, 4000, 9});
-  batch.PutTrusted("default", engine::TrustScope::kIdentity, "arn:a", Net("192.0.2.0/24"));
-  batch.PutTrusted("default", engine::TrustScope::kAccount, "111122223333", Net("10.0.0.0/8"));
+  batch.PutTrusted("default", engine::TrustScope::kIdentity, "arn:a", {Net("192.0.2.0/24")});
+  batch.PutTrusted("default", engine::TrustScope::kAccount, "111122223333",
+                   {Net("10.0.0.0/8"), 86400000, 1234});
   ASSERT_TRUE(db_->Commit(batch).ok());
   Open();  // read back after a reopen
 
@@ -77,13 +78,16 @@ TEST_F(DatabaseTest, BaselinesProfilesAndTrustRoundTrip) {
   EXPECT_EQ(stored->networks[0].second, (BaselineEntry{1000, 4000, 5}));
   EXPECT_EQ(stored->networks[1].first.ToString(), "2001:db8:1:2::/64");
   ASSERT_EQ(stored->trusted.size(), 1u);
-  EXPECT_EQ(stored->trusted[0].ToString(), "192.0.2.0/24");
+  EXPECT_EQ(stored->trusted[0].network.ToString(), "192.0.2.0/24");
+  EXPECT_EQ(stored->trusted[0].until, engine::TrustedNetwork::kForever);
   EXPECT_EQ(db_->LoadAccountBaseline("default", "111122223333", Net("203.0.113.7/32")).value(),
             (BaselineEntry{900, 4000, 9}));
   EXPECT_EQ(
       db_->LoadAccountBaseline("default", "111122223333", Net("203.0.113.8/32")).value().count, 0);
   auto trusted = db_->LoadTrusted("default", engine::TrustScope::kAccount, "111122223333");
   ASSERT_EQ(trusted.value().size(), 1u);
+  EXPECT_EQ((*trusted)[0].until, 86400000);
+  EXPECT_EQ((*trusted)[0].added_at, 1234);
   EXPECT_FALSE(db_->LoadIdentity("default", "arn:unknown", kReach).value().profile.has_value());
 }
 
