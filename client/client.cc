@@ -166,7 +166,7 @@ absl::Status Client::EvaluateRecords(
     v1::EvaluateRequest request;
     const size_t end = std::min(records.size(), start + static_cast<size_t>(batch_size));
     for (size_t i = start; i < end; ++i) request.add_events()->set_raw_json(records[i]);
-    if (absl::Status s = pipeline.Send(std::move(request)); !s.ok()) return s;
+    if (absl::Status s = pipeline.Send(request); !s.ok()) return s;
   }
   return pipeline.Finish();
 }

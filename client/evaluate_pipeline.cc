@@ -69,7 +69,7 @@ absl::Status EvaluatePipeline::Open() {
   return absl::OkStatus();
 }
 
-absl::Status EvaluatePipeline::Send(v1::EvaluateRequest request, size_t stream_index) {
+absl::Status EvaluatePipeline::Send(const v1::EvaluateRequest& request, size_t stream_index) {
   if (!failed_.ok()) return failed_;
   if (finished_) return absl::FailedPreconditionError("the pipeline is finished");
   if (streams_.empty()) {
@@ -138,7 +138,7 @@ absl::Status EvaluatePipeline::Finish() {
   return absl::OkStatus();
 }
 
-absl::Status EvaluatePipeline::Fail(absl::Status status) {
+absl::Status EvaluatePipeline::Fail(const absl::Status& status) {
   failed_ = absl::Status(status.code(), absl::StrCat("EvaluateStream on ", client_.options().target,
                                                      ": ", status.message()));
   Cancel();

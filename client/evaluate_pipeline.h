@@ -14,7 +14,7 @@
 //
 //   EvaluatePipeline pipeline(client, {.streams = 2, .window = 4},
 //                             [&](const v1::EvaluateResponse& r) { ... });
-//   for (...) if (absl::Status s = pipeline.Send(std::move(request), stream); !s.ok()) break;
+//   for (...) if (absl::Status s = pipeline.Send(request, stream); !s.ok()) break;
 //   absl::Status s = pipeline.Finish();  // every response delivered, or the first error
 #ifndef TRAILSENTRY_CLIENT_EVALUATE_PIPELINE_H_
 #define TRAILSENTRY_CLIENT_EVALUATE_PIPELINE_H_
@@ -51,7 +51,7 @@ class EvaluatePipeline {
   // client's timeout), after handing over every response that came before it;
   // the pipeline is then broken and every later call fails.
   // `stream` is taken modulo the number of streams.
-  [[nodiscard]] absl::Status Send(v1::EvaluateRequest request, size_t stream = 0);
+  [[nodiscard]] absl::Status Send(const v1::EvaluateRequest& request, size_t stream = 0);
   // Closes the streams after every response is delivered.
   [[nodiscard]] absl::Status Finish();
 
@@ -61,7 +61,7 @@ class EvaluatePipeline {
   struct Stream;
   absl::Status Open();
   absl::Status DeliverOldest();
-  absl::Status Fail(absl::Status status);
+  absl::Status Fail(const absl::Status& status);
   void Cancel();
 
   Client& client_;

@@ -130,7 +130,7 @@ class FileSender {
     // Noted before Send, which may deliver older responses.
     sent_.push_back(SentRequest{file_, std::move(p.records)});
     p.records.clear();
-    send_error_ = pipeline_.Send(std::move(request), stream);
+    send_error_ = pipeline_.Send(request, stream);
     return send_error_;
   }
 

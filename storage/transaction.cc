@@ -11,23 +11,22 @@ Transaction::Transaction(engine::Engine& engine, Database* db) : engine_(engine)
 }
 
 Transaction::~Transaction() {
-  if (batch_ != nullptr && !ended_) engine_.EndBatch(*batch_, /*committed=*/false);
+  if (batch_ != nullptr && !ended_) {
+    engine_.EndBatch(*batch_, absl::AbortedError("it was abandoned uncommitted"));
+  }
 }
 
 absl::Status Transaction::Commit() {
   if (batch_ == nullptr || ended_) return absl::OkStatus();
   ended_ = true;
-  if (!engine_.AwaitCommitTurn(*batch_)) {
-    engine_.EndBatch(*batch_, /*committed=*/false);
-    // The earlier failure's cause, when it lasts (a full disk): what to fix.
-    const absl::Status cause = db_->Healthy();
-    return absl::UnavailableError(
-        absl::StrCat("an earlier batch failed to commit",
-                     cause.ok() ? "" : absl::StrCat(" (", cause.message(), ")"),
-                     " and this one may have seen its changes; retry"));
+  if (absl::Status earlier = engine_.AwaitCommitTurn(*batch_); !earlier.ok()) {
+    engine_.EndBatch(*batch_, earlier);
+    return absl::UnavailableError(absl::StrCat("an earlier batch failed to commit (",
+                                               earlier.message(),
+                                               ") and this one may have seen its changes; retry"));
   }
   absl::Status s = db_->Commit(*batch_);
-  engine_.EndBatch(*batch_, s.ok());
+  engine_.EndBatch(*batch_, s);
   if (!s.ok()) return absl::UnavailableError(s.message());
   return absl::OkStatus();
 }

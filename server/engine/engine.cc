@@ -245,22 +245,26 @@ void Engine::BeginBatch(StateWriter& writer) {
   writer.set_epoch(epoch);
 }
 
-bool Engine::AwaitCommitTurn(const StateWriter& writer) {
+absl::Status Engine::AwaitCommitTurn(const StateWriter& writer) {
   MutexLock lock(&batches_mu_);
   const auto my_turn = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batches_mu_) {
     return *in_flight_.begin() == writer.epoch();
   };
   batches_mu_.Await(my_turn);
-  return failed_epoch_ == 0;
+  return failed_epoch_ == 0 ? absl::OkStatus() : failed_cause_;
 }
 
-void Engine::EndBatch(const StateWriter& writer, bool committed) {
+void Engine::EndBatch(const StateWriter& writer, const absl::Status& committed) {
   MutexLock lock(&batches_mu_);
   in_flight_.erase(writer.epoch());
-  if (!committed && failed_epoch_ == 0) failed_epoch_ = writer.epoch();
+  if (!committed.ok() && failed_epoch_ == 0) {
+    failed_epoch_ = writer.epoch();
+    failed_cause_ = committed;
+  }
   if (failed_epoch_ != 0 && in_flight_.empty()) {
     DropCache();
     failed_epoch_ = 0;
+    failed_cause_ = absl::OkStatus();
   }
   min_in_flight_.store(in_flight_.empty() ? next_epoch_ : *in_flight_.begin());
   batches_mu_.NotifyAll();

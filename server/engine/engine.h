@@ -14,8 +14,9 @@
 //   auto engine = Engine::Create(config, &db).value();
 //   engine->BeginBatch(writer);
 //   Verdict v = engine->Evaluate("default", event, changes, &writer);
-//   bool ok = engine->AwaitCommitTurn(writer) && db.Commit(writer).ok();
-//   engine->EndBatch(writer, ok);
+//   absl::Status s = engine->AwaitCommitTurn(writer);
+//   if (s.ok()) s = db.Commit(writer);
+//   engine->EndBatch(writer, s);
 #ifndef TRAILSENTRY_SERVER_ENGINE_ENGINE_H_
 #define TRAILSENTRY_SERVER_ENGINE_ENGINE_H_
 
@@ -132,13 +133,14 @@ class Engine {
   // Batches: every StateWriter that Evaluate, TrustNetwork or ForgetIdentity
   // writes through belongs to one. BeginBatch numbers it (waiting while the cache
   // is being dropped after a failure); AwaitCommitTurn waits until every earlier
-  // batch has ended and says whether the batch may commit (false: an earlier one
-  // failed, so this one saw state that never reached disk); EndBatch says whether
-  // it committed. A batch that did not commit drops the whole cache once the
-  // batches in flight have ended, so memory comes back to what disk holds.
+  // batch has ended and says whether the batch may commit (not OK: an earlier one
+  // failed, so this one saw state that never reached disk; the status is that
+  // failure's cause); EndBatch says whether it committed, and if not why. A batch
+  // that did not commit drops the whole cache once the batches in flight have
+  // ended, so memory comes back to what disk holds.
   void BeginBatch(StateWriter& writer);
-  [[nodiscard]] bool AwaitCommitTurn(const StateWriter& writer);
-  void EndBatch(const StateWriter& writer, bool committed);
+  [[nodiscard]] absl::Status AwaitCommitTurn(const StateWriter& writer);
+  void EndBatch(const StateWriter& writer, const absl::Status& committed);
 
   // On-demand lookups and triage feedback.
   [[nodiscard]] absl::StatusOr<IdentityView> GetIdentity(std::string_view tenant,
@@ -211,6 +213,7 @@ class Engine {
   std::set<uint64_t> in_flight_ ABSL_GUARDED_BY(batches_mu_);
   uint64_t next_epoch_ ABSL_GUARDED_BY(batches_mu_) = 1;
   uint64_t failed_epoch_ ABSL_GUARDED_BY(batches_mu_) = 0;  // 0: none since the last drop
+  absl::Status failed_cause_ ABSL_GUARDED_BY(batches_mu_);  // why failed_epoch_ failed
   // Every batch below this has ended: a change it made is committed (or dropped).
   std::atomic<uint64_t> min_in_flight_{1};
   // Stamps AlertChange::sequence (under the identity's shard lock).

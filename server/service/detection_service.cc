@@ -60,13 +60,14 @@ class DetectionService::StreamReactor final
   StreamReactor(DetectionService& service, grpc::CallbackServerContext* context)
       : service_(service), context_(context) {
     absl::StatusOr<std::string> tenant = service_.TenantOf(context);
+    const absl::Status tenant_status = tenant.status();
     if (tenant.ok()) tenant_ = *std::move(tenant);
     // Registered before mu_ is taken (Drain takes the service's lock, then ours).
-    registered_ = tenant.ok() && service_.Register(this);
+    registered_ = tenant_status.ok() && service_.Register(this);
     engine::MutexLock lock(&mu_);
     if (finished_) return;  // a drain ended it already
-    if (!tenant.ok()) {
-      FinishLocked(ToGrpcStatus(tenant.status()));
+    if (!tenant_status.ok()) {
+      FinishLocked(ToGrpcStatus(tenant_status));
     } else if (!registered_) {
       FinishLocked(Draining());
     } else {

@@ -44,7 +44,7 @@ const FieldDescriptor* FieldNamed(const Descriptor* d, std::string_view key) {
 // Checks what protobuf's reader lets through: each repeated field a list (or
 // null), each message field an object (or null); recursing into messages.
 absl::Status CheckShape(simdjson::dom::object obj, const Descriptor* d, const std::string& path) {
-  for (auto [key, value] : obj) {
+  for (const auto& [key, value] : obj) {
     const FieldDescriptor* f = FieldNamed(d, key);
     const std::string name = absl::StrCat(path, path.empty() ? "" : ".", engine::Printable(key));
     if (f == nullptr) continue;  // protobuf names unknown fields itself
@@ -61,7 +61,7 @@ absl::Status CheckShape(simdjson::dom::object obj, const Descriptor* d, const st
       }
       if (!message) continue;
       size_t i = 0;
-      for (simdjson::dom::element item : list) {
+      for (const simdjson::dom::element& item : list) {
         simdjson::dom::object inner;
         const std::string item_name = absl::StrCat(name, "[", i++, "]");
         if (item.get_object().get(inner) != simdjson::SUCCESS) {

@@ -239,7 +239,7 @@ void RunStream(int client, Clock::time_point end, Recorder& recorder) {
   while (Clock::now() < end && status.ok()) {
     v1::EvaluateRequest request = run.source.Next();
     sent.push_back(run.pacer.Wait());
-    status = pipeline.Send(std::move(request));
+    status = pipeline.Send(request);
   }
   if (status.ok()) status = pipeline.Finish();
   if (!status.ok()) recorder.Error(absl::StatusCodeToString(status.code()));

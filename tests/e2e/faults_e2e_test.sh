@@ -16,16 +16,16 @@ reference="$(final_alerts "$WORK/reference.jsonl")"
 
 # Every alert the server holds, as `trailsentry alerts` lists them.
 server_alerts() {
-  "$TRAILSENTRY" alerts --server "127.0.0.1:$PORT" --limit 100000 >"$WORK/listed.jsonl" 2>/dev/null ||
-    fail "alerts"
+  "$TRAILSENTRY" alerts --server "127.0.0.1:$PORT" --limit 100000 >"$WORK/listed.jsonl" 2>"$WORK/alerts.err" ||
+    fail "alerts: $(tail -n 3 "$WORK/alerts.err")"
   final_alerts "$WORK/listed.jsonl"
 }
 
 # Each acknowledged alert (lines of the given submit outputs) is held by the
 # server with at least the events it had when acknowledged.
 check_acknowledged() {
-  "$TRAILSENTRY" alerts --server "127.0.0.1:$PORT" --limit 100000 >"$WORK/held.jsonl" 2>/dev/null ||
-    fail "alerts"
+  "$TRAILSENTRY" alerts --server "127.0.0.1:$PORT" --limit 100000 >"$WORK/held.jsonl" 2>"$WORK/alerts.err" ||
+    fail "alerts: $(tail -n 3 "$WORK/alerts.err")"
   python3 - "$WORK/held.jsonl" "$@" <<'PY' || fail "an acknowledged alert was lost"
 import json, sys
 held = {}

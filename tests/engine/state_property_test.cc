@@ -449,9 +449,10 @@ TEST(StateProperty, AFailedBatchLeavesNothingOfItself) {
         engine.Evaluate("default", ev, changes, &first);
         engine.Evaluate("default", ev, changes, &second);  // duplicates of the first's
       }
-      engine.EndBatch(first, /*committed=*/false);
-      EXPECT_FALSE(engine.AwaitCommitTurn(second));
-      engine.EndBatch(second, /*committed=*/false);
+      engine.EndBatch(first, absl::UnavailableError("disk gone"));
+      const absl::Status turn = engine.AwaitCommitTurn(second);
+      EXPECT_EQ(turn.message(), "disk gone") << "the later batch learns the earlier one's cause";
+      engine.EndBatch(second, turn);
     }
     failing.FeedBatch(batch);  // the retry
   }

@@ -288,7 +288,7 @@ TEST_F(DetectionServiceTest, PipelineAnswersEveryRequestInTheOrderSent) {
       }
       request.set_payload(lines);
       request.set_payload_format(v1::PAYLOAD_FORMAT_JSON_LINES);
-      ASSERT_TRUE(pipeline.Send(std::move(request)).ok());
+      ASSERT_TRUE(pipeline.Send(request).ok());
     }
     ASSERT_TRUE(pipeline.Finish().ok());
     ASSERT_EQ(counts.size(), 40u) << streams << " streams";
