@@ -19,8 +19,12 @@ fail() {
 # Starts trailsentryd on free ports, on $DATA_DIR (default $WORK/data); sets PORT
 # (gRPC), HTTP_PORT and SERVER_PID.
 start_server() {
+  # Emptied here, before the server starts: the background child opens the log
+  # when it gets to it, and until then the loop below would read the previous
+  # server's port from it (or fail to read a log not made yet).
+  : >"$WORK/server.log"
   "$TRAILSENTRYD" --listen 127.0.0.1:0 --http_listen 127.0.0.1:0 --data_dir "${DATA_DIR:-$WORK/data}" "$@" \
-    >"$WORK/server.log" 2>&1 &
+    >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 300); do  # up to 30 s on a loaded machine
     PORT="$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$WORK/server.log" | head -n1)"
