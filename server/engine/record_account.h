@@ -34,6 +34,12 @@ class RecordAccountReader {
   struct Fields {
     std::string account_id, arn, recipient;
     bool present = false;
+    void Clear() {
+      account_id.clear();
+      arn.clear();
+      recipient.clear();
+      present = false;
+    }
   };
   // One level's fields; at the top level (`detail` set) also an envelope's.
   bool ReadFields(simdjson::ondemand::object obj, Fields& out, Fields* detail, bool& envelope);

@@ -4,7 +4,9 @@
 #include <google/protobuf/util/json_util.h>
 #include <simdjson.h>
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "server/engine/printable.h"
@@ -41,45 +43,59 @@ const FieldDescriptor* FieldNamed(const Descriptor* d, std::string_view key) {
   return nullptr;
 }
 
+// A shape error: where (a path, built outward as the error returns, so a body
+// that is fine costs no string) and what.
+struct ShapeError {
+  std::string path;
+  std::string what;
+  // Puts `component` ("events", "[3]") in front of the path.
+  ShapeError& Under(const std::string& component) {
+    path = absl::StrCat(component, path.empty() || path[0] == '[' ? "" : ".", path);
+    return *this;
+  }
+};
+
 // Checks what protobuf's reader lets through: each repeated field a list (or
 // null), each message field an object (or null); recursing into messages.
-absl::Status CheckShape(simdjson::dom::object obj, const Descriptor* d, const std::string& path) {
+std::optional<ShapeError> CheckShape(simdjson::dom::object obj, const Descriptor* d) {
   for (const auto& [key, value] : obj) {
     const FieldDescriptor* f = FieldNamed(d, key);
-    const std::string name = absl::StrCat(path, path.empty() ? "" : ".", engine::Printable(key));
     if (f == nullptr) continue;  // protobuf names unknown fields itself
-    if (value.is_null()) continue;
-    if (f->is_map()) continue;
+    if (value.is_null() || f->is_map()) continue;
     const bool message =
         f->type() == FieldDescriptor::TYPE_MESSAGE &&
         f->message_type()->well_known_type() == Descriptor::WELLKNOWNTYPE_UNSPECIFIED;
+    const auto wrong = [&](const char* expected, simdjson::dom::element_type got) {
+      return ShapeError{engine::Printable(key),
+                        absl::StrCat("expected ", expected, ", got ", JsonType(got))};
+    };
     if (f->is_repeated()) {
       simdjson::dom::array list;
-      if (value.get_array().get(list) != simdjson::SUCCESS) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("body: ", name, ": expected a list, got ", JsonType(value.type())));
-      }
+      if (value.get_array().get(list) != simdjson::SUCCESS) return wrong("a list", value.type());
       if (!message) continue;
       size_t i = 0;
       for (const simdjson::dom::element& item : list) {
         simdjson::dom::object inner;
-        const std::string item_name = absl::StrCat(name, "[", i++, "]");
+        std::optional<ShapeError> error;
         if (item.get_object().get(inner) != simdjson::SUCCESS) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "body: ", item_name, ": expected an object, got ", JsonType(item.type())));
+          error = ShapeError{"", absl::StrCat("expected an object, got ", JsonType(item.type()))};
+        } else {
+          error = CheckShape(inner, f->message_type());
         }
-        if (absl::Status s = CheckShape(inner, f->message_type(), item_name); !s.ok()) return s;
+        if (error) return error->Under(absl::StrCat("[", i, "]")).Under(engine::Printable(key));
+        ++i;
       }
     } else if (message) {
       simdjson::dom::object inner;
       if (value.get_object().get(inner) != simdjson::SUCCESS) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("body: ", name, ": expected an object, got ", JsonType(value.type())));
+        return wrong("an object", value.type());
       }
-      if (absl::Status s = CheckShape(inner, f->message_type(), name); !s.ok()) return s;
+      if (std::optional<ShapeError> error = CheckShape(inner, f->message_type())) {
+        return error->Under(engine::Printable(key));
+      }
     }
   }
-  return absl::OkStatus();
+  return std::nullopt;
 }
 
 }  // namespace
@@ -96,7 +112,9 @@ absl::Status ParseProtoJson(std::string_view body, google::protobuf::Message* m)
       return absl::InvalidArgumentError(
           absl::StrCat("body: expected a JSON object (", what, "), got ", JsonType(doc.type())));
     }
-    if (absl::Status s = CheckShape(obj, m->GetDescriptor(), ""); !s.ok()) return s;
+    if (std::optional<ShapeError> error = CheckShape(obj, m->GetDescriptor())) {
+      return absl::InvalidArgumentError(absl::StrCat("body: ", error->path, ": ", error->what));
+    }
   }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;

@@ -51,6 +51,12 @@ class DetectionServiceTest : public ::testing::Test {
     client_ = Client::Connect({.target = "127.0.0.1:" + std::to_string(server_->port())}).value();
   }
 
+  // A stub of the generated API itself, for what the client library hides.
+  std::unique_ptr<v1::Detection::Stub> RawStub() const {
+    return v1::Detection::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+
   static v1::EvaluateRequest Request(const std::vector<std::string>& records) {
     v1::EvaluateRequest r;
     for (const std::string& json : records) r.add_events()->set_raw_json(json);
@@ -237,9 +243,7 @@ TEST_F(DetectionServiceTest, DeadlineExceededWhenServerIsUnreachable) {
 }
 
 TEST_F(DetectionServiceTest, StreamAnswersEachRequestInOrder) {
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                     grpc::InsecureChannelCredentials());
-  auto stub = v1::Detection::NewStub(channel);
+  auto stub = RawStub();
   grpc::ClientContext context;
   auto stream = stub->EvaluateStream(&context);
   std::vector<std::string> burst = Burst(6, 0);
@@ -355,9 +359,7 @@ TEST_F(DetectionServiceTest, ClientRidesOutAShortRestart) {
 // On shutdown an open stream ends with UNAVAILABLE (clients retry it), not
 // CANCELLED, and every request answered before stands.
 TEST_F(DetectionServiceTest, ShutdownEndsStreamsWithUnavailable) {
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                     grpc::InsecureChannelCredentials());
-  auto stub = v1::Detection::NewStub(channel);
+  auto stub = RawStub();
   grpc::ClientContext context;
   auto stream = stub->EvaluateStream(&context);
   ASSERT_TRUE(stream->Write(Request(Burst(1, 0))));
