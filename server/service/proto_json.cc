@@ -55,6 +55,11 @@ struct ShapeError {
   }
 };
 
+ShapeError Wrong(std::string_view key, const char* expected, simdjson::dom::element_type got) {
+  return ShapeError{engine::Printable(key),
+                    absl::StrCat("expected ", expected, ", got ", JsonType(got))};
+}
+
 // Checks what protobuf's reader lets through: each repeated field a list (or
 // null), each message field an object (or null); recursing into messages.
 std::optional<ShapeError> CheckShape(simdjson::dom::object obj, const Descriptor* d) {
@@ -65,13 +70,10 @@ std::optional<ShapeError> CheckShape(simdjson::dom::object obj, const Descriptor
     const bool message =
         f->type() == FieldDescriptor::TYPE_MESSAGE &&
         f->message_type()->well_known_type() == Descriptor::WELLKNOWNTYPE_UNSPECIFIED;
-    const auto wrong = [&](const char* expected, simdjson::dom::element_type got) {
-      return ShapeError{engine::Printable(key),
-                        absl::StrCat("expected ", expected, ", got ", JsonType(got))};
-    };
     if (f->is_repeated()) {
       simdjson::dom::array list;
-      if (value.get_array().get(list) != simdjson::SUCCESS) return wrong("a list", value.type());
+      if (value.get_array().get(list) != simdjson::SUCCESS)
+        return Wrong(key, "a list", value.type());
       if (!message) continue;
       size_t i = 0;
       for (const simdjson::dom::element& item : list) {
@@ -88,7 +90,7 @@ std::optional<ShapeError> CheckShape(simdjson::dom::object obj, const Descriptor
     } else if (message) {
       simdjson::dom::object inner;
       if (value.get_object().get(inner) != simdjson::SUCCESS) {
-        return wrong("an object", value.type());
+        return Wrong(key, "an object", value.type());
       }
       if (std::optional<ShapeError> error = CheckShape(inner, f->message_type())) {
         return error->Under(engine::Printable(key));
