@@ -171,6 +171,39 @@ absl::Status Client::EvaluateRecords(
   return pipeline.Finish();
 }
 
+absl::StatusOr<v1::Alert> Client::GetAlert(std::string_view alert_id) {
+  v1::GetAlertRequest request;
+  request.set_alert_id(std::string(alert_id));
+  return Call<v1::GetAlertRequest, v1::Alert>("GetAlert", *stub_, &v1::Detection::Stub::GetAlert,
+                                              request);
+}
+
+absl::StatusOr<v1::Alert> Client::UpdateAlert(const v1::UpdateAlertRequest& request) {
+  return Call<v1::UpdateAlertRequest, v1::Alert>("UpdateAlert", *stub_,
+                                                 &v1::Detection::Stub::UpdateAlert, request);
+}
+
+absl::Status Client::WatchAlerts(const v1::WatchAlertsRequest& request,
+                                 grpc::ClientContext& context,
+                                 absl::FunctionRef<bool(const v1::AlertChange&)> on_change) {
+  if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);
+  std::unique_ptr<grpc::ClientReader<v1::AlertChange>> reader =
+      stub_->WatchAlerts(&context, request);
+  v1::AlertChange change;
+  while (reader->Read(&change)) {
+    if (!on_change(change)) {
+      context.TryCancel();
+      (void)reader->Finish();
+      return absl::OkStatus();
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (status.ok()) return absl::OkStatus();
+  absl::Status s = FromGrpcStatus(status);
+  return absl::Status(s.code(),
+                      absl::StrCat("WatchAlerts on ", options_.target, ": ", s.message()));
+}
+
 std::unique_ptr<grpc::ClientReaderWriter<v1::EvaluateRequest, v1::EvaluateResponse>>
 Client::OpenEvaluateStream(grpc::ClientContext& context) {
   if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);

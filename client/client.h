@@ -61,6 +61,15 @@ class Client {
   [[nodiscard]] absl::StatusOr<v1::RemoveKnownNetworkResponse> RemoveKnownNetwork(
       const v1::RemoveKnownNetworkRequest& request);
   [[nodiscard]] absl::Status ForgetIdentity(std::string_view identity);
+  [[nodiscard]] absl::StatusOr<v1::Alert> GetAlert(std::string_view alert_id);
+  [[nodiscard]] absl::StatusOr<v1::Alert> UpdateAlert(const v1::UpdateAlertRequest& request);
+  // Calls `on_change` with each alert change after the request's cursor, as the
+  // server commits them, until `on_change` returns false (OK), `context` is
+  // cancelled (CANCELLED), or the call fails. No deadline: a watch runs for as
+  // long as the caller wants; resume from the last sequence handled.
+  [[nodiscard]] absl::Status WatchAlerts(const v1::WatchAlertsRequest& request,
+                                         grpc::ClientContext& context,
+                                         absl::FunctionRef<bool(const v1::AlertChange&)> on_change);
   // Admin: a backup of the server's database, under its --backup_dir.
   [[nodiscard]] absl::StatusOr<v1::BackupResponse> Backup(std::string_view name);
 

@@ -6,6 +6,8 @@
 #ifndef TRAILSENTRY_CLIENT_COMMANDS_H_
 #define TRAILSENTRY_CLIENT_COMMANDS_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,9 +45,24 @@ int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& path
 int RunIdentity(const Client::Options& connection, const std::string& identity);
 struct AlertsOptions {
   std::string since, until, rule, identity;
+  std::string status, updated_since;
   int limit = 100;
 };
 int RunAlerts(const Client::Options& connection, const AlertsOptions& options);
+int RunAlert(const Client::Options& connection, const std::string& alert_id);
+struct TriageOptions {
+  std::string alert_id, status, disposition;
+  std::optional<std::string> assignee;  // unset: unchanged
+  std::string note, author;
+};
+int RunTriage(const Client::Options& connection, const TriageOptions& options);
+struct WatchOptions {
+  int64_t after = 0;  // changes after this sequence
+  bool from_now = false;
+  int limit = 0;  // stop after this many changes (0: until interrupted)
+};
+// Prints each alert change as a JSON line as the server commits it.
+int RunWatch(const Client::Options& connection, const WatchOptions& options);
 struct TrustOptions {
   std::string identity, account, cidr;
   std::string expires;  // RFC 3339 event time; empty: until removed

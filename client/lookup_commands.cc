@@ -57,6 +57,20 @@ int RunAlerts(const Client::Options& server, const AlertsOptions& o) {
     std::fprintf(stderr, "trailsentry alerts: --limit must be at least 1\n");
     return kExitUsage;
   }
+  if (!o.updated_since.empty() &&
+      !engine::ParseTimestamp(o.updated_since, request.mutable_updated_since())) {
+    std::fprintf(stderr, "trailsentry alerts: --updated_since: not an RFC 3339 time: %s\n",
+                 o.updated_since.c_str());
+    return kExitUsage;
+  }
+  if (!o.status.empty()) {
+    v1::Alert::Status status;
+    if (!v1::Alert::Status_Parse(o.status, &status)) {
+      std::fprintf(stderr, "trailsentry alerts: --status: not OPEN, ACKNOWLEDGED or RESOLVED\n");
+      return kExitUsage;
+    }
+    request.set_status(status);
+  }
   request.set_rule_id(o.rule);
   request.set_identity(o.identity);
   auto client = Connect(server);
@@ -128,6 +142,64 @@ int RunUntrust(const Client::Options& server, const TrustOptions& o) {
   absl::StatusOr<v1::RemoveKnownNetworkResponse> r = (*client)->RemoveKnownNetwork(request);
   if (!r.ok()) return Fail("untrust", r.status());
   std::fprintf(stdout, "%s\n", r->network().c_str());
+  return kExitOk;
+}
+
+int RunAlert(const Client::Options& server, const std::string& alert_id) {
+  auto client = Connect(server);
+  if (!client.ok()) return Fail("alert", client.status());
+  absl::StatusOr<v1::Alert> alert = (*client)->GetAlert(alert_id);
+  if (!alert.ok()) return Fail("alert", alert.status());
+  PrintJson(*alert);
+  return kExitOk;
+}
+
+int RunTriage(const Client::Options& server, const TriageOptions& o) {
+  v1::UpdateAlertRequest request;
+  request.set_alert_id(o.alert_id);
+  if (!o.status.empty()) {
+    v1::Alert::Status status;
+    if (!v1::Alert::Status_Parse(o.status, &status)) {
+      std::fprintf(stderr, "trailsentry triage: --status: not OPEN, ACKNOWLEDGED or RESOLVED\n");
+      return kExitUsage;
+    }
+    request.set_status(status);
+  }
+  if (!o.disposition.empty()) {
+    v1::Alert::Disposition disposition;
+    if (!v1::Alert::Disposition_Parse(o.disposition, &disposition)) {
+      std::fprintf(stderr,
+                   "trailsentry triage: --disposition: not TRUE_POSITIVE, FALSE_POSITIVE or "
+                   "BENIGN\n");
+      return kExitUsage;
+    }
+    request.set_disposition(disposition);
+  }
+  if (o.assignee) request.set_assignee(*o.assignee);
+  request.set_note(o.note);
+  request.set_author(o.author);
+  auto client = Connect(server);
+  if (!client.ok()) return Fail("triage", client.status());
+  absl::StatusOr<v1::Alert> alert = (*client)->UpdateAlert(request);
+  if (!alert.ok()) return Fail("triage", alert.status());
+  PrintJson(*alert);
+  return kExitOk;
+}
+
+int RunWatch(const Client::Options& server, const WatchOptions& o) {
+  v1::WatchAlertsRequest request;
+  request.set_after_sequence(o.after);
+  request.set_from_now(o.from_now);
+  auto client = Connect(server);
+  if (!client.ok()) return Fail("watch", client.status());
+  grpc::ClientContext context;
+  int printed = 0;
+  absl::Status s = (*client)->WatchAlerts(request, context, [&](const v1::AlertChange& change) {
+    PrintJson(change);
+    std::fflush(stdout);
+    return o.limit <= 0 || ++printed < o.limit;
+  });
+  if (!s.ok()) return Fail("watch", s);
   return kExitOk;
 }
 

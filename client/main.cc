@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,21 @@ ABSL_FLAG(std::string, until, "", "alerts: opened before this RFC 3339 time");
 ABSL_FLAG(std::string, rule_id, "", "alerts: only this rule id");
 ABSL_FLAG(std::string, identity, "",
           "alerts: only this identity; trust: the identity to trust for");
-ABSL_FLAG(int, limit, 100, "alerts: at most this many");
+ABSL_FLAG(int, limit, 100, "alerts: at most this many; watch: stop after this many (0: never)");
+ABSL_FLAG(std::string, status, "",
+          "alerts: only alerts in this status; triage: the new status (OPEN, ACKNOWLEDGED, "
+          "RESOLVED)");
+ABSL_FLAG(std::string, updated_since, "",
+          "alerts: alerts changed at or after this RFC 3339 server time, most recently changed "
+          "first");
+ABSL_FLAG(std::string, disposition, "",
+          "triage: with --status RESOLVED: TRUE_POSITIVE, FALSE_POSITIVE or BENIGN");
+ABSL_FLAG(std::optional<std::string>, assignee, std::nullopt,
+          "triage: assign the alert (\"\": unassign)");
+ABSL_FLAG(std::string, note, "", "triage: a note to add");
+ABSL_FLAG(std::string, author, "", "triage: who makes the change (default: $USER)");
+ABSL_FLAG(int64_t, after, 0, "watch: the changes after this sequence (0: the oldest kept)");
+ABSL_FLAG(bool, from_now, false, "watch: only the changes from now on");
 ABSL_FLAG(std::string, account, "", "trust, trusted, untrust: the account id");
 ABSL_FLAG(std::string, expires, "",
           "trust: trusted for calls before this RFC 3339 event time (default: until untrust)");
@@ -59,7 +74,11 @@ constexpr char kUsage[] =
     "                     PATH...\n"
     "  trailsentry identity [--server HOST:PORT] IDENTITY_KEY\n"
     "  trailsentry alerts   [--server HOST:PORT] [--since T] [--until T] [--rule_id R]\n"
-    "                       [--identity K] [--limit N]\n"
+    "                       [--identity K] [--status S] [--updated_since T] [--limit N]\n"
+    "  trailsentry alert    [--server HOST:PORT] ALERT_ID\n"
+    "  trailsentry triage   [--server HOST:PORT] [--status S] [--disposition D]\n"
+    "                       [--assignee A] [--note TEXT] [--author WHO] ALERT_ID\n"
+    "  trailsentry watch    [--server HOST:PORT] [--after SEQUENCE | --from_now] [--limit N]\n"
     "  trailsentry trust    [--server HOST:PORT] (--identity K | --account A) [--expires T]\n"
     "                       [--force] CIDR\n"
     "  trailsentry trusted  [--server HOST:PORT] (--identity K | --account A)\n"
@@ -120,7 +139,27 @@ int Main(int argc, char** argv) {
                                                 .until = absl::GetFlag(FLAGS_until),
                                                 .rule = absl::GetFlag(FLAGS_rule_id),
                                                 .identity = absl::GetFlag(FLAGS_identity),
+                                                .status = absl::GetFlag(FLAGS_status),
+                                                .updated_since = absl::GetFlag(FLAGS_updated_since),
                                                 .limit = absl::GetFlag(FLAGS_limit)});
+  }
+  if (command == "watch") {
+    if (!paths.empty()) return Usage("watch takes no positional arguments");
+    return trailsentry::cli::RunWatch(server, {.after = absl::GetFlag(FLAGS_after),
+                                               .from_now = absl::GetFlag(FLAGS_from_now),
+                                               .limit = absl::GetFlag(FLAGS_limit)});
+  }
+  if (command == "alert" || command == "triage") {
+    if (paths.size() != 1) return Usage((command + " takes exactly one ALERT_ID").c_str());
+    if (command == "alert") return trailsentry::cli::RunAlert(server, paths[0]);
+    std::string author = absl::GetFlag(FLAGS_author);
+    if (author.empty() && std::getenv("USER") != nullptr) author = std::getenv("USER");
+    return trailsentry::cli::RunTriage(server, {.alert_id = paths[0],
+                                                .status = absl::GetFlag(FLAGS_status),
+                                                .disposition = absl::GetFlag(FLAGS_disposition),
+                                                .assignee = absl::GetFlag(FLAGS_assignee),
+                                                .note = absl::GetFlag(FLAGS_note),
+                                                .author = author});
   }
   if (command == "trusted") {
     if (!paths.empty()) return Usage("trusted takes no positional arguments");

@@ -33,6 +33,7 @@ absl::StatusOr<std::optional<v1::Alert>> Database::GetAlert(std::string_view ten
   absl::StatusOr<std::optional<internal::StoredAlert>> stored = ReadAlert(tenant, alert_id);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) return std::optional<v1::Alert>();
+  if (absl::Status s = Decorate(tenant, (*stored)->alert); !s.ok()) return s;
   return std::move((*stored)->alert);
 }
 
@@ -78,6 +79,7 @@ absl::StatusOr<AlertPage> Database::ListAlerts(const AlertQuery& q) {
     if (!alert.ok()) return alert.status();
     if (!alert->has_value()) continue;
     if (!q.rule_id.empty() && (*alert)->rule_id() != q.rule_id) continue;
+    if (q.status != v1::Alert::STATUS_UNSPECIFIED && (*alert)->status() != q.status) continue;
     if (static_cast<int>(page.alerts.size()) == q.page_size) {
       page.next_page_token = absl::WebSafeBase64Escape(last_key);
       break;

@@ -141,8 +141,9 @@ class HealthListener final : public rocksdb::EventListener {
 };
 
 const char* const Database::kCfNames[kCfCount] = {
-    "default", "identity",       "baseline",           "account_baseline", "trusted",
-    "alerts",  "alerts_by_time", "alerts_by_identity", "event_log"};
+    "default",   "identity",     "baseline",       "account_baseline",
+    "trusted",   "alerts",       "alerts_by_time", "alerts_by_identity",
+    "event_log", "alert_triage", "alert_changes"};
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options) {
   if (options.config == nullptr) return absl::InvalidArgumentError("Database::Open: no config");
@@ -295,6 +296,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   if (s.ok() && mark.size() == 8) {
     db->watermark_->store(static_cast<int64_t>(keys::ReadBigEndian64(mark)));
   }
+  db->link_template_ = options.config->server.alerts.link_template;
+  if (absl::Status st = db->LoadChangeLog(); !st.ok()) return st;
   return db;
 }
 
@@ -348,18 +351,15 @@ void StateBatch::PutAccountBaseline(std::string_view tenant, std::string_view ac
 }
 
 void StateBatch::PutAlert(const engine::Alert& alert) {
-  v1::Alert proto;
-  engine::ToProto(alert, &proto);
-  std::vector<int64_t> event_times;
-  event_times.reserve(alert.event_ids.size());
-  for (const auto& [time, id] : alert.event_ids) event_times.push_back(time);
-  batch_->Put(db_.cf(Database::kAlerts), keys::Alert(alert.tenant, alert.alert_id),
-              internal::EncodeAlert(proto, event_times));
-  batch_->Put(db_.cf(Database::kAlertsByTime),
-              keys::AlertByTime(alert.tenant, alert.opened_at, alert.alert_id), "");
-  batch_->Put(db_.cf(Database::kAlertsByIdentity),
-              keys::AlertByIdentity(alert.tenant, alert.identity, alert.opened_at, alert.alert_id),
-              "");
+  // Written at Commit, once per alert however often the batch changed it, with
+  // its triage and its change log entry.
+  PendingAlert& pending = alerts_[keys::Alert(alert.tenant, alert.alert_id)];
+  pending.proto.Clear();
+  engine::ToProto(alert, &pending.proto);
+  pending.event_times.clear();
+  pending.event_times.reserve(alert.event_ids.size());
+  for (const auto& [time, id] : alert.event_ids) pending.event_times.push_back(time);
+  pending.opened_at = alert.opened_at;
   newest_ = std::max(newest_, alert.last_event_time);
   ++writes_;
 }
@@ -454,6 +454,28 @@ absl::Status Database::Commit(StateBatch& batch) {
   if (batch.newest_ > watermark_->load()) {
     batch.batch_->Put(cf(kMeta), kWatermarkKey, EncodeWatermark(batch.newest_));
   }
+  batch.committed_.clear();
+  if (batch.alerts_.empty()) return Write(batch);
+  int64_t last = 0;
+  absl::Status s;
+  {
+    engine::MutexLock lock(&changes_mu_);
+    const int64_t before = last_sequence_, before_ms = last_change_ms_;
+    s = LogChanges(batch, batch.committed_);
+    if (s.ok()) s = Write(batch);
+    if (!s.ok()) {
+      last_sequence_ = before;  // nothing of the batch was written
+      last_change_ms_ = before_ms;
+      batch.committed_.clear();
+    }
+    last = last_sequence_;
+  }
+  batch.alerts_.clear();
+  if (s.ok()) ChangesWritten(last);
+  return s;
+}
+
+absl::Status Database::Write(StateBatch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
   wo.disableWAL = !wal_;

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,8 +26,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "server/engine/config.h"
 #include "server/engine/mutex.h"
 #include "server/engine/state_store.h"
@@ -80,6 +83,9 @@ class StateBatch final : public engine::StateWriter {
   size_t writes() const { return writes_; }
   // The newest event time among what was written (advances the expiry watermark).
   int64_t newest() const { return newest_; }
+  // After a successful Commit: each alert the batch wrote, as the change log
+  // holds it (triage, sequence, link); in no particular order.
+  const std::vector<v1::AlertChange>& committed_changes() const { return committed_; }
 
  private:
   friend class Database;
@@ -91,6 +97,14 @@ class StateBatch final : public engine::StateWriter {
   Database& db_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   absl::flat_hash_map<std::string, std::string> latest_;
+  // The last state of each alert the batch changed, by its alerts key.
+  struct PendingAlert {
+    v1::Alert proto;
+    std::vector<int64_t> event_times;
+    int64_t opened_at = 0;
+  };
+  absl::flat_hash_map<std::string, PendingAlert> alerts_;
+  std::vector<v1::AlertChange> committed_;
   std::string key_, value_;  // reused by PutLatest
   struct SeenRecord {
     std::string packed;  // (time, id hash) pairs, big-endian
@@ -104,10 +118,11 @@ class StateBatch final : public engine::StateWriter {
 
 struct AlertQuery {
   std::string tenant;
-  std::string identity;       // empty: all
-  std::string rule_id;        // empty: all
-  int64_t since = INT64_MIN;  // opened_at >= since (ms)
-  int64_t until = INT64_MAX;  // opened_at < until (ms)
+  std::string identity;                                      // empty: all
+  std::string rule_id;                                       // empty: all
+  v1::Alert::Status status = v1::Alert::STATUS_UNSPECIFIED;  // unspecified: all
+  int64_t since = INT64_MIN;                                 // opened_at >= since (ms)
+  int64_t until = INT64_MAX;                                 // opened_at < until (ms)
   int page_size = 100;
   std::string page_token;  // from a previous page; empty: newest first
 };
@@ -115,6 +130,22 @@ struct AlertQuery {
 struct AlertPage {
   std::vector<v1::Alert> alerts;  // newest first
   std::string next_page_token;    // empty: no more
+};
+
+// Alerts changed at or after `updated_since` (server clock, ms), most recently
+// changed first, each once.
+struct ChangedAlertQuery {
+  std::string tenant;
+  int64_t updated_since = 0;
+  std::string rule_id;                                       // empty: all
+  v1::Alert::Status status = v1::Alert::STATUS_UNSPECIFIED;  // unspecified: all
+  int page_size = 100;
+  std::string page_token;
+};
+
+struct ChangeRange {
+  int64_t first = 1;  // the oldest sequence the log still holds (last + 1 when empty)
+  int64_t last = 0;   // the newest sequence ever written (0: none)
 };
 
 class Database final : public engine::StateReader {
@@ -185,6 +216,43 @@ class Database final : public engine::StateReader {
   [[nodiscard]] absl::StatusOr<std::optional<v1::Alert>> GetAlert(std::string_view tenant,
                                                                   std::string_view alert_id);
   [[nodiscard]] absl::StatusOr<AlertPage> ListAlerts(const AlertQuery& query);
+  // Merges the alert's triage (OPEN when it has none yet) and fills its link:
+  // for an alert built from the engine's state.
+  [[nodiscard]] absl::Status Decorate(std::string_view tenant, v1::Alert& alert);
+  // Alerts changed since a server-clock time, from the change log; OUT_OF_RANGE
+  // when the log no longer reaches back that far.
+  [[nodiscard]] absl::StatusOr<AlertPage> ListChangedAlerts(const ChangedAlertQuery& query);
+
+  // Triage: `change` edits the alert's triage fields (status, disposition,
+  // assignee, notes) given the alert as it is; an error from it is returned
+  // as is and nothing is written. Stamps updated_at, logs a TRIAGED change,
+  // and answers the alert as it is now. NOT_FOUND when there is no such alert.
+  [[nodiscard]] absl::StatusOr<v1::Alert> UpdateAlert(
+      std::string_view tenant, std::string_view alert_id,
+      absl::FunctionRef<absl::Status(const v1::Alert& now, v1::Alert& triage)> change);
+
+  // The change log (alert changes in commit order, each with its sequence).
+  // Up to `limit` changes after `after`, of `tenant` (empty: every tenant);
+  // `scanned` is set to the sequence read up to (so a reader skipping other
+  // tenants' changes moves on).
+  [[nodiscard]] absl::StatusOr<std::vector<v1::AlertChange>> ReadChanges(int64_t after,
+                                                                         size_t limit,
+                                                                         std::string_view tenant,
+                                                                         int64_t* scanned);
+  ChangeRange change_range();
+  // Waits up to `timeout` for a change after `after`; true when there is one.
+  bool WaitForChanges(int64_t after, absl::Duration timeout);
+  // Called (outside any lock) with the last sequence after each commit that
+  // logged changes. Returns an id for RemoveChangeListener.
+  int AddChangeListener(std::function<void(int64_t)> listener);
+  void RemoveChangeListener(int id);
+  // Drops changes logged before `now_ms - retention`; returns how many.
+  [[nodiscard]] absl::StatusOr<int64_t> PruneChanges(int64_t now_ms, absl::Duration retention);
+  // A named reader's position in the change log (webhook delivery), kept
+  // across restarts; nullopt when never stored.
+  [[nodiscard]] absl::StatusOr<std::optional<int64_t>> ReadCursor(std::string_view name);
+  [[nodiscard]] absl::Status WriteCursor(std::string_view name, int64_t sequence);
+
   // An alert as the engine holds it (event ids with their times).
   [[nodiscard]] absl::StatusOr<std::optional<engine::Alert>> LoadAlert(std::string_view tenant,
                                                                        std::string_view alert_id,
@@ -212,6 +280,8 @@ class Database final : public engine::StateReader {
     kAlertsByTime,
     kAlertsByIdentity,
     kEventLog,
+    kAlertTriage,
+    kAlertChanges,
     kCfCount
   };
   static const char* const kCfNames[kCfCount];
@@ -226,6 +296,17 @@ class Database final : public engine::StateReader {
                                                                  std::string_view alert_id);
   absl::Status LoadOpenAlerts(std::string_view tenant, std::string_view prefix, int64_t from,
                               engine::StoredIdentity& out);
+  // Writes the batch (Commit's last step).
+  absl::Status Write(StateBatch& batch);
+  void FillLink(v1::Alert& alert) const;
+  // Opens the change log: its last sequence and time.
+  absl::Status LoadChangeLog();
+  // Under changes_mu_: puts the alerts' triage and change entries in `batch`
+  // and fills `out`; the caller writes the batch, then calls ChangesWritten.
+  absl::Status LogChanges(StateBatch& batch, std::vector<v1::AlertChange>& out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(changes_mu_);
+  int64_t NextChangeTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(changes_mu_);
+  void ChangesWritten(int64_t last);
 
   std::unique_ptr<rocksdb::Env> mem_env_;  // in-memory databases only; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
@@ -238,6 +319,19 @@ class Database final : public engine::StateReader {
   // UNAVAILABLE when the disk's free space is below disk_reserve_bytes_.
   absl::Status CheckDiskRoom() const;
   std::shared_ptr<HealthListener> health_;
+
+  // The change log. Alert changes are logged and their sequence assigned under
+  // changes_mu_ (commits that write alerts, UpdateAlert), so sequences are
+  // written in order; commits without alerts never take it.
+  std::string link_template_;
+  engine::Mutex changes_mu_;
+  int64_t last_sequence_ ABSL_GUARDED_BY(changes_mu_) = 0;
+  int64_t last_change_ms_ ABSL_GUARDED_BY(changes_mu_) = 0;
+  std::atomic<int64_t> written_sequence_{0};  // the last sequence readers may see
+  engine::Mutex listeners_mu_;
+  std::vector<std::pair<int, std::function<void(int64_t)>>> listeners_
+      ABSL_GUARDED_BY(listeners_mu_);
+  int next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 0;
 
   // Why writes stopped; ok while they go through. Guarded by health_mu_.
   std::atomic<bool> failed_{false};

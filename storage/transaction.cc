@@ -31,4 +31,9 @@ absl::Status Transaction::Commit() {
   return absl::OkStatus();
 }
 
+const std::vector<v1::AlertChange>& Transaction::committed_changes() const {
+  static const std::vector<v1::AlertChange> kNone;
+  return batch_ == nullptr ? kNone : batch_->committed_changes();
+}
+
 }  // namespace trailsentry::storage

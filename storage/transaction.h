@@ -11,6 +11,7 @@
 #define TRAILSENTRY_STORAGE_TRANSACTION_H_
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "server/engine/engine.h"
@@ -32,6 +33,8 @@ class Transaction {
   // earlier batch failed (this one may have seen its changes) or the write
   // failed; either way nothing of this batch stands. Call once.
   [[nodiscard]] absl::Status Commit();
+  // After Commit: each alert written, as the change log holds it.
+  const std::vector<v1::AlertChange>& committed_changes() const;
 
  private:
   engine::Engine& engine_;

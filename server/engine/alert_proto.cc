@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace trailsentry::engine {
 namespace {
@@ -10,6 +14,39 @@ template <typename Set>
 void Copy(const Set& set, google::protobuf::RepeatedPtrField<std::string>* out) {
   out->Reserve(static_cast<int>(set.size()));
   for (const std::string& s : set) out->Add(std::string(s));
+}
+
+// "A, B, C and 4 more".
+template <typename Set>
+std::string Listed(const Set& set, size_t at_most) {
+  std::string out;
+  size_t n = 0;
+  for (const std::string& s : set) {
+    if (n == at_most) break;
+    absl::StrAppend(&out, n == 0 ? "" : ", ", s);
+    ++n;
+  }
+  if (set.size() > n) absl::StrAppend(&out, " and ", set.size() - n, " more");
+  return out;
+}
+
+std::string Seconds(EventTime ms) { return absl::StrFormat("%.1f s", ms / 1000.0); }
+
+// One sentence from the alert's content (Alert.reason).
+std::string Reason(const Alert& a) {
+  if (a.rule == Rule::kBurst) {
+    return absl::StrCat(
+        a.identity, " made ", a.actions.size(),
+        " distinct discovery calls through the AWS CLI within ",
+        Seconds(a.window_end - a.window_start), " from ", Listed(a.source_ips, 3), ": ",
+        Listed(a.actions, 8),
+        a.event_count > 1 ? absl::StrCat(" (", a.event_count, " calls in all)") : "");
+  }
+  return absl::StrCat(
+      a.identity, " made ", a.actions.size(), " distinct discovery calls (", Listed(a.actions, 8),
+      ") from ", a.network, ", a network outside its baseline of ", a.known_network_count,
+      a.known_network_count == 1 ? " network" : " networks",
+      a.new_to_account ? absl::StrCat(" and new to account ", Listed(a.account_ids, 3)) : "");
 }
 
 }  // namespace
@@ -65,6 +102,7 @@ void ToProto(const Alert& a, v1::Alert* out) {
     out->set_known_network_count(a.known_network_count);
     for (const std::string& n : a.recent_known_networks) out->add_recent_known_networks(n);
   }
+  out->set_reason(Reason(a));
 }
 
 bool ParseTimestamp(std::string_view rfc3339, google::protobuf::Timestamp* out) {

@@ -58,6 +58,22 @@ struct UnusualIpConfig {
   int min_trusted_prefix_v6 = 32;
 };
 
+struct WebhookConfig {
+  std::string name;
+  std::string url;
+  std::string secret_file;
+  absl::Duration timeout = absl::Seconds(5);
+  std::string ca_file;
+  absl::Duration max_backoff = absl::Seconds(60);
+  std::string tenant;  // empty: every tenant
+};
+
+struct AlertsConfig {
+  std::vector<WebhookConfig> webhooks;
+  absl::Duration change_retention = absl::Hours(24 * 7);
+  std::string link_template;
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   std::string data_dir = "./trailsentry-data";
@@ -76,6 +92,7 @@ struct ServerConfig {
   // request (headers and body) before it is closed (slow clients, slowloris).
   int http_threads = 64;
   absl::Duration http_request_timeout = absl::Seconds(30);
+  AlertsConfig alerts;
 };
 
 struct Config {

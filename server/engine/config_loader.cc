@@ -6,6 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/algorithm/container.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/engine/absl_view.h"
@@ -43,6 +47,35 @@ absl::Status Duration(bool has, const std::string& text, std::string_view field,
 
 void List(bool has, const pb::StringList& list, std::vector<std::string>& out) {
   if (has) out.assign(list.values().begin(), list.values().end());
+}
+
+absl::Status AlertsFromProto(const pb::AlertsConfig& p, AlertsConfig& c) {
+  if (absl::Status s = Duration(p.has_change_retention(), p.change_retention(),
+                                "server.alerts.change_retention", c.change_retention);
+      !s.ok()) {
+    return s;
+  }
+  if (p.has_link_template()) c.link_template = p.link_template();
+  for (int i = 0; i < p.webhooks_size(); ++i) {
+    const pb::WebhookConfig& w = p.webhooks(i);
+    WebhookConfig& out = c.webhooks.emplace_back();
+    const std::string field = absl::StrCat("server.alerts.webhooks[", i, "]");
+    out.name = w.name();
+    out.url = w.url();
+    out.secret_file = w.secret_file();
+    out.ca_file = w.ca_file();
+    out.tenant = w.tenant();
+    if (absl::Status s = Duration(w.has_timeout(), w.timeout(), field + ".timeout", out.timeout);
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s =
+            Duration(w.has_max_backoff(), w.max_backoff(), field + ".max_backoff", out.max_backoff);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status FromProto(const pb::Config& p, Config& c) {
@@ -119,12 +152,42 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
         !st.ok()) {
       return st;
     }
+    if (absl::Status st = AlertsFromProto(s.alerts(), c.server.alerts); !st.ok()) return st;
   }
   return absl::OkStatus();
 }
 
 absl::Status Invalid(std::string_view field, std::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(AbslView(field), ": ", AbslView(why)));
+}
+
+absl::Status ValidateAlerts(const AlertsConfig& a) {
+  if (a.change_retention < absl::Minutes(1)) {
+    return Invalid("server.alerts.change_retention", "must be at least 1m");
+  }
+  absl::flat_hash_set<std::string> names;
+  for (size_t i = 0; i < a.webhooks.size(); ++i) {
+    const WebhookConfig& w = a.webhooks[i];
+    const std::string field = absl::StrCat("server.alerts.webhooks[", i, "]");
+    if (w.name.empty() || w.name.size() > 64 || !absl::c_all_of(w.name, [](char ch) {
+          return absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
+        })) {
+      return Invalid(field + ".name", "required: 1..64 of [A-Za-z0-9_-]");
+    }
+    if (!names.insert(w.name).second) {
+      return Invalid(field + ".name", absl::StrCat("\"", w.name, "\" is used twice"));
+    }
+    if (!absl::StartsWith(w.url, "http://") && !absl::StartsWith(w.url, "https://")) {
+      return Invalid(field + ".url", "required: an http:// or https:// URL");
+    }
+    if (w.secret_file.empty()) {
+      return Invalid(field + ".secret_file",
+                     "required: a file holding the HMAC-SHA256 key that signs each delivery");
+    }
+    if (w.timeout < absl::Milliseconds(100)) return Invalid(field + ".timeout", "must be >= 100ms");
+    if (w.max_backoff < absl::Seconds(1)) return Invalid(field + ".max_backoff", "must be >= 1s");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -229,7 +292,7 @@ absl::Status ValidateConfig(const Config& c) {
   if (c.server.block_cache_bytes < (int64_t{1} << 20)) {
     return Invalid("server.block_cache_bytes", "must be at least 1048576 (1 MiB)");
   }
-  return absl::OkStatus();
+  return ValidateAlerts(c.server.alerts);
 }
 
 absl::StatusOr<Config> ParseConfig(std::string_view text_proto) {

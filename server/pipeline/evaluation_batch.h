@@ -70,6 +70,9 @@ class EvaluationBatch {
   const std::vector<engine::AlertChange>& changes() const { return changes_; }
   // Those changes, moved out (a long batch hands them on as it goes).
   std::vector<engine::AlertChange> TakeChanges() { return std::exchange(changes_, {}); }
+  // After Commit: the alerts as the change log holds them (empty without a
+  // database).
+  const std::vector<v1::AlertChange>& committed_changes() const { return tx_.committed_changes(); }
   // Events evaluated (not rejected) so far.
   uint64_t evaluated() const { return evaluated_; }
 

@@ -186,6 +186,7 @@ void DetectionService::Drain() {
     }
   }
   for (StreamReactor* stream : idle) stream->FinishDrained();
+  watches_.Drain();
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* DetectionService::EvaluateStream(
@@ -229,6 +230,34 @@ grpc::ServerUnaryReactor* DetectionService::ListAlerts(grpc::CallbackServerConte
   absl::StatusOr<std::string> tenant = TenantOf(context);
   if (!tenant.ok()) return Reply<v1::ListAlertsResponse>(context, tenant.status(), response);
   return Reply(context, service::ListAlerts(db_, *tenant, *request), response);
+}
+
+grpc::ServerUnaryReactor* DetectionService::GetAlert(grpc::CallbackServerContext* context,
+                                                     const v1::GetAlertRequest* request,
+                                                     v1::Alert* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(context);
+  if (!tenant.ok()) return Reply<v1::Alert>(context, tenant.status(), response);
+  return Reply(context, service::GetAlert(db_, *tenant, *request), response);
+}
+
+grpc::ServerUnaryReactor* DetectionService::UpdateAlert(grpc::CallbackServerContext* context,
+                                                        const v1::UpdateAlertRequest* request,
+                                                        v1::Alert* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(context);
+  if (!tenant.ok()) return Reply<v1::Alert>(context, tenant.status(), response);
+  absl::StatusOr<v1::Alert> r = service::UpdateAlert(db_, *tenant, *request);
+  if (r.ok()) {
+    spdlog::info("tenant {}: alert {} triaged", engine::Printable(*tenant),
+                 engine::Printable(request->alert_id()));
+  }
+  return Reply(context, std::move(r), response);
+}
+
+grpc::ServerWriteReactor<v1::AlertChange>* DetectionService::WatchAlerts(
+    grpc::CallbackServerContext* context, const v1::WatchAlertsRequest* request) {
+  absl::StatusOr<std::string> tenant = TenantOf(context);
+  return AlertWatch::Start(tenant.ok() ? db_ : nullptr, tenant.ok() ? *tenant : "", *request,
+                           watches_, tenant.status());
 }
 
 grpc::ServerUnaryReactor* DetectionService::AddKnownNetwork(

@@ -15,6 +15,7 @@
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
 #include "server/engine/mutex.h"
+#include "server/service/alert_watch.h"
 #include "server/service/authenticator.h"
 #include "server/service/evaluations.h"
 #include "storage/database.h"
@@ -36,7 +37,10 @@ using DetectionBase = v1::Detection::WithRawCallbackMethod_Evaluate<
                 v1::Detection::WithCallbackMethod_ListKnownNetworks<
                     v1::Detection::WithCallbackMethod_RemoveKnownNetwork<
                         v1::Detection::WithCallbackMethod_ForgetIdentity<
-                            v1::Detection::Service>>>>>>>>;
+                            v1::Detection::WithCallbackMethod_GetAlert<
+                                v1::Detection::WithCallbackMethod_UpdateAlert<
+                                    v1::Detection::WithCallbackMethod_WatchAlerts<
+                                        v1::Detection::Service>>>>>>>>>>>;
 
 class DetectionService final : public DetectionBase {
  public:
@@ -71,7 +75,17 @@ class DetectionService final : public DetectionBase {
                                            const v1::ForgetIdentityRequest* request,
                                            v1::ForgetIdentityResponse* response) override;
 
-  // Before a shutdown: open EvaluateStreams end with UNAVAILABLE (clients retry
+  grpc::ServerUnaryReactor* GetAlert(grpc::CallbackServerContext* context,
+                                     const v1::GetAlertRequest* request,
+                                     v1::Alert* response) override;
+  grpc::ServerUnaryReactor* UpdateAlert(grpc::CallbackServerContext* context,
+                                        const v1::UpdateAlertRequest* request,
+                                        v1::Alert* response) override;
+  grpc::ServerWriteReactor<v1::AlertChange>* WatchAlerts(
+      grpc::CallbackServerContext* context, const v1::WatchAlertsRequest* request) override;
+
+  // Before a shutdown: open WatchAlerts calls end with UNAVAILABLE; open
+  // EvaluateStreams end with UNAVAILABLE (clients retry
   // it, never CANCELLED), at once when waiting for a request, else after the
   // response being made; new streams are refused the same way.
   void Drain();
@@ -97,6 +111,7 @@ class DetectionService final : public DetectionBase {
   absl::flat_hash_set<StreamReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
   bool draining_ ABSL_GUARDED_BY(streams_mu_) = false;
   std::atomic<bool> draining_flag_{false};
+  AlertWatches watches_;
 };
 
 }  // namespace trailsentry::service

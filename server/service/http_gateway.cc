@@ -127,6 +127,7 @@ std::string AllowedMethods(const std::string& path) {
   if (path == "/v1/evaluate") return "POST";
   if (path == "/v1/known-networks") return "GET, POST, DELETE";
   if (path.rfind("/v1/identities/", 0) == 0) return "GET, DELETE";
+  if (path.rfind("/v1/alerts/", 0) == 0) return "GET, PATCH";
   if (path == "/v1/alerts" || path == "/healthz" || path == "/readyz" || path == "/metrics") {
     return "GET";
   }
@@ -366,10 +367,23 @@ void HttpGateway::Routes() {
             [&d](const std::string& tenant, const httplib::Request& req,
                  httplib::Response& res) -> absl::Status {
               v1::ListAlertsRequest request;
-              if (absl::Status s = OnlyParams(
-                      req, {"since", "until", "rule_id", "identity", "page_size", "page_token"});
+              if (absl::Status s =
+                      OnlyParams(req, {"since", "until", "rule_id", "identity", "page_size",
+                                       "page_token", "status", "updated_since"});
                   !s.ok()) {
                 return s;
+              }
+              if (req.has_param("updated_since") &&
+                  !engine::ParseTimestamp(req.get_param_value("updated_since"),
+                                          request.mutable_updated_since())) {
+                return absl::InvalidArgumentError("updated_since: not an RFC 3339 time");
+              }
+              if (req.has_param("status")) {
+                v1::Alert::Status status;
+                if (!v1::Alert::Status_Parse(req.get_param_value("status"), &status)) {
+                  return absl::InvalidArgumentError("status: not OPEN, ACKNOWLEDGED or RESOLVED");
+                }
+                request.set_status(status);
               }
               if (req.has_param("since") &&
                   !engine::ParseTimestamp(req.get_param_value("since"), request.mutable_since())) {
@@ -394,6 +408,37 @@ void HttpGateway::Routes() {
               ReplyMessage(res, *r);
               return absl::OkStatus();
             }));
+  http_->Get(R"(/v1/alerts/([^/]+))",
+             route("GetAlert",
+                   [&d](const std::string& tenant, const httplib::Request& req,
+                        httplib::Response& res) -> absl::Status {
+                     if (absl::Status s = OnlyParams(req, {}); !s.ok()) return s;
+                     v1::GetAlertRequest request;
+                     request.set_alert_id(req.matches[1]);
+                     absl::StatusOr<v1::Alert> r = GetAlert(d.db, tenant, request);
+                     if (!r.ok()) return r.status();
+                     ReplyMessage(res, *r);
+                     return absl::OkStatus();
+                   }));
+  http_->Patch(
+      R"(/v1/alerts/([^/]+))",
+      with_body(route(
+          "UpdateAlert",
+          [&d](const std::string& tenant, const httplib::Request& req,
+               httplib::Response& res) -> absl::Status {
+            v1::UpdateAlertRequest request;
+            if (absl::Status s = ParseProtoJson(req.body, &request); !s.ok()) return s;
+            if (!request.alert_id().empty() && request.alert_id() != req.matches[1]) {
+              return absl::InvalidArgumentError("alert_id: differs from the alert in the path");
+            }
+            request.set_alert_id(req.matches[1]);
+            absl::StatusOr<v1::Alert> r = UpdateAlert(d.db, tenant, request);
+            if (!r.ok()) return r.status();
+            spdlog::info("tenant {}: alert {} triaged (HTTP)", engine::Printable(tenant),
+                         engine::Printable(request.alert_id()));
+            ReplyMessage(res, *r);
+            return absl::OkStatus();
+          })));
   http_->Post("/v1/known-networks",
               with_body(route("AddKnownNetwork",
                               [&d](const std::string& tenant, const httplib::Request& req,
@@ -460,6 +505,9 @@ void HttpGateway::Routes() {
                         static_cast<double>(stats.retained_events));
     gauges.emplace_back("trailsentry_account_baselines_cached",
                         static_cast<double>(stats.account_entries_cached));
+    if (d.gauges) {
+      for (auto& g : d.gauges()) gauges.push_back(std::move(g));
+    }
     res.set_content(d.metrics->Render(gauges), "text/plain; version=0.0.4");
   });
 }

@@ -59,6 +59,8 @@ class HttpGateway {
     Metrics* metrics = nullptr;
     const engine::ServerConfig* config = nullptr;
     std::function<absl::Status()> ready;  // /readyz: 200 when OK, else 503 with the reason
+    // More /metrics samples (alert delivery); may be empty.
+    std::function<std::vector<std::pair<std::string, double>>()> gauges;
   };
 
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpGateway>> Start(const Options& options,

@@ -10,6 +10,9 @@ namespace trailsentry::service {
 namespace {
 
 constexpr int kRecentAlerts = 10;
+constexpr size_t kMaxTriageName = 256;
+constexpr size_t kMaxNoteBytes = 4096;
+constexpr int kMaxNotes = 100;
 
 absl::Status CheckIdentityArg(std::string_view identity) {
   if (identity.empty()) return absl::InvalidArgumentError("identity: empty");
@@ -68,35 +71,132 @@ absl::StatusOr<v1::IdentityProfile> GetIdentity(engine::Engine& engine, storage:
   }
   out.set_recent_discovery_calls(static_cast<int32_t>(view->recent_discovery_calls));
   for (const std::string& a : view->recent_discovery_actions) out.add_recent_discovery_actions(a);
-  for (const engine::Alert& a : view->open_alerts) engine::ToProto(a, out.add_open_alerts());
+  for (const engine::Alert& a : view->open_alerts) {
+    v1::Alert* alert = out.add_open_alerts();
+    engine::ToProto(a, alert);
+    if (db != nullptr) {
+      if (absl::Status s = db->Decorate(tenant, *alert); !s.ok()) return s;
+    }
+  }
   return out;
 }
 
 absl::StatusOr<v1::ListAlertsResponse> ListAlerts(storage::Database* db, std::string_view tenant,
                                                   const v1::ListAlertsRequest& request) {
   if (db == nullptr) return absl::FailedPreconditionError("no data directory: no alert history");
-  storage::AlertQuery q;
-  q.tenant = std::string(tenant);
-  q.identity = request.identity();
-  q.rule_id = request.rule_id();
-  if (!q.rule_id.empty() && q.rule_id != engine::kBurstRuleId &&
-      q.rule_id != engine::kUnusualIpRuleId) {
-    return absl::InvalidArgumentError(absl::StrCat("rule_id: unknown rule \"", q.rule_id, "\""));
+  const std::string& rule_id = request.rule_id();
+  if (!rule_id.empty() && rule_id != engine::kBurstRuleId && rule_id != engine::kUnusualIpRuleId) {
+    return absl::InvalidArgumentError(absl::StrCat("rule_id: unknown rule \"", rule_id, "\""));
   }
-  if (request.has_since()) q.since = Millis(request.since());
-  if (request.has_until()) q.until = Millis(request.until());
-  if (q.since >= q.until) return absl::InvalidArgumentError("since: must be before until");
+  if (!v1::Alert::Status_IsValid(request.status())) {
+    return absl::InvalidArgumentError(absl::StrCat("status: unknown value ", request.status()));
+  }
   if (request.page_size() < 0 || request.page_size() > 1000) {
     return absl::InvalidArgumentError("page_size: must be 0..1000 (0: 100)");
   }
-  q.page_size = request.page_size() == 0 ? 100 : request.page_size();
-  q.page_token = request.page_token();
-  absl::StatusOr<storage::AlertPage> page = db->ListAlerts(q);
+  const int page_size = request.page_size() == 0 ? 100 : request.page_size();
+  absl::StatusOr<storage::AlertPage> page;
+  if (request.has_updated_since()) {
+    if (request.has_since() || request.has_until() || !request.identity().empty()) {
+      return absl::InvalidArgumentError(
+          "updated_since: lists by last change; it does not combine with since, until or "
+          "identity");
+    }
+    storage::ChangedAlertQuery q;
+    q.tenant = std::string(tenant);
+    q.updated_since = Millis(request.updated_since());
+    q.rule_id = rule_id;
+    q.status = request.status();
+    q.page_size = page_size;
+    q.page_token = request.page_token();
+    page = db->ListChangedAlerts(q);
+  } else {
+    storage::AlertQuery q;
+    q.tenant = std::string(tenant);
+    q.identity = request.identity();
+    q.rule_id = rule_id;
+    q.status = request.status();
+    if (request.has_since()) q.since = Millis(request.since());
+    if (request.has_until()) q.until = Millis(request.until());
+    if (q.since >= q.until) return absl::InvalidArgumentError("since: must be before until");
+    q.page_size = page_size;
+    q.page_token = request.page_token();
+    page = db->ListAlerts(q);
+  }
   if (!page.ok()) return page.status();
   v1::ListAlertsResponse out;
   for (v1::Alert& a : page->alerts) *out.add_alerts() = std::move(a);
   out.set_next_page_token(page->next_page_token);
   return out;
+}
+
+absl::StatusOr<v1::Alert> GetAlert(storage::Database* db, std::string_view tenant,
+                                   const v1::GetAlertRequest& request) {
+  if (db == nullptr) return absl::FailedPreconditionError("no data directory: no alert history");
+  if (request.alert_id().empty()) return absl::InvalidArgumentError("alert_id: empty");
+  absl::StatusOr<std::optional<v1::Alert>> alert = db->GetAlert(tenant, request.alert_id());
+  if (!alert.ok()) return alert.status();
+  if (!alert->has_value()) {
+    return absl::NotFoundError(absl::StrCat("alert_id: no alert \"", request.alert_id(),
+                                            "\" (tenant \"", AbslView(tenant), "\")"));
+  }
+  return **std::move(alert);
+}
+
+absl::StatusOr<v1::Alert> UpdateAlert(storage::Database* db, std::string_view tenant,
+                                      const v1::UpdateAlertRequest& request) {
+  if (db == nullptr) return absl::FailedPreconditionError("no data directory: no alert history");
+  if (request.alert_id().empty()) return absl::InvalidArgumentError("alert_id: empty");
+  const v1::Alert::Status status = request.status();
+  const v1::Alert::Disposition disposition = request.disposition();
+  if (!v1::Alert::Status_IsValid(status)) {
+    return absl::InvalidArgumentError(absl::StrCat("status: unknown value ", status));
+  }
+  if (!v1::Alert::Disposition_IsValid(disposition)) {
+    return absl::InvalidArgumentError(absl::StrCat("disposition: unknown value ", disposition));
+  }
+  if (status == v1::Alert::RESOLVED && disposition == v1::Alert::DISPOSITION_UNSPECIFIED) {
+    return absl::InvalidArgumentError(
+        "disposition: required to resolve (TRUE_POSITIVE, FALSE_POSITIVE or BENIGN)");
+  }
+  if (status != v1::Alert::RESOLVED && disposition != v1::Alert::DISPOSITION_UNSPECIFIED) {
+    return absl::InvalidArgumentError("disposition: only with status RESOLVED");
+  }
+  if (request.has_assignee() && request.assignee().size() > kMaxTriageName) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("assignee: longer than ", kMaxTriageName, " bytes"));
+  }
+  if (request.author().size() > kMaxTriageName) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("author: longer than ", kMaxTriageName, " bytes"));
+  }
+  if (request.note().size() > kMaxNoteBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("note: longer than ", kMaxNoteBytes, " bytes"));
+  }
+  if (status == v1::Alert::STATUS_UNSPECIFIED && !request.has_assignee() &&
+      request.note().empty()) {
+    return absl::InvalidArgumentError("nothing to change: set status, assignee or note");
+  }
+  return db->UpdateAlert(
+      tenant, request.alert_id(), [&](const v1::Alert& now, v1::Alert& triage) -> absl::Status {
+        if (!request.note().empty() && now.notes_size() >= kMaxNotes) {
+          return absl::FailedPreconditionError(absl::StrCat("note: alert ", now.alert_id(),
+                                                            " already holds ", kMaxNotes,
+                                                            " notes, the most it keeps"));
+        }
+        if (status != v1::Alert::STATUS_UNSPECIFIED) {
+          triage.set_status(status);
+          triage.set_disposition(disposition);  // cleared when reopened or acknowledged
+        }
+        if (request.has_assignee()) triage.set_assignee(request.assignee());
+        if (!request.note().empty()) {
+          v1::AlertNote* note = triage.add_notes();
+          note->set_author(request.author());
+          note->set_text(request.note());
+          *note->mutable_time() = engine::ToTimestamp(absl::ToUnixMillis(absl::Now()));
+        }
+        return absl::OkStatus();
+      });
 }
 
 namespace {

@@ -1,6 +1,7 @@
-// Lookups and triage feedback behind GetIdentity, ListAlerts, AddKnownNetwork,
-// ListKnownNetworks, RemoveKnownNetwork and ForgetIdentity: argument checks and conversions between
-// the API messages and the engine and storage. The gRPC handlers only call these.
+// Lookups and triage feedback behind GetIdentity, ListAlerts, GetAlert,
+// UpdateAlert, AddKnownNetwork, ListKnownNetworks, RemoveKnownNetwork and
+// ForgetIdentity: argument checks and conversions between the API messages and
+// the engine and storage. The gRPC and HTTP handlers only call these.
 //
 //   absl::StatusOr<v1::IdentityProfile> p = GetIdentity(engine, db, tenant, request);
 #ifndef TRAILSENTRY_SERVER_SERVICE_LOOKUPS_H_
@@ -20,6 +21,12 @@ namespace trailsentry::service {
     const v1::GetIdentityRequest& request);
 [[nodiscard]] absl::StatusOr<v1::ListAlertsResponse> ListAlerts(
     storage::Database* db, std::string_view tenant, const v1::ListAlertsRequest& request);
+[[nodiscard]] absl::StatusOr<v1::Alert> GetAlert(storage::Database* db, std::string_view tenant,
+                                                 const v1::GetAlertRequest& request);
+// Triage. Validates the request (a disposition exactly when resolving, sizes)
+// and applies it; docs/soar.md.
+[[nodiscard]] absl::StatusOr<v1::Alert> UpdateAlert(storage::Database* db, std::string_view tenant,
+                                                    const v1::UpdateAlertRequest& request);
 [[nodiscard]] absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(
     engine::Engine& engine, storage::Database* db, std::string_view tenant,
     const v1::AddKnownNetworkRequest& request);

@@ -104,9 +104,13 @@ std::string Metrics::Render(const std::vector<std::pair<std::string, double>>& g
     absl::StrAppend(&out, "trailsentry_request_errors_total{api=\"", key.substr(0, tab),
                     "\",method=\"", key.substr(tab + 1), "\"} ", h->errors.load(), "\n");
   }
+  // A name may carry labels (`x_total{sink="a"}`): one TYPE line per metric.
+  std::string last_type;
   for (const auto& [name, value] : gauges) {
-    absl::StrAppend(&out, "# TYPE ", name, " gauge\n", name, " ", absl::StrFormat("%.17g", value),
-                    "\n");
+    std::string metric = name.substr(0, name.find('{'));
+    if (metric != last_type) absl::StrAppend(&out, "# TYPE ", metric, " gauge\n");
+    last_type = std::move(metric);
+    absl::StrAppend(&out, name, " ", absl::StrFormat("%.17g", value), "\n");
   }
   return out;
 }

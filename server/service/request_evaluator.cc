@@ -46,8 +46,12 @@ class ResponseSink : public pipeline::VerdictSink {
     response_->set_accepted(response_->accepted() + 1);
   }
 
-  // Each alert once, in its final state; NEW if this request opened it.
-  void AddAlerts(const std::vector<AlertChange>& changes) {
+  // Each alert once, in its final state; NEW if this request opened it. With a
+  // database, as the change log holds it (triage, sequence, link).
+  void AddAlerts(const std::vector<AlertChange>& changes,
+                 const std::vector<v1::AlertChange>& committed) {
+    absl::flat_hash_map<std::string_view, const v1::AlertChange*> logged;
+    for (const v1::AlertChange& c : committed) logged.emplace(c.alert().alert_id(), &c);
     absl::flat_hash_map<std::string, size_t> index;
     std::vector<std::pair<bool, const engine::Alert*>> order;
     for (const AlertChange& c : changes) {
@@ -62,7 +66,12 @@ class ResponseSink : public pipeline::VerdictSink {
     for (const auto& [is_new, alert] : order) {
       v1::AlertChange* out = response_->add_alerts();
       out->set_kind(is_new ? v1::AlertChange::NEW : v1::AlertChange::UPDATED);
-      engine::ToProto(*alert, out->mutable_alert());
+      if (auto it = logged.find(alert->alert_id); it != logged.end()) {
+        *out->mutable_alert() = it->second->alert();
+        out->set_sequence(it->second->sequence());
+      } else {
+        engine::ToProto(*alert, out->mutable_alert());
+      }
     }
   }
 
@@ -141,8 +150,9 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
   } else if (!payload_error.ok()) {
     batch.Reject({"payload", std::string(payload_error.message())});
   }
-  sink.AddAlerts(batch.changes());
-  return batch.Commit();
+  if (absl::Status s = batch.Commit(); !s.ok()) return s;
+  sink.AddAlerts(batch.changes(), batch.committed_changes());
+  return absl::OkStatus();
 }
 
 absl::Status RequestEvaluator::OverLimit(const absl::Status& read, int events) const {

@@ -89,6 +89,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
       engine::Engine::Create(config, server->db_.get());
   if (!engine.ok()) return engine.status();
   server->engine_ = *std::move(engine);
+  absl::StatusOr<std::unique_ptr<delivery::AlertDelivery>> delivery =
+      delivery::AlertDelivery::Start(server->db_.get(), config.server.alerts);
+  if (!delivery.ok()) return delivery.status();
+  server->delivery_ = *std::move(delivery);
   server->evaluations_ = std::make_unique<Evaluations>(*server->engine_, server->db_.get(),
                                                        server->metrics_, config.server);
   server->service_ = std::make_unique<DetectionService>(*server->engine_, server->db_.get(),
@@ -126,7 +130,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
                             .evaluations = server->evaluations_.get(),
                             .metrics = &server->metrics_,
                             .config = &server->engine_->config().server,
-                            .ready = [raw] { return raw->Ready(); }});
+                            .ready = [raw] { return raw->Ready(); },
+                            .gauges = [raw] { return raw->delivery_->Gauges(); }});
     if (!http.ok()) return http.status();
     server->http_ = *std::move(http);
   }

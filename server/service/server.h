@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/delivery/alert_delivery.h"
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
 #include "server/service/admin_service.h"
@@ -71,6 +72,7 @@ class Server {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<storage::Database> db_;  // declared first: the engine reads through it
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<delivery::AlertDelivery> delivery_;  // reads the database's change log
   Metrics metrics_;
   std::unique_ptr<Evaluations> evaluations_;
   std::atomic<bool> ready_{false};

@@ -81,7 +81,8 @@ history() {
 }
 
 # Final state of every alert over several runs' outputs: the last line per alertId
-# ("change", NEW or UPDATED relative to each run, left out).
+# ("change", NEW or UPDATED relative to each run, left out, and so is the triage a
+# server adds by its clock: only what the events decide is compared).
 final_alerts() {
   python3 -c '
 import json, sys
@@ -89,7 +90,9 @@ alerts = {}
 for path in sys.argv[1:]:
     for line in open(path):
         a = json.loads(line)
-        a.pop("change", None)
+        for k in ("change", "status", "disposition", "assignee", "notes", "createdAt",
+                  "updatedAt", "changeSequence", "link"):
+            a.pop(k, None)
         alerts[a["alertId"]] = json.dumps(a, separators=(",", ":"))
 for k in sorted(alerts):
     print(alerts[k])

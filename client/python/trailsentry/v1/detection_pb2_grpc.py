@@ -2,6 +2,7 @@
 """Client and server classes corresponding to protobuf-defined services."""
 import grpc
 
+from trailsentry.v1 import alert_pb2 as trailsentry_dot_v1_dot_alert__pb2
 from trailsentry.v1 import detection_pb2 as trailsentry_dot_v1_dot_detection__pb2
 
 
@@ -33,6 +34,21 @@ class DetectionStub(object):
                 '/trailsentry.v1.Detection/ListAlerts',
                 request_serializer=trailsentry_dot_v1_dot_detection__pb2.ListAlertsRequest.SerializeToString,
                 response_deserializer=trailsentry_dot_v1_dot_detection__pb2.ListAlertsResponse.FromString,
+                )
+        self.GetAlert = channel.unary_unary(
+                '/trailsentry.v1.Detection/GetAlert',
+                request_serializer=trailsentry_dot_v1_dot_detection__pb2.GetAlertRequest.SerializeToString,
+                response_deserializer=trailsentry_dot_v1_dot_alert__pb2.Alert.FromString,
+                )
+        self.UpdateAlert = channel.unary_unary(
+                '/trailsentry.v1.Detection/UpdateAlert',
+                request_serializer=trailsentry_dot_v1_dot_detection__pb2.UpdateAlertRequest.SerializeToString,
+                response_deserializer=trailsentry_dot_v1_dot_alert__pb2.Alert.FromString,
+                )
+        self.WatchAlerts = channel.unary_stream(
+                '/trailsentry.v1.Detection/WatchAlerts',
+                request_serializer=trailsentry_dot_v1_dot_detection__pb2.WatchAlertsRequest.SerializeToString,
+                response_deserializer=trailsentry_dot_v1_dot_alert__pb2.AlertChange.FromString,
                 )
         self.AddKnownNetwork = channel.unary_unary(
                 '/trailsentry.v1.Detection/AddKnownNetwork',
@@ -84,6 +100,30 @@ class DetectionServicer(object):
 
     def ListAlerts(self, request, context):
         """Alert history, newest first, filtered and paged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAlert(self, request, context):
+        """One alert, with its triage. NOT_FOUND if there is none by that id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAlert(self, request, context):
+        """Triage: status, disposition, assignee, a note. Answers the alert as it is
+        now; the change goes out to WatchAlerts and webhooks as TRIAGED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchAlerts(self, request, context):
+        """Every alert change (NEW, UPDATED, TRIAGED) of the caller's tenant after a
+        cursor, in order, then each new one as it is committed, until the caller
+        cancels. At least once: resume with the last sequence handled.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -141,6 +181,21 @@ def add_DetectionServicer_to_server(servicer, server):
                     servicer.ListAlerts,
                     request_deserializer=trailsentry_dot_v1_dot_detection__pb2.ListAlertsRequest.FromString,
                     response_serializer=trailsentry_dot_v1_dot_detection__pb2.ListAlertsResponse.SerializeToString,
+            ),
+            'GetAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAlert,
+                    request_deserializer=trailsentry_dot_v1_dot_detection__pb2.GetAlertRequest.FromString,
+                    response_serializer=trailsentry_dot_v1_dot_alert__pb2.Alert.SerializeToString,
+            ),
+            'UpdateAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAlert,
+                    request_deserializer=trailsentry_dot_v1_dot_detection__pb2.UpdateAlertRequest.FromString,
+                    response_serializer=trailsentry_dot_v1_dot_alert__pb2.Alert.SerializeToString,
+            ),
+            'WatchAlerts': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchAlerts,
+                    request_deserializer=trailsentry_dot_v1_dot_detection__pb2.WatchAlertsRequest.FromString,
+                    response_serializer=trailsentry_dot_v1_dot_alert__pb2.AlertChange.SerializeToString,
             ),
             'AddKnownNetwork': grpc.unary_unary_rpc_method_handler(
                     servicer.AddKnownNetwork,
@@ -237,6 +292,57 @@ class Detection(object):
         return grpc.experimental.unary_unary(request, target, '/trailsentry.v1.Detection/ListAlerts',
             trailsentry_dot_v1_dot_detection__pb2.ListAlertsRequest.SerializeToString,
             trailsentry_dot_v1_dot_detection__pb2.ListAlertsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/trailsentry.v1.Detection/GetAlert',
+            trailsentry_dot_v1_dot_detection__pb2.GetAlertRequest.SerializeToString,
+            trailsentry_dot_v1_dot_alert__pb2.Alert.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UpdateAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/trailsentry.v1.Detection/UpdateAlert',
+            trailsentry_dot_v1_dot_detection__pb2.UpdateAlertRequest.SerializeToString,
+            trailsentry_dot_v1_dot_alert__pb2.Alert.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def WatchAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/trailsentry.v1.Detection/WatchAlerts',
+            trailsentry_dot_v1_dot_detection__pb2.WatchAlertsRequest.SerializeToString,
+            trailsentry_dot_v1_dot_alert__pb2.AlertChange.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
