@@ -26,6 +26,7 @@ namespace {
 using internal::FromRocks;
 
 constexpr char kChangeSequenceKey[] = "change_sequence";
+constexpr char kLogStartsKey[] = "change_log_starts";  // ms: older changes were pruned
 constexpr char kCursorPrefix[] = "cursor/";
 
 std::string ChangeKey(int64_t sequence) {
@@ -46,6 +47,10 @@ absl::Status Database::LoadChangeLog() {
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kMeta), kChangeSequenceKey, &value);
   if (s.ok() && value.size() == 8) last = static_cast<int64_t>(keys::ReadBigEndian64(value));
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the change sequence");
+  s = db_->Get(rocksdb::ReadOptions(), cf(kMeta), kLogStartsKey, &value);
+  if (s.ok() && value.size() == 8) {
+    log_starts_ms_.store(static_cast<int64_t>(keys::ReadBigEndian64(value)));
+  }
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kAlertChanges)));
   it->SeekToLast();
@@ -277,9 +282,15 @@ absl::StatusOr<int64_t> Database::PruneChanges(int64_t now_ms, absl::Duration re
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading the change log");
   if (dropped == 0) return 0;
-  rocksdb::WriteOptions wo;
-  rocksdb::Status s = db_->DeleteRange(wo, cf(kAlertChanges), first, keys::PrefixEnd(end));
+  // Where the log now starts, for updated_since listings that reach before it.
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(cf(kAlertChanges), first, keys::PrefixEnd(end));
+  batch.Put(cf(kMeta), kLogStartsKey, ChangeKey(cutoff));
+  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "pruning the change log");
+  int64_t cur = log_starts_ms_.load();
+  while (cutoff > cur && !log_starts_ms_.compare_exchange_weak(cur, cutoff)) {
+  }
   return dropped;
 }
 
@@ -314,21 +325,14 @@ absl::StatusOr<AlertPage> Database::ListChangedAlerts(const ChangedAlertQuery& q
     }
     below = static_cast<int64_t>(keys::ReadBigEndian64(raw.substr(1)));
   }
+  if (const int64_t starts = log_starts_ms_.load(); q.updated_since < starts) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "updated_since: the change log starts at ",
+        absl::FormatTime(absl::RFC3339_full, absl::FromUnixMillis(starts), absl::UTCTimeZone()),
+        " (server.alerts.change_retention); list by since/until instead"));
+  }
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kAlertChanges)));
-  it->SeekToFirst();
-  if (it->Valid() && keys::ReadBigEndian64(it->key().ToStringView()) > 1) {
-    v1::AlertChange oldest;
-    if (oldest.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) &&
-        Millis(oldest.alert().updated_at()) > q.updated_since) {
-      return absl::OutOfRangeError(
-          absl::StrCat("updated_since: the change log starts at ",
-                       absl::FormatTime(absl::RFC3339_full,
-                                        absl::FromUnixMillis(Millis(oldest.alert().updated_at())),
-                                        absl::UTCTimeZone()),
-                       " (server.alerts.change_retention); list by since/until instead"));
-    }
-  }
   AlertPage page;
   if (below == INT64_MAX) {
     it->SeekToLast();

@@ -10,48 +10,12 @@
 
 #include "server/engine/account_baselines.h"
 #include "storage/keys.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/storage/database_fixture.h"
 
 namespace trailsentry::testing {
 namespace {
 
 using engine::BaselineEntry;
-using engine::Network;
-
-Network Net(const char* cidr) { return Network::ParseCidr(cidr).value(); }
-
-storage::AlertQuery Query(const char* tenant, int page_size = 100) {
-  storage::AlertQuery q;
-  q.tenant = tenant;
-  q.page_size = page_size;
-  return q;
-}
-
-class DatabaseTest : public ::testing::Test {
- protected:
-  void SetUp() override { Open(); }
-  void Open() {
-    db_.reset();
-    db_ = storage::Database::Open({.path = dir_.path() + "/data", .config = &config_}).value();
-  }
-  engine::Alert MakeAlert(const std::string& id, const std::string& identity, int64_t opened_at,
-                          engine::Rule rule = engine::Rule::kBurst) {
-    engine::Alert a;
-    a.rule = rule;
-    a.alert_id = id;
-    a.tenant = "default";
-    a.identity = identity;
-    a.opened_at = a.window_start = a.first_event_time = opened_at;
-    a.window_end = a.last_event_time = opened_at + 5000;
-    a.actions = {"ListUsers", "ListRoles"};
-    a.event_count = 2;
-    return a;
-  }
-
-  engine::Config config_;
-  TempDir dir_;
-  std::unique_ptr<storage::Database> db_;
-};
 
 constexpr engine::LogReach kReach{3600000, 3600000, 3600000};
 

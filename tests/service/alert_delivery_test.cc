@@ -1,0 +1,341 @@
+// Alerts for SOAR through the real server and client: triage (GetAlert,
+// UpdateAlert), ListAlerts by status and updated_since, WatchAlerts from a
+// cursor across restarts and shutdowns, and webhooks to a real HTTP receiver
+// that is down at first.
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+#include "server/delivery/webhook_sink.h"
+#include "server/engine/alert_proto.h"
+#include "tests/service/detection_fixture.h"
+
+namespace trailsentry::testing {
+namespace {
+
+class AlertDeliveryTest : public DetectionServiceTest {
+ protected:
+  // A burst (NEW), two more calls (UPDATED), triage (TRIAGED): three changes.
+  std::string ThreeChanges() {
+    auto opened = client_->Evaluate(Request(Burst(6, 0)));
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    const std::string id = opened->alerts(0).alert().alert_id();
+    EXPECT_TRUE(client_->Evaluate(Request({Record().AtSecond(7).Action("ListKeys").Json()})).ok());
+    v1::UpdateAlertRequest triage;
+    triage.set_alert_id(id);
+    triage.set_status(v1::Alert::ACKNOWLEDGED);
+    EXPECT_TRUE(client_->UpdateAlert(triage).ok());
+    return id;
+  }
+
+  // The changes after `after`, stopping after `n`.
+  std::vector<v1::AlertChange> Watch(int64_t after, int n) {
+    v1::WatchAlertsRequest request;
+    request.set_after_sequence(after);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    std::vector<v1::AlertChange> out;
+    absl::Status s = client_->WatchAlerts(request, context, [&](const v1::AlertChange& c) {
+      out.push_back(c);
+      return static_cast<int>(out.size()) < n;
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  }
+
+  v1::UpdateAlertRequest Update(const std::string& id) {
+    v1::UpdateAlertRequest r;
+    r.set_alert_id(id);
+    return r;
+  }
+};
+
+TEST_F(AlertDeliveryTest, EvaluateAnswersAlertsWithTheirTriageSequenceAndLink) {
+  engine::Config config;
+  config.server.alerts.link_template = "https://soar.example/{tenant}/alerts/{alert_id}";
+  Start(config);
+  const int64_t before = absl::ToUnixMillis(absl::Now());
+  auto response = client_->Evaluate(Request(Burst(6, 0)));
+  ASSERT_TRUE(response.ok());
+  ASSERT_EQ(response->alerts_size(), 1);
+  const v1::AlertChange& change = response->alerts(0);
+  EXPECT_EQ(change.sequence(), 1);
+  EXPECT_EQ(change.alert().status(), v1::Alert::OPEN);
+  EXPECT_EQ(change.alert().change_sequence(), 1);
+  EXPECT_GE(engine::FromTimestamp(change.alert().created_at()), before);
+  EXPECT_EQ(change.alert().link(),
+            "https://soar.example/default/alerts/" + change.alert().alert_id());
+  EXPECT_EQ(change.alert().reason(),
+            "arn:aws:iam::111122223333:user/alice made 6 distinct discovery calls through the AWS "
+            "CLI within 5.0 s from 198.51.100.7: DescribeInstances, DescribeSecurityGroups, "
+            "GetCallerIdentity, ListBuckets, ListRoles, ListUsers (6 calls in all)");
+  // GetAlert answers the same alert.
+  absl::StatusOr<v1::Alert> got = client_->GetAlert(change.alert().alert_id());
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->SerializeAsString(), change.alert().SerializeAsString());
+  EXPECT_EQ(client_->GetAlert("burst-nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(AlertDeliveryTest, UpdateAlertChecksItsArguments) {
+  const std::string id = client_->Evaluate(Request(Burst(6, 0)))->alerts(0).alert().alert_id();
+  auto code = [&](const v1::UpdateAlertRequest& r) { return client_->UpdateAlert(r).status(); };
+  v1::UpdateAlertRequest r = Update(id);
+  EXPECT_EQ(code(r).code(), absl::StatusCode::kInvalidArgument);  // nothing to change
+  r.set_status(v1::Alert::RESOLVED);
+  absl::Status s = code(r);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("disposition: required to resolve"), std::string::npos) << s;
+  r.set_status(v1::Alert::ACKNOWLEDGED);
+  r.set_disposition(v1::Alert::BENIGN);
+  EXPECT_NE(code(r).message().find("disposition: only with status RESOLVED"), std::string::npos);
+  r = Update(id);
+  r.set_note(std::string(5000, 'x'));
+  EXPECT_NE(code(r).message().find("note: longer than 4096"), std::string::npos);
+  r = Update("burst-nope");
+  r.set_assignee("bob");
+  EXPECT_EQ(code(r).code(), absl::StatusCode::kNotFound);
+  r = Update(id);
+  r.set_status(static_cast<v1::Alert::Status>(17));
+  EXPECT_NE(code(r).message().find("status: unknown value 17"), std::string::npos);
+  // None of these changed anything.
+  EXPECT_EQ(client_->GetAlert(id)->change_sequence(), 1);
+}
+
+TEST_F(AlertDeliveryTest, ResolvedAlertsAreFoundByStatusAndByLastChange) {
+  const std::string first = ThreeChanges();
+  // A second identity's alert, left open.
+  std::vector<std::string> bob;
+  for (int i = 0; i < 6; ++i) {
+    bob.push_back(Record().AtSecond(100 + i).User("bob").Action(kActions[i]).Json());
+  }
+  const std::string second = client_->Evaluate(Request(bob))->alerts(0).alert().alert_id();
+  // Times are in ms: the poll's time is strictly between the two changes.
+  absl::SleepFor(absl::Milliseconds(5));
+  const int64_t before_resolve = absl::ToUnixMillis(absl::Now());
+  absl::SleepFor(absl::Milliseconds(5));
+  v1::UpdateAlertRequest resolve = Update(first);
+  resolve.set_status(v1::Alert::RESOLVED);
+  resolve.set_disposition(v1::Alert::FALSE_POSITIVE);
+  resolve.set_assignee("carol");
+  resolve.set_note("CI runner's nightly inventory");
+  resolve.set_author("carol");
+  absl::StatusOr<v1::Alert> resolved = client_->UpdateAlert(resolve);
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->status(), v1::Alert::RESOLVED);
+  EXPECT_EQ(resolved->disposition(), v1::Alert::FALSE_POSITIVE);
+  ASSERT_EQ(resolved->notes_size(), 1);
+  EXPECT_EQ(resolved->notes(0).author(), "carol");
+
+  v1::ListAlertsRequest by_status;
+  by_status.set_status(v1::Alert::RESOLVED);
+  auto resolved_list = client_->ListAlerts(by_status);
+  ASSERT_TRUE(resolved_list.ok());
+  ASSERT_EQ(resolved_list->alerts_size(), 1);
+  EXPECT_EQ(resolved_list->alerts(0).alert_id(), first);
+  by_status.set_status(v1::Alert::OPEN);
+  auto open = client_->ListAlerts(by_status);
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open->alerts_size(), 1);
+  EXPECT_EQ(open->alerts(0).alert_id(), second);
+
+  // What changed since a poll: only the resolved one, though it opened first.
+  v1::ListAlertsRequest since;
+  *since.mutable_updated_since() = engine::ToTimestamp(before_resolve);
+  auto changed = client_->ListAlerts(since);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  ASSERT_EQ(changed->alerts_size(), 1);
+  EXPECT_EQ(changed->alerts(0).alert_id(), first);
+  since.set_identity("arn:x");
+  EXPECT_EQ(client_->ListAlerts(since).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(AlertDeliveryTest, WatchGivesEveryChangeInOrderAndResumesAcrossRestarts) {
+  const std::string id = ThreeChanges();
+  std::vector<v1::AlertChange> all = Watch(0, 3);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].kind(), v1::AlertChange::NEW);
+  EXPECT_EQ(all[1].kind(), v1::AlertChange::UPDATED);
+  EXPECT_EQ(all[2].kind(), v1::AlertChange::TRIAGED);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(all[i].sequence(), i + 1);
+    EXPECT_EQ(all[i].alert().alert_id(), id);
+  }
+  EXPECT_EQ(all[1].alert().event_count(), 7);
+  EXPECT_EQ(all[2].alert().status(), v1::Alert::ACKNOWLEDGED);
+
+  Restart();
+  std::vector<v1::AlertChange> rest = Watch(1, 2);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].SerializeAsString(), all[1].SerializeAsString());
+
+  // Live: a watcher waiting at the end gets the next commit as it happens.
+  std::vector<v1::AlertChange> live;
+  std::thread watcher([&] { live = Watch(3, 1); });
+  absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_TRUE(client_->Evaluate(Request({Record().AtSecond(8).Action("ListAliases").Json()})).ok());
+  watcher.join();
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].sequence(), 4);
+  EXPECT_EQ(live[0].kind(), v1::AlertChange::UPDATED);
+}
+
+TEST_F(AlertDeliveryTest, WatchRefusesACursorItCannotServe) {
+  ThreeChanges();
+  v1::WatchAlertsRequest request;
+  request.set_after_sequence(99);
+  grpc::ClientContext context;
+  absl::Status s =
+      client_->WatchAlerts(request, context, [](const v1::AlertChange&) { return true; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_NE(s.message().find("past the newest change, 3"), std::string::npos) << s;
+}
+
+// What the server sends, seen on a raw stub (the client library's retry policy
+// would call again, and wait for the server to come back).
+TEST_F(AlertDeliveryTest, ShutdownEndsWatchesWithUnavailable) {
+  grpc::Status status;
+  std::unique_ptr<v1::Detection::Stub> stub = RawStub();
+  std::thread watcher([&] {
+    v1::WatchAlertsRequest request;
+    request.set_from_now(true);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto reader = stub->WatchAlerts(&context, request);
+    v1::AlertChange change;
+    while (reader->Read(&change)) {
+    }
+    status = reader->Finish();
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  server_->Shutdown(absl::Seconds(5));
+  watcher.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+}
+
+// A receiver the test starts and stops: what it was sent, and whether each
+// signature matched.
+class Receiver {
+ public:
+  Receiver(int port, std::string secret, int fail_first = 0,
+           absl::Duration delay = absl::ZeroDuration())
+      : secret_(std::move(secret)), fail_(fail_first) {
+    server_.Post("/hook", [this, delay](const httplib::Request& req, httplib::Response& res) {
+      absl::SleepFor(delay);
+      if (fail_.fetch_sub(1) > 0) {
+        res.status = 503;
+        return;
+      }
+      int64_t sequence = 0;
+      EXPECT_TRUE(absl::SimpleAtoi(req.get_header_value("X-Trailsentry-Sequence"), &sequence));
+      std::lock_guard<std::mutex> lock(mu_);
+      sequences_.push_back(sequence);
+      signed_ &=
+          req.get_header_value("X-Trailsentry-Signature") == delivery::SignBody(secret_, req.body);
+      res.status = 204;
+    });
+    EXPECT_TRUE(server_.bind_to_port("127.0.0.1", port));
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~Receiver() {
+    server_.stop();
+    thread_.join();
+  }
+  std::vector<int64_t> sequences() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sequences_;
+  }
+  bool all_signed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return signed_;
+  }
+  // Waits up to 20 s for `n` deliveries.
+  bool Await(size_t n) {
+    for (int i = 0; i < 400 && sequences().size() < n; ++i) absl::SleepFor(absl::Milliseconds(50));
+    return sequences().size() >= n;
+  }
+
+ private:
+  const std::string secret_;
+  std::atomic<int> fail_;
+  httplib::Server server_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<int64_t> sequences_;
+  bool signed_ = true;
+};
+
+// A loopback port nothing listens on (bound, read, closed: never listened, so
+// nothing is left accepting on it).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class WebhookTest : public AlertDeliveryTest {
+ protected:
+  void StartWithWebhook(int port) {
+    { std::ofstream(secret_dir_.path() + "/secret") << kSecret << "\n"; }
+    engine::Config config;
+    engine::WebhookConfig hook;
+    hook.name = "soar";
+    hook.url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+    hook.secret_file = secret_dir_.path() + "/secret";
+    hook.timeout = absl::Seconds(1);
+    hook.max_backoff = absl::Seconds(1);
+    config.server.alerts.webhooks.push_back(hook);
+    Start(config);
+  }
+  static constexpr char kSecret[] = "0123456789abcdef-test-secret";
+  TempDir secret_dir_;
+};
+
+TEST_F(WebhookTest, ChangesMadeWhileTheReceiverIsDownArriveInOrderOnceItIsUp) {
+  const int port = FreePort();
+  StartWithWebhook(port);
+  ThreeChanges();
+  absl::SleepFor(absl::Milliseconds(700));             // a few attempts fail
+  Receiver receiver(port, kSecret, /*fail_first=*/1);  // and one more answers 503
+  ASSERT_TRUE(receiver.Await(3));
+  EXPECT_EQ(receiver.sequences(), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_TRUE(receiver.all_signed());
+
+  // The cursor is kept: after a restart only the new change is sent.
+  Restart();
+  ASSERT_TRUE(client_->Evaluate(Request({Record().AtSecond(8).Action("ListAliases").Json()})).ok());
+  ASSERT_TRUE(receiver.Await(4));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(receiver.sequences(), (std::vector<int64_t>{1, 2, 3, 4}));
+}
+
+TEST_F(WebhookTest, ASlowReceiverNeverSlowsEvaluate) {
+  const int port = FreePort();
+  StartWithWebhook(port);
+  // Answers each delivery after 3 s, past the webhook's 1 s timeout.
+  Receiver receiver(port, kSecret, 0, absl::Seconds(3));
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(client_->Evaluate(Request(Burst(6, i * 100))).ok());
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 2.0);  // each call ~1 ms; one delivery attempt takes 1 s
+  EXPECT_TRUE(receiver.sequences().empty());
+}
+
+}  // namespace
+}  // namespace trailsentry::testing
