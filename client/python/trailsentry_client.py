@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 import grpc
 from google.protobuf import json_format
 
-from trailsentry.v1 import detection_pb2, detection_pb2_grpc, event_pb2
+from trailsentry.v1 import alert_pb2, detection_pb2, detection_pb2_grpc, event_pb2
 
 __all__ = ["Client", "Error", "to_dict"]
 
@@ -152,13 +152,21 @@ class Client:
         """What trailsentry knows of an identity (IdentityProfile); Error NOT_FOUND if never seen."""
         return self._call(self._stub.GetIdentity, detection_pb2.GetIdentityRequest(identity=identity))
 
-    def list_alerts(self, since=None, until=None, rule_id=None, identity=None, limit=100, page_size=100):
-        """Alert history, newest first: a generator of Alert messages, paging as needed."""
+    def list_alerts(self, since=None, until=None, rule_id=None, identity=None, limit=100, page_size=100,
+                    status=None, updated_since=None):
+        """Alert history, newest first: a generator of Alert messages, paging as needed.
+        status: "OPEN", "ACKNOWLEDGED" or "RESOLVED". updated_since (server clock,
+        datetime or RFC 3339): the alerts changed since then, most recently changed
+        first (what a polling playbook asks with the time of its last poll)."""
         request = detection_pb2.ListAlertsRequest(rule_id=rule_id or "", identity=identity or "")
         if since is not None:
             request.since.CopyFrom(_timestamp(since, "since"))
         if until is not None:
             request.until.CopyFrom(_timestamp(until, "until"))
+        if status is not None:
+            request.status = alert_pb2.Alert.Status.Value(status)
+        if updated_since is not None:
+            request.updated_since.CopyFrom(_timestamp(updated_since, "updated_since"))
         seen = 0
         while seen < limit:
             request.page_size = min(page_size, limit - seen)
@@ -169,6 +177,40 @@ class Client:
             if not page.next_page_token:
                 return
             request.page_token = page.next_page_token
+
+    def get_alert(self, alert_id):
+        """One alert with its triage; Error NOT_FOUND if there is none by that id."""
+        return self._call(self._stub.GetAlert, detection_pb2.GetAlertRequest(alert_id=alert_id))
+
+    def update_alert(self, alert_id, status=None, disposition=None, assignee=None, note=None,
+                     author=None):
+        """Triage: status "OPEN" | "ACKNOWLEDGED" | "RESOLVED" (RESOLVED needs a
+        disposition: "TRUE_POSITIVE" | "FALSE_POSITIVE" | "BENIGN"), assignee ("" to
+        unassign), a note to add. Returns the Alert as it is now."""
+        request = detection_pb2.UpdateAlertRequest(alert_id=alert_id, note=note or "",
+                                                   author=author or "")
+        if status is not None:
+            request.status = alert_pb2.Alert.Status.Value(status)
+        if disposition is not None:
+            request.disposition = alert_pb2.Alert.Disposition.Value(disposition)
+        if assignee is not None:
+            request.assignee = assignee
+        return self._call(self._stub.UpdateAlert, request)
+
+    def watch_alerts(self, after_sequence=0, from_now=False):
+        """Every alert change (AlertChange: kind NEW, UPDATED or TRIAGED, the alert,
+        its sequence) after `after_sequence`, then each new one as the server commits
+        it: a generator that runs until closed. Delivery is at least once: keep the
+        last sequence handled and resume from it after an error."""
+        request = detection_pb2.WatchAlertsRequest(after_sequence=after_sequence, from_now=from_now)
+        call = self._stub.WatchAlerts(request, metadata=self._metadata)
+        try:
+            for change in call:
+                yield change
+        except grpc.RpcError as e:
+            raise Error(e.code().name, e.details()) from None
+        finally:
+            call.cancel()
 
     def add_known_network(self, cidr, identity=None, account_id=None, expires_at=None,
                           force=False):

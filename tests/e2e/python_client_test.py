@@ -88,6 +88,32 @@ class PythonClientTest(unittest.TestCase):
             self.ts.remove_known_network("192.0.2.0/24", account_id="111122223333")
         self.assertEqual(e.exception.code, "NOT_FOUND")
 
+    def test_triage_and_watch(self):
+        alert_id = self.first.alerts[0].alert.alert_id
+        with self.assertRaises(Error) as e:
+            self.ts.update_alert(alert_id, status="RESOLVED")
+        self.assertEqual(e.exception.code, "INVALID_ARGUMENT")
+        resolved = self.ts.update_alert(alert_id, status="RESOLVED", disposition="TRUE_POSITIVE",
+                                        assignee="soar", note="escalated", author="playbook")
+        self.assertEqual(to_dict(resolved)["status"], "RESOLVED")
+        self.assertEqual(to_dict(resolved)["notes"][0]["author"], "playbook")
+        self.assertEqual(to_dict(self.ts.get_alert(alert_id))["disposition"], "TRUE_POSITIVE")
+        self.assertEqual([a.alert_id for a in self.ts.list_alerts(status="RESOLVED")], [alert_id])
+        self.assertEqual(
+            [a.alert_id for a in self.ts.list_alerts(updated_since=resolved.updated_at.ToJsonString())],
+            [alert_id])
+        # The change log, from the start: the alert opening, then the triage.
+        watch = self.ts.watch_alerts(after_sequence=0)
+        kinds = []
+        for change in watch:
+            if change.alert.alert_id == alert_id:
+                kinds.append(to_dict(change)["kind"])
+            if change.sequence == resolved.change_sequence:
+                break
+        watch.close()
+        self.assertEqual(kinds[0], "NEW")
+        self.assertEqual(kinds[-1], "TRIAGED")
+
     def test_evaluate_file(self):
         path = glob.glob(os.path.join(EXAMPLES, "*.json"))[0]
         responses = list(self.ts.evaluate_file(path))

@@ -135,6 +135,20 @@ TEST(ConfigLoader, DefaultsOverridesAndErrorsNamingTheField) {
            {"unusual_ip { suppression: \"-1s\" }", "unusual_ip.suppression"},
            {"unusual_ip { suppression: \"1000h\" }", "unusual_ip.suppression"},
            {"unusual_ip { min_distinct_calls: 0 }", "unusual_ip.min_distinct_calls"},
+           // Webhooks: each names what it lacks.
+           {"server { alerts { webhooks { url: \"http://h/\" secret_file: \"s\" } } }",
+            "server.alerts.webhooks[0].name"},
+           {"server { alerts { webhooks { name: \"a\" url: \"ftp://h\" secret_file: \"s\" } } }",
+            "server.alerts.webhooks[0].url"},
+           {"server { alerts { webhooks { name: \"a\" url: \"https://h\" } } }",
+            "server.alerts.webhooks[0].secret_file"},
+           {"server { alerts { webhooks { name: \"a\" url: \"https://h\" secret_file: \"s\" } "
+            "webhooks { name: \"a\" url: \"https://h\" secret_file: \"s\" } } }",
+            "server.alerts.webhooks[1].name"},
+           {"server { alerts { webhooks { name: \"a\" url: \"https://h\" secret_file: \"s\" "
+            "timeout: \"5\" } } }",
+            "server.alerts.webhooks[0].timeout"},
+           {"server { alerts { change_retention: \"1s\" } }", "server.alerts.change_retention"},
        }) {
     auto bad = ParseConfig(b.text);
     ASSERT_FALSE(bad.ok()) << b.text;
@@ -144,6 +158,17 @@ TEST(ConfigLoader, DefaultsOverridesAndErrorsNamingTheField) {
   // still holds every call up to the one that fired it), and in TUMBLING mode.
   EXPECT_TRUE(ParseConfig("unusual_ip { suppression: \"0s\" }").ok());
   EXPECT_TRUE(ParseConfig("burst { mode: TUMBLING suppression: \"0s\" }").ok());
+  auto hooks = ParseConfig(
+      "server { alerts { link_template: \"https://soar/{alert_id}\" change_retention: \"24h\" "
+      "webhooks { name: \"soar\" url: \"https://soar.example/hook\" secret_file: \"/s\" "
+      "timeout: \"2s\" tenant: \"acme\" } } }");
+  ASSERT_TRUE(hooks.ok()) << hooks.status();
+  ASSERT_EQ(hooks->server.alerts.webhooks.size(), 1u);
+  EXPECT_EQ(hooks->server.alerts.webhooks[0].timeout, absl::Seconds(2));
+  EXPECT_EQ(hooks->server.alerts.webhooks[0].max_backoff, absl::Seconds(60));
+  EXPECT_EQ(hooks->server.alerts.webhooks[0].tenant, "acme");
+  EXPECT_EQ(hooks->server.alerts.change_retention, absl::Hours(24));
+  EXPECT_EQ(hooks->server.alerts.link_template, "https://soar/{alert_id}");
 }
 
 }  // namespace
