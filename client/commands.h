@@ -54,6 +54,7 @@ struct TriageOptions {
   std::string alert_id, status, disposition;
   std::optional<std::string> assignee;  // unset: unchanged
   std::string note, author;
+  std::string trust_network;  // "identity" or "account" (with FALSE_POSITIVE or BENIGN)
 };
 int RunTriage(const Client::Options& connection, const TriageOptions& options);
 struct WatchOptions {
@@ -67,6 +68,7 @@ struct TrustOptions {
   std::string identity, account, cidr;
   std::string expires;  // RFC 3339 event time; empty: until removed
   bool force = false;
+  bool hostile = false;  // the tenant's hostile networks instead of an identity or account
 };
 // trust: adds (or renews) a trusted network; trusted: lists them (cidr unused);
 // untrust: removes one.

@@ -91,15 +91,17 @@ int RunAlerts(const Client::Options& server, const AlertsOptions& o) {
 
 namespace {
 
-// --identity or --account, exactly one, into a request's scope.
+// --identity, --account or --hostile, exactly one, into a request's scope.
 template <typename Request>
 bool SetScope(const char* command, const TrustOptions& o, Request& request) {
-  if (o.identity.empty() == o.account.empty()) {
-    std::fprintf(stderr, "trailsentry %s: give exactly one of --identity or --account\n", command);
+  if (!o.identity.empty() + !o.account.empty() + o.hostile != 1) {
+    std::fprintf(stderr, "trailsentry %s: give exactly one of --identity, --account or --hostile\n",
+                 command);
     return false;
   }
   if (!o.identity.empty()) request.set_identity(o.identity);
   if (!o.account.empty()) request.set_account_id(o.account);
+  if (o.hostile) request.set_hostile(true);
   return true;
 }
 
@@ -174,6 +176,14 @@ int RunTriage(const Client::Options& server, const TriageOptions& o) {
       return kExitUsage;
     }
     request.set_disposition(disposition);
+  }
+  if (o.trust_network == "identity") {
+    request.set_trust_network(v1::UpdateAlertRequest::FOR_IDENTITY);
+  } else if (o.trust_network == "account") {
+    request.set_trust_network(v1::UpdateAlertRequest::FOR_ACCOUNT);
+  } else if (!o.trust_network.empty()) {
+    std::fprintf(stderr, "trailsentry triage: --trust_network: identity or account\n");
+    return kExitUsage;
   }
   if (o.assignee) request.set_assignee(*o.assignee);
   request.set_note(o.note);

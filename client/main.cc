@@ -54,6 +54,12 @@ ABSL_FLAG(std::string, disposition, "",
 ABSL_FLAG(std::optional<std::string>, assignee, std::nullopt,
           "triage: assign the alert (\"\": unassign)");
 ABSL_FLAG(std::string, note, "", "triage: a note to add");
+ABSL_FLAG(std::string, trust_network, "",
+          "triage: resolving an unusual-IP alert FALSE_POSITIVE or BENIGN, trust its network "
+          "for its identity or account");
+ABSL_FLAG(bool, hostile, false,
+          "trust, trusted, untrust: the tenant's hostile networks (never learned; every "
+          "discovery call from one is unusual)");
 ABSL_FLAG(std::string, author, "", "triage: who makes the change (default: $USER)");
 ABSL_FLAG(int64_t, after, 0, "watch: the changes after this sequence (0: the oldest kept)");
 ABSL_FLAG(bool, from_now, false, "watch: only the changes from now on");
@@ -77,12 +83,14 @@ constexpr char kUsage[] =
     "                       [--identity K] [--status S] [--updated_since T] [--limit N]\n"
     "  trailsentry alert    [--server HOST:PORT] ALERT_ID\n"
     "  trailsentry triage   [--server HOST:PORT] [--status S] [--disposition D]\n"
-    "                       [--assignee A] [--note TEXT] [--author WHO] ALERT_ID\n"
+    "                       [--assignee A] [--note TEXT] [--author WHO]\n"
+    "                       [--trust_network identity|account] ALERT_ID\n"
     "  trailsentry watch    [--server HOST:PORT] [--after SEQUENCE | --from_now] [--limit N]\n"
-    "  trailsentry trust    [--server HOST:PORT] (--identity K | --account A) [--expires T]\n"
+    "  trailsentry trust    [--server HOST:PORT] (--identity K | --account A | --hostile)\n"
+    "                       [--expires T]\n"
     "                       [--force] CIDR\n"
-    "  trailsentry trusted  [--server HOST:PORT] (--identity K | --account A)\n"
-    "  trailsentry untrust  [--server HOST:PORT] (--identity K | --account A) CIDR\n"
+    "  trailsentry trusted  [--server HOST:PORT] (--identity K | --account A | --hostile)\n"
+    "  trailsentry untrust  [--server HOST:PORT] (--identity K | --account A | --hostile) CIDR\n"
     "  trailsentry forget   [--server HOST:PORT] IDENTITY_KEY\n"
     "  trailsentry admin backup  [--server HOST:PORT] NAME    (under the server's --backup_dir)\n"
     "  trailsentry admin repair  [--config F] --data_dir D    (server stopped)\n"
@@ -154,17 +162,20 @@ int Main(int argc, char** argv) {
     if (command == "alert") return trailsentry::cli::RunAlert(server, paths[0]);
     std::string author = absl::GetFlag(FLAGS_author);
     if (author.empty() && std::getenv("USER") != nullptr) author = std::getenv("USER");
-    return trailsentry::cli::RunTriage(server, {.alert_id = paths[0],
-                                                .status = absl::GetFlag(FLAGS_status),
-                                                .disposition = absl::GetFlag(FLAGS_disposition),
-                                                .assignee = absl::GetFlag(FLAGS_assignee),
-                                                .note = absl::GetFlag(FLAGS_note),
-                                                .author = author});
+    return trailsentry::cli::RunTriage(server,
+                                       {.alert_id = paths[0],
+                                        .status = absl::GetFlag(FLAGS_status),
+                                        .disposition = absl::GetFlag(FLAGS_disposition),
+                                        .assignee = absl::GetFlag(FLAGS_assignee),
+                                        .note = absl::GetFlag(FLAGS_note),
+                                        .author = author,
+                                        .trust_network = absl::GetFlag(FLAGS_trust_network)});
   }
   if (command == "trusted") {
     if (!paths.empty()) return Usage("trusted takes no positional arguments");
     return trailsentry::cli::RunTrusted(server, {.identity = absl::GetFlag(FLAGS_identity),
-                                                 .account = absl::GetFlag(FLAGS_account)});
+                                                 .account = absl::GetFlag(FLAGS_account),
+                                                 .hostile = absl::GetFlag(FLAGS_hostile)});
   }
   if (command == "identity" || command == "forget" || command == "trust" || command == "untrust") {
     if (paths.size() != 1) return Usage((command + " takes exactly one argument").c_str());
@@ -174,7 +185,8 @@ int Main(int argc, char** argv) {
                                                .account = absl::GetFlag(FLAGS_account),
                                                .cidr = paths[0],
                                                .expires = absl::GetFlag(FLAGS_expires),
-                                               .force = absl::GetFlag(FLAGS_force)};
+                                               .force = absl::GetFlag(FLAGS_force),
+                                               .hostile = absl::GetFlag(FLAGS_hostile)};
     if (command == "untrust") return trailsentry::cli::RunUntrust(server, trust);
     return trailsentry::cli::RunTrust(server, trust);
   }

@@ -211,6 +211,8 @@ class Database final : public engine::StateReader {
       std::string_view tenant, std::string_view account, const engine::Network& network) override;
   [[nodiscard]] absl::StatusOr<std::vector<engine::TrustedNetwork>> LoadTrusted(
       std::string_view tenant, engine::TrustScope scope, std::string_view name) override;
+  [[nodiscard]] absl::StatusOr<std::vector<std::pair<std::string, engine::TrustedNetwork>>>
+  LoadHostile() override;
 
   // Alert history.
   [[nodiscard]] absl::StatusOr<std::optional<v1::Alert>> GetAlert(std::string_view tenant,

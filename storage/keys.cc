@@ -112,7 +112,9 @@ std::string TrustedPrefix(std::string_view tenant, engine::TrustScope scope,
                           std::string_view name) {
   std::string k;
   AppendComponent(k, tenant);
-  k.push_back(scope == engine::TrustScope::kIdentity ? 'i' : 'a');
+  k.push_back(scope == engine::TrustScope::kIdentity  ? 'i'
+              : scope == engine::TrustScope::kAccount ? 'a'
+                                                      : 'h');
   AppendComponent(k, name);
   return k;
 }

@@ -98,6 +98,31 @@ absl::StatusOr<std::vector<engine::TrustedNetwork>> Database::LoadTrusted(std::s
   return out;
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, engine::TrustedNetwork>>>
+Database::LoadHostile() {
+  std::vector<std::pair<std::string, engine::TrustedNetwork>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kTrusted)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    size_t pos = 0;
+    std::optional<std::string_view> tenant = keys::ReadComponent(key, pos);
+    if (!tenant || pos >= key.size() || key[pos] != 'h') continue;
+    const std::string prefix = keys::TrustedPrefix(*tenant, engine::TrustScope::kHostile, "");
+    if (key.rfind(prefix, 0) != 0) continue;
+    std::optional<engine::Network> net = keys::ParseNetworkBytes(key.substr(prefix.size()));
+    if (!net) continue;
+    engine::TrustedNetwork t{*net};
+    const std::string_view value = it->value().ToStringView();
+    if (value.size() == 16) {
+      t.until = static_cast<int64_t>(keys::ReadBigEndian64(value.substr(0, 8)));
+      t.added_at = static_cast<int64_t>(keys::ReadBigEndian64(value.substr(8)));
+    }
+    out.emplace_back(std::string(*tenant), t);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scanning hostile networks");
+  return out;
+}
+
 absl::Status Database::LoadEventLog(std::string_view prefix, const engine::LogReach& reach,
                                     engine::StoredIdentity& out) {
   using engine::LogKind;

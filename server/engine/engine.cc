@@ -57,7 +57,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Config& config, Sta
     if (!n.ok()) return n.status();
     allowlist.push_back(*n);
   }
-  return std::unique_ptr<Engine>(new Engine(config, reader, std::move(allowlist)));
+  std::unique_ptr<Engine> engine(new Engine(config, reader, std::move(allowlist)));
+  if (absl::Status s = engine->hostile_->Load(); !s.ok()) return s;
+  return engine;
 }
 
 Engine::Engine(const Config& config, StateReader* reader, std::vector<Network> allowlist)
@@ -70,6 +72,7 @@ Engine::Engine(const Config& config, StateReader* reader, std::vector<Network> a
       allowlist_(std::move(allowlist)),
       accounts_(
           std::make_unique<AccountBaselines>(config_, reader, size_t{4} << 20, &min_in_flight_)),
+      hostile_(std::make_unique<HostileNetworks>(reader)),
       shards_(std::make_unique<Shard[]>(kShards)) {}
 
 LogReach Engine::Reach(const Config& config) {
@@ -204,8 +207,8 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
     in.user_name = c.user_name;
     in.discovery = c.discovery;
     in.failed = c.failed;
-    UnusualIpContext ctx{&config_,    tenant,          c.identity, slot.newest,
-                         &allowlist_, accounts_.get(), writer,     &changes};
+    UnusualIpContext ctx{&config_,        tenant, c.identity, slot.newest,   &allowlist_,
+                         accounts_.get(), writer, &changes,   hostile_.get()};
     UnusualIpResult r = slot.baseline->Evaluate(in, ctx);
     if (r.learning) v.flags |= kLearning;
     if (r.unusual) v.flags |= kUnusualNetwork;
@@ -280,6 +283,9 @@ void Engine::DropCache() {
     shards_[i].identities.clear();
   }
   accounts_->Clear();
+  // A read that fails too leaves the list as it was: storage is failing, every
+  // commit is refused until it recovers, and a restart reads disk again.
+  (void)hostile_->Load();
 }
 
 absl::StatusOr<IdentityView> Engine::GetIdentity(std::string_view tenant,
@@ -314,6 +320,10 @@ absl::StatusOr<IdentityView> Engine::GetIdentity(std::string_view tenant,
 absl::Status Engine::TrustNetwork(std::string_view tenant, TrustScope scope, std::string_view name,
                                   const TrustedNetwork& trusted, StateWriter* writer) {
   if (scope == TrustScope::kAccount) return accounts_->Trust(tenant, name, trusted, writer);
+  if (scope == TrustScope::kHostile) {
+    hostile_->Mark(tenant, trusted, writer);
+    return absl::OkStatus();
+  }
   IdentityHash key;
   Shard& shard = ShardFor(tenant, name, key);
   MutexLock lock(&shard.mu);
@@ -333,6 +343,8 @@ absl::Status Engine::UntrustNetwork(std::string_view tenant, TrustScope scope,
   absl::Status status;
   if (scope == TrustScope::kAccount) {
     removed = accounts_->Untrust(tenant, name, network, writer);
+  } else if (scope == TrustScope::kHostile) {
+    removed = hostile_->Unmark(tenant, network, writer);
   } else {
     IdentityHash key;
     Shard& shard = ShardFor(tenant, name, key);
@@ -348,6 +360,9 @@ absl::Status Engine::UntrustNetwork(std::string_view tenant, TrustScope scope,
   }
   if (!status.ok()) return status;
   if (!removed) {
+    if (scope == TrustScope::kHostile) {
+      return absl::NotFoundError(absl::StrCat(network.ToString(), " is not marked hostile"));
+    }
     return absl::NotFoundError(absl::StrCat(network.ToString(), " is not trusted for ",
                                             scope == TrustScope::kAccount ? "account " : "",
                                             AbslView(name)));
@@ -359,6 +374,7 @@ absl::StatusOr<std::vector<TrustedNetwork>> Engine::TrustedNetworks(std::string_
                                                                     TrustScope scope,
                                                                     std::string_view name) {
   if (scope == TrustScope::kAccount) return accounts_->Trusted(tenant, name);
+  if (scope == TrustScope::kHostile) return hostile_->List(tenant);
   IdentityHash key;
   Shard& shard = ShardFor(tenant, name, key);
   MutexLock lock(&shard.mu);

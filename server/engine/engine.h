@@ -36,6 +36,7 @@
 #include "server/engine/config.h"
 #include "server/engine/event.h"
 #include "server/engine/event_classifier.h"
+#include "server/engine/hostile_networks.h"
 #include "server/engine/identity_baseline.h"
 #include "server/engine/mutex.h"
 #include "server/engine/seen_events.h"
@@ -206,6 +207,7 @@ class Engine {
   StateReader* const reader_;
   const std::vector<Network> allowlist_;
   std::unique_ptr<AccountBaselines> accounts_;
+  std::unique_ptr<HostileNetworks> hostile_;
   std::unique_ptr<Shard[]> shards_;
 
   // Batches (see BeginBatch).

@@ -13,9 +13,11 @@ bool Overlaps(EventTime a_start, EventTime b_start, int64_t length) {
 
 }  // namespace
 
-std::vector<IdentityBaseline::Segment> IdentityBaseline::Segments(const std::vector<Call>& calls,
+std::vector<IdentityBaseline::Segment> IdentityBaseline::Segments(const Candidate& c,
                                                                   const Config& config) {
   const auto& u = config.unusual_ip;
+  const std::vector<Call>& calls = c.calls;
+  const int min_calls = c.hostile ? 1 : u.min_distinct_calls;
   const int64_t settle = Millis(u.settle), suppression = Millis(u.suppression);
   std::vector<Segment> out;
   size_t i = 0;
@@ -31,7 +33,7 @@ std::vector<IdentityBaseline::Segment> IdentityBaseline::Segments(const std::vec
       if (std::find(names.begin(), names.end(), calls[j].action) == names.end()) {
         names.push_back(calls[j].action);
       }
-      if (static_cast<int>(names.size()) >= u.min_distinct_calls) {
+      if (static_cast<int>(names.size()) >= min_calls) {
         fired_at = calls[j].time;
         break;
       }
@@ -112,7 +114,7 @@ IdentityBaseline::Candidate& IdentityBaseline::CandidateFor(const Network& netwo
   for (Candidate& c : candidates_) {
     if (c.network == network) return c;
   }
-  candidates_.push_back(Candidate{network, {}, {}});
+  candidates_.push_back(Candidate{network, false, {}, {}});
   return candidates_.back();
 }
 
@@ -144,11 +146,13 @@ UnusualIpResult IdentityBaseline::Evaluate(const UnusualIpInput& in, UnusualIpCo
   // Judge against what was observed strictly before t, then learn from the call.
   const bool mature = profile_.count > 0 && profile_.first_seen <= t - Millis(u.learning) &&
                       profile_.first_seen < t;
-  if (!mature) {
-    result.learning = true;
-  } else if (in.discovery && !IsKnown(network, in.ip, t, in.fields.account, ctx)) {
+  // A hostile network is unusual however the baselines stand, and never learned.
+  const bool hostile = ctx.hostile != nullptr && ctx.hostile->Covers(ctx.tenant, in.ip, t);
+  result.learning = !mature;
+  if (in.discovery &&
+      (hostile || (mature && !IsKnown(network, in.ip, t, in.fields.account, ctx)))) {
     bool qualifying = true;
-    if (u.require_new_to_account) {
+    if (u.require_new_to_account && !hostile) {
       absl::StatusOr<BaselineEntry> account =
           ctx.accounts->Get(ctx.tenant, in.fields.account, network);
       if (!account.ok()) {
@@ -161,6 +165,7 @@ UnusualIpResult IdentityBaseline::Evaluate(const UnusualIpInput& in, UnusualIpCo
       // The engine has already dropped duplicates: each call is new.
       result.unusual = true;
       Candidate& c = CandidateFor(network);
+      c.hostile |= hostile;
       const AlertEventFields& f = in.fields;
       InsertCall(
           c, Call{t, in.id_hash, std::string(f.event_id), std::string(f.action),
@@ -176,7 +181,10 @@ UnusualIpResult IdentityBaseline::Evaluate(const UnusualIpInput& in, UnusualIpCo
       if (!s.ok()) result.status = s;
     }
   }
-  if (!in.failed) {
+  if (!in.failed && hostile) {
+    ObserveProfile(profile_, t);
+    if (ctx.writer != nullptr) ctx.writer->PutProfile(ctx.tenant, ctx.identity, profile_);
+  } else if (!in.failed) {
     Learn(network, t, ctx);
     absl::Status s = ctx.accounts->Observe(ctx.tenant, in.fields.account, network, t, ctx.writer);
     if (!s.ok()) result.status = s;
@@ -206,7 +214,7 @@ absl::Status IdentityBaseline::Rebuild(Candidate& c, const UnusualIpInput& in,
   const std::string network_text = c.network.ToString();
   absl::Status status;
   std::vector<std::unique_ptr<Alert>> rebuilt;
-  for (const Segment& seg : Segments(c.calls, *ctx.config)) {
+  for (const Segment& seg : Segments(c, *ctx.config)) {
     if (seg.fired_at < 0) continue;
     const size_t i = seg.begin, end = seg.end;
     const EventTime start = seg.start, fired_at = seg.fired_at;
@@ -318,7 +326,7 @@ void IdentityBaseline::Prune(const Config& config, EventTime newest, StateWriter
     if (c.calls.empty() || c.calls.front().time > keep_after) continue;
     // Drop whole segments only, so the counts after them start where they did.
     size_t drop = 0;
-    for (const Segment& seg : Segments(c.calls, config)) {
+    for (const Segment& seg : Segments(c, config)) {
       if (c.calls[seg.end - 1].time > keep_after ||
           seg.start + Millis(u.suppression) >= keep_after) {
         break;

@@ -25,6 +25,7 @@
 #include "server/engine/alert.h"
 #include "server/engine/baseline.h"
 #include "server/engine/config.h"
+#include "server/engine/hostile_networks.h"
 #include "server/engine/ip_address.h"
 #include "server/engine/network.h"
 #include "server/engine/state_store.h"
@@ -50,6 +51,7 @@ struct UnusualIpContext {
   AccountBaselines* accounts = nullptr;
   StateWriter* writer = nullptr;  // may be null
   std::vector<AlertChange>* changes = nullptr;
+  const HostileNetworks* hostile = nullptr;  // may be null: none
 };
 
 struct UnusualIpResult {
@@ -109,6 +111,8 @@ class IdentityBaseline {
   };
   struct Candidate {
     Network network;
+    // A call from a hostile network joined it: one discovery call fires.
+    bool hostile = false;
     std::vector<Call> calls;  // sorted by (time, event id)
     std::vector<std::unique_ptr<Alert>> alerts;
   };
@@ -120,7 +124,7 @@ class IdentityBaseline {
     EventTime start;
     EventTime fired_at;
   };
-  static std::vector<Segment> Segments(const std::vector<Call>& calls, const Config& config);
+  static std::vector<Segment> Segments(const Candidate& c, const Config& config);
 
   NetworkState* FindNetwork(const Network& network);
   Candidate& CandidateFor(const Network& network);

@@ -49,8 +49,10 @@ struct EventLogEntry {
   std::string_view identity_type, user_name;
 };
 
-// Who a trusted network (AddKnownNetwork) is trusted for.
-enum class TrustScope { kIdentity, kAccount };
+// Who a trusted network (AddKnownNetwork) is trusted for; kHostile: a network
+// marked hostile for the whole tenant (name ""), never learned, and every
+// discovery call from it unusual (spec §3).
+enum class TrustScope { kIdentity, kAccount, kHostile };
 
 // A network trusted after triage, for an identity or a whole account: calls from
 // it are never unusual while their event time is before `until`.
@@ -95,6 +97,9 @@ class StateReader {
       std::string_view tenant, std::string_view account, const Network& network) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::vector<TrustedNetwork>> LoadTrusted(
       std::string_view tenant, TrustScope scope, std::string_view name) = 0;
+  // Every tenant's hostile networks (they are few; held in memory whole).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::pair<std::string, TrustedNetwork>>>
+  LoadHostile() = 0;
 };
 
 // Collects the writes of one batch (a request, or a stretch of a scan); nothing

@@ -245,7 +245,7 @@ grpc::ServerUnaryReactor* DetectionService::UpdateAlert(grpc::CallbackServerCont
                                                         v1::Alert* response) {
   absl::StatusOr<std::string> tenant = TenantOf(context);
   if (!tenant.ok()) return Reply<v1::Alert>(context, tenant.status(), response);
-  absl::StatusOr<v1::Alert> r = service::UpdateAlert(db_, *tenant, *request);
+  absl::StatusOr<v1::Alert> r = service::UpdateAlert(engine_, db_, *tenant, *request);
   if (r.ok()) {
     spdlog::info("tenant {}: alert {} triaged", engine::Printable(*tenant),
                  engine::Printable(request->alert_id()));

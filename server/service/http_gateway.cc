@@ -92,16 +92,23 @@ absl::Status OnlyParams(const httplib::Request& req, std::initializer_list<const
   return absl::OkStatus();
 }
 
-// identity=K or account_id=A, exactly one, into a request's scope.
+// identity=K, account_id=A or hostile=true, exactly one, into a request's scope.
 template <typename Request>
 absl::Status ScopeParams(const httplib::Request& req, Request& request) {
-  if (req.has_param("identity") == req.has_param("account_id")) {
-    return absl::InvalidArgumentError("give exactly one of the identity or account_id parameters");
+  const int given =
+      req.has_param("identity") + req.has_param("account_id") + req.has_param("hostile");
+  if (given != 1) {
+    return absl::InvalidArgumentError(
+        "give exactly one of the identity, account_id or hostile=true parameters");
   }
   if (req.has_param("identity")) {
     request.set_identity(req.get_param_value("identity"));
-  } else {
+  } else if (req.has_param("account_id")) {
     request.set_account_id(req.get_param_value("account_id"));
+  } else if (req.get_param_value("hostile") == "true") {
+    request.set_hostile(true);
+  } else {
+    return absl::InvalidArgumentError("hostile: the only value is true");
   }
   return absl::OkStatus();
 }
@@ -432,7 +439,7 @@ void HttpGateway::Routes() {
               return absl::InvalidArgumentError("alert_id: differs from the alert in the path");
             }
             request.set_alert_id(req.matches[1]);
-            absl::StatusOr<v1::Alert> r = UpdateAlert(d.db, tenant, request);
+            absl::StatusOr<v1::Alert> r = UpdateAlert(*d.engine, d.db, tenant, request);
             if (!r.ok()) return r.status();
             spdlog::info("tenant {}: alert {} triaged (HTTP)", engine::Printable(tenant),
                          engine::Printable(request.alert_id()));
@@ -459,27 +466,30 @@ void HttpGateway::Routes() {
                                 return absl::OkStatus();
                               })));
   // GET ?identity=K | ?account_id=A lists; DELETE with cidr=C removes one.
-  http_->Get("/v1/known-networks",
-             route("ListKnownNetworks",
-                   [&d](const std::string& tenant, const httplib::Request& req,
-                        httplib::Response& res) -> absl::Status {
-                     if (absl::Status s = OnlyParams(req, {"identity", "account_id"}); !s.ok()) {
-                       return s;
-                     }
-                     v1::ListKnownNetworksRequest request;
-                     if (absl::Status s = ScopeParams(req, request); !s.ok()) return s;
-                     absl::StatusOr<v1::ListKnownNetworksResponse> r =
-                         ListKnownNetworks(*d.engine, tenant, request);
-                     if (!r.ok()) return r.status();
-                     ReplyMessage(res, *r);
-                     return absl::OkStatus();
-                   }));
+  http_->Get(
+      "/v1/known-networks",
+      route(
+          "ListKnownNetworks",
+          [&d](const std::string& tenant, const httplib::Request& req,
+               httplib::Response& res) -> absl::Status {
+            if (absl::Status s = OnlyParams(req, {"identity", "account_id", "hostile"}); !s.ok()) {
+              return s;
+            }
+            v1::ListKnownNetworksRequest request;
+            if (absl::Status s = ScopeParams(req, request); !s.ok()) return s;
+            absl::StatusOr<v1::ListKnownNetworksResponse> r =
+                ListKnownNetworks(*d.engine, tenant, request);
+            if (!r.ok()) return r.status();
+            ReplyMessage(res, *r);
+            return absl::OkStatus();
+          }));
   http_->Delete(
       "/v1/known-networks",
       route("RemoveKnownNetwork",
             [&d](const std::string& tenant, const httplib::Request& req,
                  httplib::Response& res) -> absl::Status {
-              if (absl::Status s = OnlyParams(req, {"identity", "account_id", "cidr"}); !s.ok()) {
+              if (absl::Status s = OnlyParams(req, {"identity", "account_id", "hostile", "cidr"});
+                  !s.ok()) {
                 return s;
               }
               v1::RemoveKnownNetworkRequest request;

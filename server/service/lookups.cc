@@ -69,6 +69,19 @@ absl::StatusOr<v1::IdentityProfile> GetIdentity(engine::Engine& engine, storage:
     kn->set_known(n.known);
     kn->set_trusted(n.trusted);
   }
+  // Inside a hostile network: never known (spec §3).
+  absl::StatusOr<std::vector<engine::TrustedNetwork>> hostile =
+      engine.TrustedNetworks(tenant, engine::TrustScope::kHostile, "");
+  if (!hostile.ok()) return hostile.status();
+  for (v1::KnownNetwork& kn : *out.mutable_networks()) {
+    absl::StatusOr<engine::Network> n = engine::Network::ParseCidr(kn.network());
+    for (const engine::TrustedNetwork& h : *hostile) {
+      if (n.ok() && h.network.prefix() <= n->prefix() && h.network.Contains(n->address())) {
+        kn.set_hostile(true);
+        kn.set_known(false);
+      }
+    }
+  }
   out.set_recent_discovery_calls(static_cast<int32_t>(view->recent_discovery_calls));
   for (const std::string& a : view->recent_discovery_actions) out.add_recent_discovery_actions(a);
   for (const engine::Alert& a : view->open_alerts) {
@@ -143,7 +156,8 @@ absl::StatusOr<v1::Alert> GetAlert(storage::Database* db, std::string_view tenan
   return **std::move(alert);
 }
 
-absl::StatusOr<v1::Alert> UpdateAlert(storage::Database* db, std::string_view tenant,
+absl::StatusOr<v1::Alert> UpdateAlert(engine::Engine& engine, storage::Database* db,
+                                      std::string_view tenant,
                                       const v1::UpdateAlertRequest& request) {
   if (db == nullptr) return absl::FailedPreconditionError("no data directory: no alert history");
   if (request.alert_id().empty()) return absl::InvalidArgumentError("alert_id: empty");
@@ -177,6 +191,50 @@ absl::StatusOr<v1::Alert> UpdateAlert(storage::Database* db, std::string_view te
       request.note().empty()) {
     return absl::InvalidArgumentError("nothing to change: set status, assignee or note");
   }
+  const v1::UpdateAlertRequest::TrustNetwork trust = request.trust_network();
+  if (!v1::UpdateAlertRequest::TrustNetwork_IsValid(trust)) {
+    return absl::InvalidArgumentError(absl::StrCat("trust_network: unknown value ", trust));
+  }
+  if (trust != v1::UpdateAlertRequest::TRUST_NETWORK_UNSPECIFIED &&
+      disposition != v1::Alert::FALSE_POSITIVE && disposition != v1::Alert::BENIGN) {
+    return absl::InvalidArgumentError(
+        "trust_network: only when resolving FALSE_POSITIVE or BENIGN");
+  }
+  // Feedback into the baselines first: a retry after a failure in between
+  // applies it again, harmlessly.
+  std::string feedback;
+  if (disposition == v1::Alert::TRUE_POSITIVE ||
+      trust != v1::UpdateAlertRequest::TRUST_NETWORK_UNSPECIFIED) {
+    v1::GetAlertRequest get;
+    get.set_alert_id(request.alert_id());
+    absl::StatusOr<v1::Alert> alert = GetAlert(db, tenant, get);
+    if (!alert.ok()) return alert.status();
+    const bool unusual_ip = alert->rule_id() == engine::kUnusualIpRuleId;
+    if (trust != v1::UpdateAlertRequest::TRUST_NETWORK_UNSPECIFIED && !unusual_ip) {
+      return absl::InvalidArgumentError(
+          "trust_network: only unusual-IP alerts have a network to trust");
+    }
+    if (unusual_ip) {
+      v1::AddKnownNetworkRequest add;
+      add.set_cidr(alert->network());
+      if (disposition == v1::Alert::TRUE_POSITIVE) {
+        add.set_hostile(true);
+        add.set_force(true);  // the rule's own network size, whatever the minimum
+        feedback = absl::StrCat("marked ", alert->network(), " hostile for the tenant");
+      } else if (trust == v1::UpdateAlertRequest::FOR_IDENTITY) {
+        add.set_identity(alert->identity());
+        feedback = absl::StrCat("trusted ", alert->network(), " for ", alert->identity());
+      } else {
+        add.set_account_id(alert->account_ids_size() > 0 ? alert->account_ids(0) : "");
+        feedback = absl::StrCat("trusted ", alert->network(), " for account ", add.account_id());
+      }
+      absl::StatusOr<v1::AddKnownNetworkResponse> added = AddKnownNetwork(engine, db, tenant, add);
+      if (!added.ok()) {
+        return absl::Status(added.status().code(),
+                            absl::StrCat("trust_network: ", added.status().message()));
+      }
+    }
+  }
   return db->UpdateAlert(
       tenant, request.alert_id(), [&](const v1::Alert& now, v1::Alert& triage) -> absl::Status {
         if (!request.note().empty() && now.notes_size() >= kMaxNotes) {
@@ -193,6 +251,12 @@ absl::StatusOr<v1::Alert> UpdateAlert(storage::Database* db, std::string_view te
           v1::AlertNote* note = triage.add_notes();
           note->set_author(request.author());
           note->set_text(request.note());
+          *note->mutable_time() = engine::ToTimestamp(absl::ToUnixMillis(absl::Now()));
+        }
+        if (!feedback.empty()) {  // what the resolution did to the baselines, on record
+          v1::AlertNote* note = triage.add_notes();
+          note->set_author(request.author());
+          note->set_text(feedback);
           *note->mutable_time() = engine::ToTimestamp(absl::ToUnixMillis(absl::Now()));
         }
         return absl::OkStatus();
@@ -220,7 +284,12 @@ absl::StatusOr<TrustTarget> TargetOf(const Request& request) {
     }
     return TrustTarget{engine::TrustScope::kAccount, request.account_id()};
   }
-  return absl::InvalidArgumentError("set identity or account_id");
+  if (request.scope_case() == Request::kHostile) {
+    if (!request.hostile())
+      return absl::InvalidArgumentError("hostile: set it to true, or leave it out");
+    return TrustTarget{engine::TrustScope::kHostile, ""};
+  }
+  return absl::InvalidArgumentError("set identity, account_id or hostile");
 }
 
 absl::StatusOr<engine::Network> CidrOf(const std::string& cidr) {
@@ -247,7 +316,10 @@ absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(
     return absl::InvalidArgumentError(
         absl::StrCat("cidr: ", network->ToString(), " is broader than /", min_prefix,
                      " (unusual_ip.", v4 ? "min_trusted_prefix_v4" : "min_trusted_prefix_v6",
-                     "): it would hide every call from it; set force to trust it anyway"));
+                     target->scope == engine::TrustScope::kHostile
+                         ? "): it would make every discovery call from it unusual; set force "
+                           "to mark it anyway"
+                         : "): it would hide every call from it; set force to trust it anyway"));
   }
   if (target->scope == engine::TrustScope::kIdentity && !request.force()) {
     v1::GetIdentityRequest get;

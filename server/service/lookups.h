@@ -25,7 +25,9 @@ namespace trailsentry::service {
                                                  const v1::GetAlertRequest& request);
 // Triage. Validates the request (a disposition exactly when resolving, sizes)
 // and applies it; docs/soar.md.
-[[nodiscard]] absl::StatusOr<v1::Alert> UpdateAlert(storage::Database* db, std::string_view tenant,
+// Resolving an unusual-IP alert feeds back into the baselines (spec §3).
+[[nodiscard]] absl::StatusOr<v1::Alert> UpdateAlert(engine::Engine& engine, storage::Database* db,
+                                                    std::string_view tenant,
                                                     const v1::UpdateAlertRequest& request);
 [[nodiscard]] absl::StatusOr<v1::AddKnownNetworkResponse> AddKnownNetwork(
     engine::Engine& engine, storage::Database* db, std::string_view tenant,

@@ -346,6 +346,63 @@ TEST_F(UnusualIpTest, TrustedNetworksAreKnown) {
   EXPECT_TRUE(Unusual().empty());
 }
 
+// A network marked hostile (an alert resolved TRUE_POSITIVE) is never learned,
+// and each discovery call from it is unusual and alerts, from the first one,
+// even for an identity still learning; persisted; unmarked, it is learned again.
+TEST_F(UnusualIpTest, HostileNetworkIsNeverLearnedAndEachDiscoveryCallAlerts) {
+  const std::string alice = "arn:aws:iam::111122223333:user/alice";
+  Learn("alice", "203.0.113.7", 0, 2 * kDay);
+  auto attacker = engine::Network::ParseCidr("185.220.101.0/24").value();
+  {
+    storage::Transaction tx(H().engine(), H().db());
+    ASSERT_TRUE(
+        H().engine()
+            .TrustNetwork("default", engine::TrustScope::kHostile, "", {attacker}, tx.writer())
+            .ok());
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  H().Restart();  // persisted
+  // A day of the attacker's ordinary calls teaches nothing...
+  Learn("alice", "185.220.101.4", 2 * kDay, 3 * kDay);
+  auto view = H().engine().GetIdentity("default", alice);
+  ASSERT_TRUE(view.ok());
+  for (const engine::KnownNetwork& n : view->networks) EXPECT_NE(n.network, "185.220.101.4/32");
+  EXPECT_EQ(view->profile.count, 48 + 24);  // the identity's activity still counts
+  // ...and one discovery call from it alerts.
+  engine::Verdict v = Call("alice", "185.220.101.4", 3 * kDay, "ListUsers");
+  EXPECT_TRUE(v.flags & engine::kUnusualNetwork);
+  ASSERT_EQ(Unusual().size(), 1u);
+  EXPECT_EQ(Unusual()[0].network, "185.220.101.4/32");
+  EXPECT_EQ(Unusual()[0].event_count, 1);
+  // So does an identity still learning.
+  v = Call("carol", "185.220.101.9", 3 * kDay, "ListRoles");
+  EXPECT_TRUE(v.flags & engine::kLearning);
+  EXPECT_TRUE(v.flags & engine::kUnusualNetwork);
+  EXPECT_EQ(Unusual().size(), 2u);
+  // Unmarked, the network is learned like any other.
+  {
+    storage::Transaction tx(H().engine(), H().db());
+    ASSERT_TRUE(
+        H().engine()
+            .UntrustNetwork("default", engine::TrustScope::kHostile, "", attacker, tx.writer())
+            .ok());
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  EXPECT_EQ(H().engine()
+                .UntrustNetwork("default", engine::TrustScope::kHostile, "", attacker, nullptr)
+                .code(),
+            absl::StatusCode::kNotFound);
+  Learn("alice", "185.220.101.4", 4 * kDay, 4 * kDay + 3 * kHour);
+  view = H().engine().GetIdentity("default", alice);
+  ASSERT_TRUE(view.ok());
+  EXPECT_TRUE(
+      std::any_of(view->networks.begin(), view->networks.end(), [](const engine::KnownNetwork& n) {
+        return n.network == "185.220.101.4/32" && n.entry.count == 3;
+      }));
+  // Another tenant never saw the mark.
+  EXPECT_TRUE(H().engine().TrustedNetworks("other", engine::TrustScope::kHostile, "")->empty());
+}
+
 // A trust with an expiry covers calls whose event time is before it, and after a
 // restart too; removed, the network is unusual again.
 TEST_F(UnusualIpTest, TrustExpiresByEventTimeAndCanBeRemoved) {

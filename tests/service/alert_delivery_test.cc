@@ -220,6 +220,125 @@ TEST_F(AlertDeliveryTest, ShutdownEndsWatchesWithUnavailable) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
 }
 
+// Resolving unusual-IP alerts feeds the baselines: TRUE_POSITIVE marks the
+// network hostile (the same identity's next single call from it alerts, where
+// before the attacker's own calls made it known), FALSE_POSITIVE can trust it.
+TEST_F(AlertDeliveryTest, ResolutionsFeedTheBaselines) {
+  engine::Config config;
+  config.unusual_ip.learning = absl::Hours(1);
+  Start(config);
+  const std::string boto = "Boto3/1.34.45 md/Botocore#1.34.45";
+  auto ordinary = [&](const std::string& user, const std::string& ip, int64_t t) {
+    return Record()
+        .User(user)
+        .Ip(ip)
+        .AtSecond(t)
+        .Agent(boto)
+        .Action("PutObject")
+        .Source("s3.amazonaws.com")
+        .NewId()
+        .Json();
+  };
+  auto discovery = [&](const std::string& user, const std::string& ip, int64_t t,
+                       const std::string& action) {
+    return Record().User(user).Ip(ip).AtSecond(t).Agent(boto).Action(action).NewId().Json();
+  };
+  std::vector<std::string> history;
+  for (int64_t t = 0; t < 3 * 3600; t += 600) {
+    history.push_back(ordinary("alice", "203.0.113.7", t));
+    history.push_back(ordinary("bob", "203.0.113.8", t));
+  }
+  ASSERT_TRUE(client_->Evaluate(Request(history)).ok());
+  auto opened =
+      client_->Evaluate(Request({discovery("alice", "185.220.101.4", 4 * 3600, "ListUsers"),
+                                 discovery("alice", "185.220.101.4", 4 * 3600 + 1, "ListRoles"),
+                                 discovery("bob", "198.51.100.9", 4 * 3600, "ListUsers"),
+                                 discovery("bob", "198.51.100.9", 4 * 3600 + 1, "ListRoles")}));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_EQ(opened->alerts_size(), 2);
+  std::string attacker_alert, vpn_alert;
+  for (const v1::AlertChange& c : opened->alerts()) {
+    (c.alert().network() == "185.220.101.4/32" ? attacker_alert : vpn_alert) = c.alert().alert_id();
+  }
+
+  v1::UpdateAlertRequest tp = Update(attacker_alert);
+  tp.set_status(v1::Alert::RESOLVED);
+  tp.set_disposition(v1::Alert::TRUE_POSITIVE);
+  tp.set_trust_network(v1::UpdateAlertRequest::FOR_IDENTITY);
+  EXPECT_NE(client_->UpdateAlert(tp).status().message().find(
+                "trust_network: only when resolving FALSE_POSITIVE or BENIGN"),
+            std::string::npos);
+  tp.clear_trust_network();
+  absl::StatusOr<v1::Alert> resolved = client_->UpdateAlert(tp);
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  ASSERT_EQ(resolved->notes_size(), 1);
+  EXPECT_EQ(resolved->notes(0).text(), "marked 185.220.101.4/32 hostile for the tenant");
+  v1::ListKnownNetworksRequest hostile;
+  hostile.set_hostile(true);
+  ASSERT_EQ(client_->ListKnownNetworks(hostile)->networks_size(), 1);
+
+  // The attacker goes on from the same network: their calls teach nothing, and a
+  // single discovery call hours later alerts.
+  std::vector<std::string> later;
+  for (int64_t t = 5 * 3600; t < 8 * 3600; t += 600)
+    later.push_back(ordinary("alice", "185.220.101.4", t));
+  ASSERT_TRUE(client_->Evaluate(Request(later)).ok());
+  // (Within the alert's suppression span the call joins the resolved alert,
+  // which goes out as UPDATED; an identity still learning opens a new one.)
+  auto again =
+      client_->Evaluate(Request({discovery("alice", "185.220.101.4", 9 * 3600, "ListBuckets"),
+                                 discovery("carol", "185.220.101.4", 9 * 3600, "ListBuckets")}));
+  ASSERT_TRUE(again.ok());
+  for (const v1::Verdict& v : again->verdicts()) {
+    EXPECT_TRUE(std::count(v.flags().begin(), v.flags().end(), v1::UNUSUAL_NETWORK));
+  }
+  ASSERT_EQ(again->alerts_size(), 2);
+  for (const v1::AlertChange& c : again->alerts()) {
+    if (c.alert().identity() == "arn:aws:iam::111122223333:user/carol") {
+      EXPECT_EQ(c.kind(), v1::AlertChange::NEW);
+      EXPECT_EQ(c.alert().event_count(), 1);
+    } else {
+      EXPECT_EQ(c.alert().alert_id(), attacker_alert);
+      EXPECT_EQ(c.alert().event_count(), 3);
+      EXPECT_EQ(c.alert().status(), v1::Alert::RESOLVED);
+    }
+  }
+  auto profile = client_->GetIdentity("arn:aws:iam::111122223333:user/alice");
+  ASSERT_TRUE(profile.ok());
+  for (const v1::KnownNetwork& n : profile->networks()) {
+    if (n.network() == "185.220.101.4/32") {
+      EXPECT_TRUE(n.hostile());
+      EXPECT_FALSE(n.known());
+    }
+  }
+
+  // A false positive trusts the network for the account.
+  v1::UpdateAlertRequest fp = Update(vpn_alert);
+  fp.set_status(v1::Alert::RESOLVED);
+  fp.set_disposition(v1::Alert::FALSE_POSITIVE);
+  fp.set_trust_network(v1::UpdateAlertRequest::FOR_ACCOUNT);
+  ASSERT_TRUE(client_->UpdateAlert(fp).ok());
+  v1::ListKnownNetworksRequest account;
+  account.set_account_id("111122223333");
+  auto trusted = client_->ListKnownNetworks(account);
+  ASSERT_TRUE(trusted.ok());
+  ASSERT_EQ(trusted->networks_size(), 1);
+  EXPECT_EQ(trusted->networks(0).network(), "198.51.100.9/32");
+  // A burst alert has no network to trust.
+  auto bursty = client_->Evaluate(Request(Burst(6, 10 * 3600)));
+  ASSERT_TRUE(bursty.ok());
+  std::string burst;
+  for (const v1::AlertChange& c : bursty->alerts()) {
+    if (c.alert().rule_id() == "aws-discovery-cli-burst") burst = c.alert().alert_id();
+  }
+  fp = Update(burst);
+  fp.set_status(v1::Alert::RESOLVED);
+  fp.set_disposition(v1::Alert::BENIGN);
+  fp.set_trust_network(v1::UpdateAlertRequest::FOR_IDENTITY);
+  EXPECT_NE(client_->UpdateAlert(fp).status().message().find("only unusual-IP alerts"),
+            std::string::npos);
+}
+
 // A receiver the test starts and stops: what it was sent, and whether each
 // signature matched.
 class Receiver {

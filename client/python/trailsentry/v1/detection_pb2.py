@@ -16,53 +16,55 @@ from trailsentry.v1 import alert_pb2 as trailsentry_dot_v1_dot_alert__pb2
 from trailsentry.v1 import event_pb2 as trailsentry_dot_v1_dot_event__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etrailsentry/v1/detection.proto\x12\x0etrailsentry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atrailsentry/v1/alert.proto\x1a\x1atrailsentry/v1/event.proto\"&\n\x12GetIdentityRequest\x12\x10\n\x08identity\x18\x01 \x01(\t\"\xad\x01\n\x0cKnownNetwork\x12\x0f\n\x07network\x18\x01 \x01(\t\x12.\n\nfirst_seen\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x04 \x01(\x03\x12\r\n\x05known\x18\x05 \x01(\x08\x12\x0f\n\x07trusted\x18\x06 \x01(\x08\"\xa2\x03\n\x0fIdentityProfile\x12\x10\n\x08identity\x18\x01 \x01(\t\x12.\n\nfirst_seen\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x65vent_count\x18\x04 \x01(\x03\x12\x0e\n\x06mature\x18\x05 \x01(\x08\x12-\n\tmature_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x08networks\x18\x07 \x03(\x0b\x32\x1c.trailsentry.v1.KnownNetwork\x12\x1e\n\x16recent_discovery_calls\x18\x08 \x01(\x05\x12 \n\x18recent_discovery_actions\x18\t \x03(\t\x12*\n\x0bopen_alerts\x18\n \x03(\x0b\x32\x15.trailsentry.v1.Alert\x12,\n\rrecent_alerts\x18\x0b \x03(\x0b\x32\x15.trailsentry.v1.Alert\"\x94\x02\n\x11ListAlertsRequest\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07rule_id\x18\x03 \x01(\t\x12\x10\n\x08identity\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\x12,\n\x06status\x18\x07 \x01(\x0e\x32\x1c.trailsentry.v1.Alert.Status\x12\x31\n\rupdated_since\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"T\n\x12ListAlertsResponse\x12%\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x15.trailsentry.v1.Alert\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x0fGetAlertRequest\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\"\xce\x01\n\x12UpdateAlertRequest\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.trailsentry.v1.Alert.Status\x12\x36\n\x0b\x64isposition\x18\x03 \x01(\x0e\x32!.trailsentry.v1.Alert.Disposition\x12\x15\n\x08\x61ssignee\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x0c\n\x04note\x18\x05 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x06 \x01(\tB\x0b\n\t_assignee\">\n\x12WatchAlertsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12\x10\n\x08\x66rom_now\x18\x02 \x01(\x08\"\x98\x01\n\x16\x41\x64\x64KnownNetworkRequest\x12\x12\n\x08identity\x18\x01 \x01(\tH\x00\x12\x14\n\naccount_id\x18\x02 \x01(\tH\x00\x12\x0c\n\x04\x63idr\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x66orce\x18\x05 \x01(\x08\x42\x07\n\x05scope\"*\n\x17\x41\x64\x64KnownNetworkResponse\x12\x0f\n\x07network\x18\x01 \x01(\t\"\x7f\n\x0eTrustedNetwork\x12\x0f\n\x07network\x18\x01 \x01(\t\x12,\n\x08\x61\x64\x64\x65\x64_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"M\n\x18ListKnownNetworksRequest\x12\x12\n\x08identity\x18\x01 \x01(\tH\x00\x12\x14\n\naccount_id\x18\x02 \x01(\tH\x00\x42\x07\n\x05scope\"M\n\x19ListKnownNetworksResponse\x12\x30\n\x08networks\x18\x01 \x03(\x0b\x32\x1e.trailsentry.v1.TrustedNetwork\"\\\n\x19RemoveKnownNetworkRequest\x12\x12\n\x08identity\x18\x01 \x01(\tH\x00\x12\x14\n\naccount_id\x18\x02 \x01(\tH\x00\x12\x0c\n\x04\x63idr\x18\x03 \x01(\tB\x07\n\x05scope\"-\n\x1aRemoveKnownNetworkResponse\x12\x0f\n\x07network\x18\x01 \x01(\t\")\n\x15\x46orgetIdentityRequest\x12\x10\n\x08identity\x18\x01 \x01(\t\"\x18\n\x16\x46orgetIdentityResponse\"\x80\x01\n\x0f\x45valuateRequest\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.trailsentry.v1.Event\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x35\n\x0epayload_format\x18\x03 \x01(\x0e\x32\x1d.trailsentry.v1.PayloadFormat\"\x8e\x01\n\x10\x45valuateResponse\x12)\n\x08verdicts\x18\x01 \x03(\x0b\x32\x17.trailsentry.v1.Verdict\x12+\n\x06\x61lerts\x18\x02 \x03(\x0b\x32\x1b.trailsentry.v1.AlertChange\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x05\x12\x10\n\x08rejected\x18\x04 \x01(\x05*G\n\rPayloadFormat\x12\x17\n\x13PAYLOAD_FORMAT_AUTO\x10\x00\x12\x1d\n\x19PAYLOAD_FORMAT_JSON_LINES\x10\x01\x32\xd8\x07\n\tDetection\x12M\n\x08\x45valuate\x12\x1f.trailsentry.v1.EvaluateRequest\x1a .trailsentry.v1.EvaluateResponse\x12W\n\x0e\x45valuateStream\x12\x1f.trailsentry.v1.EvaluateRequest\x1a .trailsentry.v1.EvaluateResponse(\x01\x30\x01\x12R\n\x0bGetIdentity\x12\".trailsentry.v1.GetIdentityRequest\x1a\x1f.trailsentry.v1.IdentityProfile\x12S\n\nListAlerts\x12!.trailsentry.v1.ListAlertsRequest\x1a\".trailsentry.v1.ListAlertsResponse\x12\x42\n\x08GetAlert\x12\x1f.trailsentry.v1.GetAlertRequest\x1a\x15.trailsentry.v1.Alert\x12H\n\x0bUpdateAlert\x12\".trailsentry.v1.UpdateAlertRequest\x1a\x15.trailsentry.v1.Alert\x12P\n\x0bWatchAlerts\x12\".trailsentry.v1.WatchAlertsRequest\x1a\x1b.trailsentry.v1.AlertChange0\x01\x12\x62\n\x0f\x41\x64\x64KnownNetwork\x12&.trailsentry.v1.AddKnownNetworkRequest\x1a\'.trailsentry.v1.AddKnownNetworkResponse\x12h\n\x11ListKnownNetworks\x12(.trailsentry.v1.ListKnownNetworksRequest\x1a).trailsentry.v1.ListKnownNetworksResponse\x12k\n\x12RemoveKnownNetwork\x12).trailsentry.v1.RemoveKnownNetworkRequest\x1a*.trailsentry.v1.RemoveKnownNetworkResponse\x12_\n\x0e\x46orgetIdentity\x12%.trailsentry.v1.ForgetIdentityRequest\x1a&.trailsentry.v1.ForgetIdentityResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etrailsentry/v1/detection.proto\x12\x0etrailsentry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atrailsentry/v1/alert.proto\x1a\x1atrailsentry/v1/event.proto\"&\n\x12GetIdentityRequest\x12\x10\n\x08identity\x18\x01 \x01(\t\"\xbe\x01\n\x0cKnownNetwork\x12\x0f\n\x07network\x18\x01 \x01(\t\x12.\n\nfirst_seen\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x04 \x01(\x03\x12\r\n\x05known\x18\x05 \x01(\x08\x12\x0f\n\x07trusted\x18\x06 \x01(\x08\x12\x0f\n\x07hostile\x18\x07 \x01(\x08\"\xa2\x03\n\x0fIdentityProfile\x12\x10\n\x08identity\x18\x01 \x01(\t\x12.\n\nfirst_seen\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x65vent_count\x18\x04 \x01(\x03\x12\x0e\n\x06mature\x18\x05 \x01(\x08\x12-\n\tmature_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x08networks\x18\x07 \x03(\x0b\x32\x1c.trailsentry.v1.KnownNetwork\x12\x1e\n\x16recent_discovery_calls\x18\x08 \x01(\x05\x12 \n\x18recent_discovery_actions\x18\t \x03(\t\x12*\n\x0bopen_alerts\x18\n \x03(\x0b\x32\x15.trailsentry.v1.Alert\x12,\n\rrecent_alerts\x18\x0b \x03(\x0b\x32\x15.trailsentry.v1.Alert\"\x94\x02\n\x11ListAlertsRequest\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07rule_id\x18\x03 \x01(\t\x12\x10\n\x08identity\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\x12,\n\x06status\x18\x07 \x01(\x0e\x32\x1c.trailsentry.v1.Alert.Status\x12\x31\n\rupdated_since\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"T\n\x12ListAlertsResponse\x12%\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x15.trailsentry.v1.Alert\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x0fGetAlertRequest\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\"\xe8\x02\n\x12UpdateAlertRequest\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.trailsentry.v1.Alert.Status\x12\x36\n\x0b\x64isposition\x18\x03 \x01(\x0e\x32!.trailsentry.v1.Alert.Disposition\x12\x15\n\x08\x61ssignee\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x0c\n\x04note\x18\x05 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x06 \x01(\t\x12\x46\n\rtrust_network\x18\x07 \x01(\x0e\x32/.trailsentry.v1.UpdateAlertRequest.TrustNetwork\"P\n\x0cTrustNetwork\x12\x1d\n\x19TRUST_NETWORK_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x46OR_IDENTITY\x10\x01\x12\x0f\n\x0b\x46OR_ACCOUNT\x10\x02\x42\x0b\n\t_assignee\">\n\x12WatchAlertsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12\x10\n\x08\x66rom_now\x18\x02 \x01(\x08\"\xab\x01\n\x16\x41\x64\x64KnownNetworkRequest\x12\x12\n\x08identity\x18\x01 \x01(\tH\x00\x12\x14\n\naccount_id\x18\x02 \x01(\tH\x00\x12\x11\n\x07hostile\x18\x06 \x01(\x08H\x00\x12\x0c\n\x04\x63idr\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x66orce\x18\x05 \x01(\x08\x42\x07\n\x05scope\"*\n\x17\x41\x64\x64KnownNetworkResponse\x12\x0f\n\x07network\x18\x01 \x01(\t\"\x7f\n\x0eTrustedNetwork\x12\x0f\n\x07network\x18\x01 \x01(\t\x12,\n\x08\x61\x64\x64\x65\x64_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"`\n\x18ListKnownNetworksRequest\x12\x12\n\x08identity\x18\x01 \x01(\tH\x00\x12\x14\n\naccount_id\x18\x02 \x01(\tH\x00\x12\x11\n\x07hostile\x18\x03 \x01(\x08H\x00\x42\x07\n\x05scope\"M\n\x19ListKnownNetworksResponse\x12\x30\n\x08networks\x18\x01 \x03(\x0b\x32\x1e.trailsentry.v1.TrustedNetwork\"o\n\x19RemoveKnownNetworkRequest\x12\x12\n\x08identity\x18\x01 \x01(\tH\x00\x12\x14\n\naccount_id\x18\x02 \x01(\tH\x00\x12\x11\n\x07hostile\x18\x04 \x01(\x08H\x00\x12\x0c\n\x04\x63idr\x18\x03 \x01(\tB\x07\n\x05scope\"-\n\x1aRemoveKnownNetworkResponse\x12\x0f\n\x07network\x18\x01 \x01(\t\")\n\x15\x46orgetIdentityRequest\x12\x10\n\x08identity\x18\x01 \x01(\t\"\x18\n\x16\x46orgetIdentityResponse\"\x80\x01\n\x0f\x45valuateRequest\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.trailsentry.v1.Event\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x35\n\x0epayload_format\x18\x03 \x01(\x0e\x32\x1d.trailsentry.v1.PayloadFormat\"\x8e\x01\n\x10\x45valuateResponse\x12)\n\x08verdicts\x18\x01 \x03(\x0b\x32\x17.trailsentry.v1.Verdict\x12+\n\x06\x61lerts\x18\x02 \x03(\x0b\x32\x1b.trailsentry.v1.AlertChange\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x05\x12\x10\n\x08rejected\x18\x04 \x01(\x05*G\n\rPayloadFormat\x12\x17\n\x13PAYLOAD_FORMAT_AUTO\x10\x00\x12\x1d\n\x19PAYLOAD_FORMAT_JSON_LINES\x10\x01\x32\xd8\x07\n\tDetection\x12M\n\x08\x45valuate\x12\x1f.trailsentry.v1.EvaluateRequest\x1a .trailsentry.v1.EvaluateResponse\x12W\n\x0e\x45valuateStream\x12\x1f.trailsentry.v1.EvaluateRequest\x1a .trailsentry.v1.EvaluateResponse(\x01\x30\x01\x12R\n\x0bGetIdentity\x12\".trailsentry.v1.GetIdentityRequest\x1a\x1f.trailsentry.v1.IdentityProfile\x12S\n\nListAlerts\x12!.trailsentry.v1.ListAlertsRequest\x1a\".trailsentry.v1.ListAlertsResponse\x12\x42\n\x08GetAlert\x12\x1f.trailsentry.v1.GetAlertRequest\x1a\x15.trailsentry.v1.Alert\x12H\n\x0bUpdateAlert\x12\".trailsentry.v1.UpdateAlertRequest\x1a\x15.trailsentry.v1.Alert\x12P\n\x0bWatchAlerts\x12\".trailsentry.v1.WatchAlertsRequest\x1a\x1b.trailsentry.v1.AlertChange0\x01\x12\x62\n\x0f\x41\x64\x64KnownNetwork\x12&.trailsentry.v1.AddKnownNetworkRequest\x1a\'.trailsentry.v1.AddKnownNetworkResponse\x12h\n\x11ListKnownNetworks\x12(.trailsentry.v1.ListKnownNetworksRequest\x1a).trailsentry.v1.ListKnownNetworksResponse\x12k\n\x12RemoveKnownNetwork\x12).trailsentry.v1.RemoveKnownNetworkRequest\x1a*.trailsentry.v1.RemoveKnownNetworkResponse\x12_\n\x0e\x46orgetIdentity\x12%.trailsentry.v1.ForgetIdentityRequest\x1a&.trailsentry.v1.ForgetIdentityResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trailsentry.v1.detection_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _PAYLOADFORMAT._serialized_start=2423
-  _PAYLOADFORMAT._serialized_end=2494
+  _PAYLOADFORMAT._serialized_start=2651
+  _PAYLOADFORMAT._serialized_end=2722
   _GETIDENTITYREQUEST._serialized_start=139
   _GETIDENTITYREQUEST._serialized_end=177
   _KNOWNNETWORK._serialized_start=180
-  _KNOWNNETWORK._serialized_end=353
-  _IDENTITYPROFILE._serialized_start=356
-  _IDENTITYPROFILE._serialized_end=774
-  _LISTALERTSREQUEST._serialized_start=777
-  _LISTALERTSREQUEST._serialized_end=1053
-  _LISTALERTSRESPONSE._serialized_start=1055
-  _LISTALERTSRESPONSE._serialized_end=1139
-  _GETALERTREQUEST._serialized_start=1141
-  _GETALERTREQUEST._serialized_end=1176
-  _UPDATEALERTREQUEST._serialized_start=1179
-  _UPDATEALERTREQUEST._serialized_end=1385
-  _WATCHALERTSREQUEST._serialized_start=1387
-  _WATCHALERTSREQUEST._serialized_end=1449
-  _ADDKNOWNNETWORKREQUEST._serialized_start=1452
-  _ADDKNOWNNETWORKREQUEST._serialized_end=1604
-  _ADDKNOWNNETWORKRESPONSE._serialized_start=1606
-  _ADDKNOWNNETWORKRESPONSE._serialized_end=1648
-  _TRUSTEDNETWORK._serialized_start=1650
-  _TRUSTEDNETWORK._serialized_end=1777
-  _LISTKNOWNNETWORKSREQUEST._serialized_start=1779
-  _LISTKNOWNNETWORKSREQUEST._serialized_end=1856
-  _LISTKNOWNNETWORKSRESPONSE._serialized_start=1858
-  _LISTKNOWNNETWORKSRESPONSE._serialized_end=1935
-  _REMOVEKNOWNNETWORKREQUEST._serialized_start=1937
-  _REMOVEKNOWNNETWORKREQUEST._serialized_end=2029
-  _REMOVEKNOWNNETWORKRESPONSE._serialized_start=2031
-  _REMOVEKNOWNNETWORKRESPONSE._serialized_end=2076
-  _FORGETIDENTITYREQUEST._serialized_start=2078
-  _FORGETIDENTITYREQUEST._serialized_end=2119
-  _FORGETIDENTITYRESPONSE._serialized_start=2121
-  _FORGETIDENTITYRESPONSE._serialized_end=2145
-  _EVALUATEREQUEST._serialized_start=2148
-  _EVALUATEREQUEST._serialized_end=2276
-  _EVALUATERESPONSE._serialized_start=2279
-  _EVALUATERESPONSE._serialized_end=2421
-  _DETECTION._serialized_start=2497
-  _DETECTION._serialized_end=3481
+  _KNOWNNETWORK._serialized_end=370
+  _IDENTITYPROFILE._serialized_start=373
+  _IDENTITYPROFILE._serialized_end=791
+  _LISTALERTSREQUEST._serialized_start=794
+  _LISTALERTSREQUEST._serialized_end=1070
+  _LISTALERTSRESPONSE._serialized_start=1072
+  _LISTALERTSRESPONSE._serialized_end=1156
+  _GETALERTREQUEST._serialized_start=1158
+  _GETALERTREQUEST._serialized_end=1193
+  _UPDATEALERTREQUEST._serialized_start=1196
+  _UPDATEALERTREQUEST._serialized_end=1556
+  _UPDATEALERTREQUEST_TRUSTNETWORK._serialized_start=1463
+  _UPDATEALERTREQUEST_TRUSTNETWORK._serialized_end=1543
+  _WATCHALERTSREQUEST._serialized_start=1558
+  _WATCHALERTSREQUEST._serialized_end=1620
+  _ADDKNOWNNETWORKREQUEST._serialized_start=1623
+  _ADDKNOWNNETWORKREQUEST._serialized_end=1794
+  _ADDKNOWNNETWORKRESPONSE._serialized_start=1796
+  _ADDKNOWNNETWORKRESPONSE._serialized_end=1838
+  _TRUSTEDNETWORK._serialized_start=1840
+  _TRUSTEDNETWORK._serialized_end=1967
+  _LISTKNOWNNETWORKSREQUEST._serialized_start=1969
+  _LISTKNOWNNETWORKSREQUEST._serialized_end=2065
+  _LISTKNOWNNETWORKSRESPONSE._serialized_start=2067
+  _LISTKNOWNNETWORKSRESPONSE._serialized_end=2144
+  _REMOVEKNOWNNETWORKREQUEST._serialized_start=2146
+  _REMOVEKNOWNNETWORKREQUEST._serialized_end=2257
+  _REMOVEKNOWNNETWORKRESPONSE._serialized_start=2259
+  _REMOVEKNOWNNETWORKRESPONSE._serialized_end=2304
+  _FORGETIDENTITYREQUEST._serialized_start=2306
+  _FORGETIDENTITYREQUEST._serialized_end=2347
+  _FORGETIDENTITYRESPONSE._serialized_start=2349
+  _FORGETIDENTITYRESPONSE._serialized_end=2373
+  _EVALUATEREQUEST._serialized_start=2376
+  _EVALUATEREQUEST._serialized_end=2504
+  _EVALUATERESPONSE._serialized_start=2507
+  _EVALUATERESPONSE._serialized_end=2649
+  _DETECTION._serialized_start=2725
+  _DETECTION._serialized_end=3709
 # @@protoc_insertion_point(module_scope)

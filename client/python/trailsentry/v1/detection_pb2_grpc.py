@@ -131,7 +131,8 @@ class DetectionServicer(object):
 
     def AddKnownNetwork(self, request, context):
         """Triage feedback: trust a CIDR for an identity or a whole account, so calls
-        from it are never unusual.
+        from it are never unusual; or mark it hostile for the whole tenant (never
+        learned, every discovery call from it unusual).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
