@@ -183,10 +183,13 @@ class Client:
         return self._call(self._stub.GetAlert, detection_pb2.GetAlertRequest(alert_id=alert_id))
 
     def update_alert(self, alert_id, status=None, disposition=None, assignee=None, note=None,
-                     author=None):
+                     author=None, trust_network=None):
         """Triage: status "OPEN" | "ACKNOWLEDGED" | "RESOLVED" (RESOLVED needs a
         disposition: "TRUE_POSITIVE" | "FALSE_POSITIVE" | "BENIGN"), assignee ("" to
-        unassign), a note to add. Returns the Alert as it is now."""
+        unassign), a note to add. trust_network "FOR_IDENTITY" | "FOR_ACCOUNT": with a
+        FALSE_POSITIVE or BENIGN unusual-IP alert, trust its network. Resolving an
+        unusual-IP alert TRUE_POSITIVE marks its network hostile. Returns the Alert
+        as it is now."""
         request = detection_pb2.UpdateAlertRequest(alert_id=alert_id, note=note or "",
                                                    author=author or "")
         if status is not None:
@@ -195,6 +198,8 @@ class Client:
             request.disposition = alert_pb2.Alert.Disposition.Value(disposition)
         if assignee is not None:
             request.assignee = assignee
+        if trust_network is not None:
+            request.trust_network = detection_pb2.UpdateAlertRequest.TrustNetwork.Value(trust_network)
         return self._call(self._stub.UpdateAlert, request)
 
     def watch_alerts(self, after_sequence=0, from_now=False):
