@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "server/engine/alert_ocsf.h"
+
 namespace trailsentry::cli {
 
 size_t AlertCollector::open_count() const {
@@ -13,7 +15,7 @@ size_t AlertCollector::open_count() const {
   }));
 }
 
-void AlertCollector::PrintJsonLines(std::FILE* out) const {
+void AlertCollector::PrintJsonLines(std::FILE* out, bool ocsf) const {
   std::vector<const Kept*> open;
   for (const auto& [id, kept] : alerts_) {
     if (kept.alert.superseded_by().empty()) open.push_back(&kept);
@@ -29,6 +31,13 @@ void AlertCollector::PrintJsonLines(std::FILE* out) const {
   options.preserve_proto_field_names = false;  // lowerCamelCase: alertId, ruleId, ...
   options.always_print_primitive_fields = true;
   for (const Kept* kept : open) {
+    if (ocsf) {
+      v1::AlertChange change;
+      change.set_kind(kept->opened ? v1::AlertChange::NEW : v1::AlertChange::UPDATED);
+      *change.mutable_alert() = kept->alert;
+      std::fprintf(out, "%s\n", engine::OcsfJson(change).c_str());
+      continue;
+    }
     std::string json;
     (void)google::protobuf::util::MessageToJsonString(kept->alert, &json, options);
     // {"change":"NEW","alertId":...}: the alert's own JSON object, one key first.

@@ -33,7 +33,9 @@ class AlertCollector {
   // JSON line each: "change" ("NEW": opened by this run, "UPDATED": it existed
   // before and this run changed it), then the alert's proto3 JSON fields, every
   // field present (false, 0 and empty included).
-  void PrintJsonLines(std::FILE* out) const;
+  // `ocsf`: each as an OCSF Detection Finding (activity Create for an alert the
+  // run opened, Update for one it updated) instead of the alert's own JSON.
+  void PrintJsonLines(std::FILE* out, bool ocsf = false) const;
   size_t open_count() const;
   size_t superseded_count() const { return alerts_.size() - open_count(); }
 

@@ -26,6 +26,7 @@ struct ScanOptions {
   std::string data_dir;            // empty: state in memory only
   int threads = 0;                 // 0: every core
   std::string tenant = "default";  // whose state the scan reads and writes
+  bool ocsf = false;               // alerts as OCSF Detection Findings
 };
 // Runs the engine in-process over the files (backfill, hunting, baseline
 // bootstrap), on `threads` threads with the same alerts as one.
@@ -36,6 +37,7 @@ struct SubmitOptions {
   int batch = 500;      // records per request
   int concurrency = 2;  // EvaluateStream calls at once
   int window = 4;       // requests in flight per stream
+  bool ocsf = false;    // alerts as OCSF Detection Findings
 };
 // Streams the files' records to a server in batches, several in flight, with
 // memory bounded whatever the input's size.
@@ -47,9 +49,10 @@ struct AlertsOptions {
   std::string since, until, rule, identity;
   std::string status, updated_since;
   int limit = 100;
+  bool ocsf = false;
 };
 int RunAlerts(const Client::Options& connection, const AlertsOptions& options);
-int RunAlert(const Client::Options& connection, const std::string& alert_id);
+int RunAlert(const Client::Options& connection, const std::string& alert_id, bool ocsf);
 struct TriageOptions {
   std::string alert_id, status, disposition;
   std::optional<std::string> assignee;  // unset: unchanged
@@ -61,6 +64,7 @@ struct WatchOptions {
   int64_t after = 0;  // changes after this sequence
   bool from_now = false;
   int limit = 0;  // stop after this many changes (0: until interrupted)
+  bool ocsf = false;
 };
 // Prints each alert change as a JSON line as the server commits it.
 int RunWatch(const Client::Options& connection, const WatchOptions& options);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
 #include "client/commands.h"
+#include "server/engine/alert_ocsf.h"
 #include "server/engine/alert_proto.h"
 #include "server/engine/event_time.h"
 
@@ -24,6 +25,10 @@ void PrintJson(const google::protobuf::Message& m) {
   options.always_print_primitive_fields = true;  // false and 0 are said, not left out
   (void)google::protobuf::util::MessageToJsonString(m, &json, options);
   std::fprintf(stdout, "%s\n", json.c_str());
+}
+
+void PrintOcsf(const v1::Alert& alert) {
+  std::fprintf(stdout, "%s\n", engine::OcsfJson(alert).c_str());
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Connect(const Client::Options& connection) {
@@ -80,7 +85,13 @@ int RunAlerts(const Client::Options& server, const AlertsOptions& o) {
     request.set_page_size(std::min(o.limit - printed, 1000));
     absl::StatusOr<v1::ListAlertsResponse> page = (*client)->ListAlerts(request);
     if (!page.ok()) return Fail("alerts", page.status());
-    for (const v1::Alert& a : page->alerts()) PrintJson(a);
+    for (const v1::Alert& a : page->alerts()) {
+      if (o.ocsf) {
+        PrintOcsf(a);
+      } else {
+        PrintJson(a);
+      }
+    }
     printed += page->alerts_size();
     if (page->next_page_token().empty()) break;
     request.set_page_token(page->next_page_token());
@@ -147,12 +158,16 @@ int RunUntrust(const Client::Options& server, const TrustOptions& o) {
   return kExitOk;
 }
 
-int RunAlert(const Client::Options& server, const std::string& alert_id) {
+int RunAlert(const Client::Options& server, const std::string& alert_id, bool ocsf) {
   auto client = Connect(server);
   if (!client.ok()) return Fail("alert", client.status());
   absl::StatusOr<v1::Alert> alert = (*client)->GetAlert(alert_id);
   if (!alert.ok()) return Fail("alert", alert.status());
-  PrintJson(*alert);
+  if (ocsf) {
+    PrintOcsf(*alert);
+  } else {
+    PrintJson(*alert);
+  }
   return kExitOk;
 }
 
@@ -205,7 +220,11 @@ int RunWatch(const Client::Options& server, const WatchOptions& o) {
   grpc::ClientContext context;
   int printed = 0;
   absl::Status s = (*client)->WatchAlerts(request, context, [&](const v1::AlertChange& change) {
-    PrintJson(change);
+    if (o.ocsf) {
+      std::fprintf(stdout, "%s\n", engine::OcsfJson(change).c_str());
+    } else {
+      PrintJson(change);
+    }
     std::fflush(stdout);
     return o.limit <= 0 || ++printed < o.limit;
   });

@@ -63,6 +63,9 @@ ABSL_FLAG(bool, hostile, false,
 ABSL_FLAG(std::string, author, "", "triage: who makes the change (default: $USER)");
 ABSL_FLAG(int64_t, after, 0, "watch: the changes after this sequence (0: the oldest kept)");
 ABSL_FLAG(bool, from_now, false, "watch: only the changes from now on");
+ABSL_FLAG(std::string, format, "json",
+          "scan, submit, alerts, alert, watch: how alerts are printed: json (trailsentry's "
+          "own) or ocsf (OCSF Detection Finding, class 2004)");
 ABSL_FLAG(std::string, account, "", "trust, trusted, untrust: the account id");
 ABSL_FLAG(std::string, expires, "",
           "trust: trusted for calls before this RFC 3339 event time (default: until untrust)");
@@ -96,6 +99,7 @@ constexpr char kUsage[] =
     "  trailsentry admin repair  [--config F] --data_dir D    (server stopped)\n"
     "  trailsentry admin restore [--config F] --data_dir D BACKUP_DIR   (server stopped)\n"
     "Connecting: --token (or $TRAILSENTRY_TOKEN), --tls_ca, --tls_cert, --tls_key.\n"
+    "Alerts print as trailsentry's JSON, or with --format ocsf as OCSF Detection Findings.\n"
     "PATH: CloudTrail files or folders (S3 delivery files, JSON arrays, JSON lines,\n"
     "EventBridge envelopes; .gz or not). Alerts go to stdout as JSON lines, the\n"
     "summary to stderr. Exit: 0 ok, 1 input errors found, 2 usage, 3 failed part-way.\n";
@@ -141,6 +145,9 @@ int Main(int argc, char** argv) {
   server.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   server.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
   server.wait_for_ready = false;  // a server that is not there is reported in seconds
+  const std::string format = absl::GetFlag(FLAGS_format);
+  if (format != "json" && format != "ocsf") return Usage("--format must be json or ocsf");
+  const bool ocsf = format == "ocsf";
   if (command == "alerts") {
     if (!paths.empty()) return Usage("alerts takes no positional arguments");
     return trailsentry::cli::RunAlerts(server, {.since = absl::GetFlag(FLAGS_since),
@@ -149,17 +156,19 @@ int Main(int argc, char** argv) {
                                                 .identity = absl::GetFlag(FLAGS_identity),
                                                 .status = absl::GetFlag(FLAGS_status),
                                                 .updated_since = absl::GetFlag(FLAGS_updated_since),
-                                                .limit = absl::GetFlag(FLAGS_limit)});
+                                                .limit = absl::GetFlag(FLAGS_limit),
+                                                .ocsf = ocsf});
   }
   if (command == "watch") {
     if (!paths.empty()) return Usage("watch takes no positional arguments");
     return trailsentry::cli::RunWatch(server, {.after = absl::GetFlag(FLAGS_after),
                                                .from_now = absl::GetFlag(FLAGS_from_now),
-                                               .limit = absl::GetFlag(FLAGS_limit)});
+                                               .limit = absl::GetFlag(FLAGS_limit),
+                                               .ocsf = ocsf});
   }
   if (command == "alert" || command == "triage") {
     if (paths.size() != 1) return Usage((command + " takes exactly one ALERT_ID").c_str());
-    if (command == "alert") return trailsentry::cli::RunAlert(server, paths[0]);
+    if (command == "alert") return trailsentry::cli::RunAlert(server, paths[0], ocsf);
     std::string author = absl::GetFlag(FLAGS_author);
     if (author.empty() && std::getenv("USER") != nullptr) author = std::getenv("USER");
     return trailsentry::cli::RunTriage(server,
@@ -221,14 +230,16 @@ int Main(int argc, char** argv) {
     return trailsentry::cli::RunScan({.config = config,
                                       .data_dir = absl::GetFlag(FLAGS_data_dir),
                                       .threads = absl::GetFlag(FLAGS_threads),
-                                      .tenant = absl::GetFlag(FLAGS_tenant)},
+                                      .tenant = absl::GetFlag(FLAGS_tenant),
+                                      .ocsf = ocsf},
                                      paths);
   }
   if (command == "submit") {
     return trailsentry::cli::RunSubmit({.connection = server,
                                         .batch = absl::GetFlag(FLAGS_batch),
                                         .concurrency = absl::GetFlag(FLAGS_concurrency),
-                                        .window = absl::GetFlag(FLAGS_window)},
+                                        .window = absl::GetFlag(FLAGS_window),
+                                        .ocsf = ocsf},
                                        paths);
   }
   return Usage(("unknown command \"" + command + "\"").c_str());

@@ -90,7 +90,7 @@ int RunScan(const ScanOptions& options, const std::vector<std::string>& paths) {
     engine::ToProto(change.alert, &proto);
     alerts.Add(proto, change.is_new);
   }
-  alerts.PrintJsonLines(stdout);
+  alerts.PrintJsonLines(stdout, options.ocsf);
   std::fflush(stdout);
   summary.Print(stderr, "scan", alerts);
   return summary.rejected > 0 || summary.unreadable_files > 0 ? kExitInputErrors : kExitOk;

@@ -208,7 +208,7 @@ int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& path
     }
   }
   if (failed.ok()) failed = pipeline.Finish();
-  alerts.PrintJsonLines(stdout);
+  alerts.PrintJsonLines(stdout, options.ocsf);
   std::fflush(stdout);
   if (!failed.ok()) {
     std::fprintf(stderr, "trailsentry submit: %s\n", std::string(failed.message()).c_str());

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/engine/absl_view.h"
+#include "server/engine/alert_ocsf.h"
 
 namespace trailsentry::delivery {
 namespace {
@@ -114,9 +115,13 @@ void WebhookSink::Advance(int64_t sequence) {
 
 absl::Status WebhookSink::Post(const v1::AlertChange& change) {
   std::string body;
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(change, &body, options);
+  if (config_.ocsf) {
+    body = engine::OcsfJson(change);
+  } else {
+    google::protobuf::util::JsonPrintOptions options;
+    options.always_print_primitive_fields = true;
+    (void)google::protobuf::util::MessageToJsonString(change, &body, options);
+  }
   httplib::Client client(scheme_host_port_);
   const auto timeout = absl::ToChronoMicroseconds(config_.timeout);
   client.set_connection_timeout(timeout);

@@ -30,7 +30,9 @@ std::string Listed(const Set& set, size_t at_most) {
   return out;
 }
 
-std::string Seconds(EventTime ms) { return absl::StrFormat("%.1f s", ms / 1000.0); }
+std::string Seconds(EventTime ms) {
+  return absl::StrFormat("%.1f s", static_cast<double>(ms) / 1000.0);
+}
 
 // One sentence from the alert's content (Alert.reason).
 std::string Reason(const Alert& a) {

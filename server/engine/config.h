@@ -66,6 +66,7 @@ struct WebhookConfig {
   std::string ca_file;
   absl::Duration max_backoff = absl::Seconds(60);
   std::string tenant;  // empty: every tenant
+  bool ocsf = false;   // the body is an OCSF Detection Finding, not an AlertChange
 };
 
 struct AlertsConfig {

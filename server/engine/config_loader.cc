@@ -65,6 +65,7 @@ absl::Status AlertsFromProto(const pb::AlertsConfig& p, AlertsConfig& c) {
     out.secret_file = w.secret_file();
     out.ca_file = w.ca_file();
     out.tenant = w.tenant();
+    out.ocsf = w.format() == pb::WebhookConfig::OCSF;
     if (absl::Status s = Duration(w.has_timeout(), w.timeout(), field + ".timeout", out.timeout);
         !s.ok()) {
       return s;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/engine/alert_ocsf.h"
 #include "server/engine/alert_proto.h"
 #include "server/engine/event_time.h"
 #include "server/engine/printable.h"
@@ -134,11 +135,21 @@ std::string AllowedMethods(const std::string& path) {
   if (path == "/v1/evaluate") return "POST";
   if (path == "/v1/known-networks") return "GET, POST, DELETE";
   if (path.rfind("/v1/identities/", 0) == 0) return "GET, DELETE";
-  if (path.rfind("/v1/alerts/", 0) == 0) return "GET, PATCH";
+  if (path.rfind("/v1/alerts/", 0) == 0 && path.size() > 11) return "GET, PATCH";
   if (path == "/v1/alerts" || path == "/healthz" || path == "/readyz" || path == "/metrics") {
     return "GET";
   }
   return "";
+}
+
+// ?format=json (the default) or ?format=ocsf: true for OCSF.
+absl::StatusOr<bool> OcsfFormat(const httplib::Request& req) {
+  if (!req.has_param("format")) return false;
+  const std::string format = req.get_param_value("format");
+  if (format != "json" && format != "ocsf") {
+    return absl::InvalidArgumentError("format: json or ocsf");
+  }
+  return format == "ocsf";
 }
 
 // The bound port, or -1.
@@ -376,7 +387,7 @@ void HttpGateway::Routes() {
               v1::ListAlertsRequest request;
               if (absl::Status s =
                       OnlyParams(req, {"since", "until", "rule_id", "identity", "page_size",
-                                       "page_token", "status", "updated_since"});
+                                       "page_token", "status", "updated_since", "format"});
                   !s.ok()) {
                 return s;
               }
@@ -410,21 +421,40 @@ void HttpGateway::Routes() {
                 }
                 request.set_page_size(n);
               }
+              absl::StatusOr<bool> ocsf = OcsfFormat(req);
+              if (!ocsf.ok()) return ocsf.status();
               absl::StatusOr<v1::ListAlertsResponse> r = ListAlerts(d.db, tenant, request);
               if (!r.ok()) return r.status();
-              ReplyMessage(res, *r);
+              if (!*ocsf) {
+                ReplyMessage(res, *r);
+                return absl::OkStatus();
+              }
+              google::protobuf::Struct out;
+              google::protobuf::ListValue* findings =
+                  (*out.mutable_fields())["findings"].mutable_list_value();
+              for (const v1::Alert& a : r->alerts()) {
+                *findings->add_values()->mutable_struct_value() = engine::ToOcsf(a);
+              }
+              (*out.mutable_fields())["next_page_token"].set_string_value(r->next_page_token());
+              ReplyMessage(res, out);
               return absl::OkStatus();
             }));
   http_->Get(R"(/v1/alerts/([^/]+))",
              route("GetAlert",
                    [&d](const std::string& tenant, const httplib::Request& req,
                         httplib::Response& res) -> absl::Status {
-                     if (absl::Status s = OnlyParams(req, {}); !s.ok()) return s;
+                     if (absl::Status s = OnlyParams(req, {"format"}); !s.ok()) return s;
+                     absl::StatusOr<bool> ocsf = OcsfFormat(req);
+                     if (!ocsf.ok()) return ocsf.status();
                      v1::GetAlertRequest request;
                      request.set_alert_id(req.matches[1]);
                      absl::StatusOr<v1::Alert> r = GetAlert(d.db, tenant, request);
                      if (!r.ok()) return r.status();
-                     ReplyMessage(res, *r);
+                     if (*ocsf) {
+                       ReplyMessage(res, engine::ToOcsf(*r));
+                     } else {
+                       ReplyMessage(res, *r);
+                     }
                      return absl::OkStatus();
                    }));
   http_->Patch(

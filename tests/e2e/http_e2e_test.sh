@@ -52,6 +52,27 @@ expect_eq "$CODE" "200" "alerts"
 expect_contains "$WORK/body" '"alertId":"burst-' "alert listed"
 call GET "/v1/alerts?since=yesterday"
 expect_eq "$CODE" "400" "bad since"
+# One alert, its triage over PATCH, and both as OCSF (issue 10).
+call GET "/v1/alerts?rule_id=aws-discovery-cli-burst"
+ALERT="$(sed -n 's/.*"alertId":"\(burst-[0-9a-f]*\)".*/\1/p' "$WORK/body" | head -n 1)"
+call GET "/v1/alerts/$ALERT"
+expect_eq "$CODE" "200" "one alert"
+expect_contains "$WORK/body" '"status":"OPEN"' "an untriaged alert is open"
+expect_contains "$WORK/body" '"reason":"arn:aws:iam::111122223333:user/ci-deployer made 8 distinct' "reason"
+call PATCH "/v1/alerts/$ALERT" '{"status":"RESOLVED"}'
+expect_eq "$CODE" "400" "resolving needs a disposition"
+expect_contains "$WORK/body" 'disposition: required to resolve' "the field is named"
+call PATCH "/v1/alerts/$ALERT" '{"status":"ACKNOWLEDGED","assignee":"soar","note":"looking"}'
+expect_eq "$CODE" "200" "triage"
+expect_contains "$WORK/body" '"assignee":"soar"' "assignee set"
+call GET "/v1/alerts?status=ACKNOWLEDGED&format=ocsf"
+expect_eq "$CODE" "200" "alerts as OCSF"
+expect_contains "$WORK/body" '"class_uid":2004' "a Detection Finding"
+expect_contains "$WORK/body" '"status":"In Progress"' "acknowledged is in progress"
+call GET "/v1/alerts/$ALERT?format=stix"
+expect_eq "$CODE" "400" "unknown format"
+call POST "/v1/alerts/$ALERT" '{}'
+expect_eq "$CODE" "405" "POST on an alert"
 call POST /v1/known-networks '{"identity":"arn:aws:iam::111122223333:user/ci-deployer","cidr":"185.220.101.0/24"}'
 expect_eq "$CODE" "200" "trust"
 expect_contains "$WORK/body" '"network":"185.220.101.0/24"' "trusted network"

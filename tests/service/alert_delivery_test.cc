@@ -356,6 +356,7 @@ class Receiver {
       EXPECT_TRUE(absl::SimpleAtoi(req.get_header_value("X-Trailsentry-Sequence"), &sequence));
       std::lock_guard<std::mutex> lock(mu_);
       sequences_.push_back(sequence);
+      bodies_.push_back(req.body);
       signed_ &=
           req.get_header_value("X-Trailsentry-Signature") == delivery::SignBody(secret_, req.body);
       res.status = 204;
@@ -370,6 +371,10 @@ class Receiver {
   std::vector<int64_t> sequences() {
     std::lock_guard<std::mutex> lock(mu_);
     return sequences_;
+  }
+  std::vector<std::string> bodies() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bodies_;
   }
   bool all_signed() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -388,6 +393,7 @@ class Receiver {
   std::thread thread_;
   std::mutex mu_;
   std::vector<int64_t> sequences_;
+  std::vector<std::string> bodies_;
   bool signed_ = true;
 };
 
@@ -407,7 +413,7 @@ int FreePort() {
 
 class WebhookTest : public AlertDeliveryTest {
  protected:
-  void StartWithWebhook(int port) {
+  void StartWithWebhook(int port, bool ocsf = false) {
     { std::ofstream(secret_dir_.path() + "/secret") << kSecret << "\n"; }
     engine::Config config;
     engine::WebhookConfig hook;
@@ -416,6 +422,7 @@ class WebhookTest : public AlertDeliveryTest {
     hook.secret_file = secret_dir_.path() + "/secret";
     hook.timeout = absl::Seconds(1);
     hook.max_backoff = absl::Seconds(1);
+    hook.ocsf = ocsf;
     config.server.alerts.webhooks.push_back(hook);
     Start(config);
   }
@@ -439,6 +446,24 @@ TEST_F(WebhookTest, ChangesMadeWhileTheReceiverIsDownArriveInOrderOnceItIsUp) {
   ASSERT_TRUE(receiver.Await(4));
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_EQ(receiver.sequences(), (std::vector<int64_t>{1, 2, 3, 4}));
+}
+
+TEST_F(WebhookTest, AnOcsfWebhookGetsDetectionFindings) {
+  const int port = FreePort();
+  Receiver receiver(port, kSecret);
+  StartWithWebhook(port, /*ocsf=*/true);
+  const std::string id = ThreeChanges();
+  ASSERT_TRUE(receiver.Await(3));
+  std::vector<std::string> bodies = receiver.bodies();
+  const std::vector<std::string> activity = {"\"activity_id\":1", "\"activity_id\":2",
+                                             "\"activity_id\":2"};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NE(bodies[i].find("\"class_uid\":2004"), std::string::npos) << bodies[i];
+    EXPECT_NE(bodies[i].find(activity[i]), std::string::npos) << bodies[i];
+    EXPECT_NE(bodies[i].find("\"uid\":\"" + id + "\""), std::string::npos) << bodies[i];
+  }
+  EXPECT_NE(bodies[2].find("\"status\":\"In Progress\""), std::string::npos) << bodies[2];
+  EXPECT_TRUE(receiver.all_signed());
 }
 
 TEST_F(WebhookTest, ASlowReceiverNeverSlowsEvaluate) {
