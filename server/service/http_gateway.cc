@@ -14,6 +14,7 @@
 #include "server/engine/alert_proto.h"
 #include "server/engine/event_time.h"
 #include "server/engine/printable.h"
+#include "server/service/http_routes.h"
 #include "server/service/lookups.h"
 #include "server/service/proto_json.h"
 
@@ -128,18 +129,6 @@ absl::StatusOr<std::pair<std::string, int>> HostPort(const char* flag, const std
     return absl::InvalidArgumentError(absl::StrCat(flag, ": bad port in \"", listen, "\""));
   }
   return std::make_pair(host, port);
-}
-
-// The methods a route of ours answers ("" for none of ours), for 405's Allow.
-std::string AllowedMethods(const std::string& path) {
-  if (path == "/v1/evaluate") return "POST";
-  if (path == "/v1/known-networks") return "GET, POST, DELETE";
-  if (path.rfind("/v1/identities/", 0) == 0) return "GET, DELETE";
-  if (path.rfind("/v1/alerts/", 0) == 0 && path.size() > 11) return "GET, PATCH";
-  if (path == "/v1/alerts" || path == "/healthz" || path == "/readyz" || path == "/metrics") {
-    return "GET";
-  }
-  return "";
 }
 
 // ?format=json (the default) or ?format=ocsf: true for OCSF.
@@ -536,6 +525,10 @@ void HttpGateway::Routes() {
               return absl::OkStatus();
             }));
   HealthRoutes(*http_, d);
+  http_->Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    static const std::string kDocument = OpenApiDocument();
+    res.set_content(kDocument, "application/json");
+  });
   http_->Get("/metrics", [&d](const httplib::Request&, httplib::Response& res) {
     std::vector<std::pair<std::string, double>> gauges;
     if (d.db != nullptr) gauges = d.db->Gauges();
