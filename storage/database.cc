@@ -315,6 +315,15 @@ Database::~Database() {
 StateBatch::StateBatch(Database& db) : db_(db), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 StateBatch::~StateBatch() = default;
 
+void StateBatch::Reset() {
+  batch_->Clear();
+  latest_.clear();
+  seen_.clear();
+  alerts_.clear();
+  writes_ = 0;
+  newest_ = INT64_MIN;
+}
+
 void StateBatch::PutLatest(int cf, std::string_view tenant, std::string_view name,
                            const engine::Network* network, const engine::BaselineEntry& entry) {
   // The key is built in a reused buffer: a key already written in this batch
@@ -462,7 +471,11 @@ absl::Status Database::Commit(StateBatch& batch) {
     engine::MutexLock lock(&changes_mu_);
     const int64_t before = last_sequence_, before_ms = last_change_ms_;
     s = LogChanges(batch, batch.committed_);
-    if (s.ok()) s = Write(batch);
+    if (s.ok()) {
+      s = Write(batch);
+    } else {
+      batch.Reset();
+    }
     if (!s.ok()) {
       last_sequence_ = before;  // nothing of the batch was written
       last_change_ms_ = before_ms;
@@ -470,7 +483,6 @@ absl::Status Database::Commit(StateBatch& batch) {
     }
     last = last_sequence_;
   }
-  batch.alerts_.clear();
   if (s.ok()) ChangesWritten(last);
   return s;
 }
@@ -504,11 +516,7 @@ absl::Status Database::Write(StateBatch& batch) {
   }
   // Committed or not, the batch starts empty again: after a failure the engine
   // drops its cache, so nothing of it may be written later.
-  batch.batch_->Clear();
-  batch.latest_.clear();
-  batch.seen_.clear();
-  batch.writes_ = 0;
-  batch.newest_ = INT64_MIN;
+  batch.Reset();
   return s;
 }
 

@@ -89,6 +89,8 @@ class StateBatch final : public engine::StateWriter {
 
  private:
   friend class Database;
+  // Empties the batch (after a commit, whether it went through or not).
+  void Reset();
   // The last value of a profile or baseline key in this batch, by column family
   // byte + key.
   void PutLatest(int cf, std::string_view tenant, std::string_view name,

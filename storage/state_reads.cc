@@ -15,6 +15,24 @@ namespace trailsentry::storage {
 using internal::DecodeEntry;
 using internal::FromRocks;
 
+namespace {
+
+// A trusted (or hostile) network: its key's network bytes, and its value (until,
+// added_at, big-endian; empty in older directories: trusted forever).
+std::optional<engine::TrustedNetwork> DecodeTrusted(std::string_view network_bytes,
+                                                    std::string_view value) {
+  std::optional<engine::Network> net = keys::ParseNetworkBytes(network_bytes);
+  if (!net) return std::nullopt;
+  engine::TrustedNetwork t{*net};
+  if (value.size() == 16) {
+    t.until = static_cast<int64_t>(keys::ReadBigEndian64(value.substr(0, 8)));
+    t.added_at = static_cast<int64_t>(keys::ReadBigEndian64(value.substr(8)));
+  }
+  return t;
+}
+
+}  // namespace
+
 absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view tenant,
                                                               std::string_view identity,
                                                               const engine::LogReach& reach) {
@@ -83,16 +101,9 @@ absl::StatusOr<std::vector<engine::TrustedNetwork>> Database::LoadTrusted(std::s
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kTrusted)));
   for (it->Seek(prefix); it->Valid(); it->Next()) {
-    std::optional<engine::Network> net =
-        keys::ParseNetworkBytes(it->key().ToStringView().substr(prefix.size()));
-    if (!net) continue;
-    engine::TrustedNetwork t{*net};
-    const std::string_view value = it->value().ToStringView();
-    if (value.size() == 16) {
-      t.until = static_cast<int64_t>(keys::ReadBigEndian64(value.substr(0, 8)));
-      t.added_at = static_cast<int64_t>(keys::ReadBigEndian64(value.substr(8)));
-    }
-    out.push_back(t);
+    std::optional<engine::TrustedNetwork> t =
+        DecodeTrusted(it->key().ToStringView().substr(prefix.size()), it->value().ToStringView());
+    if (t) out.push_back(*t);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scanning trusted networks");
   return out;
@@ -109,15 +120,9 @@ Database::LoadHostile() {
     if (!tenant || pos >= key.size() || key[pos] != 'h') continue;
     const std::string prefix = keys::TrustedPrefix(*tenant, engine::TrustScope::kHostile, "");
     if (key.rfind(prefix, 0) != 0) continue;
-    std::optional<engine::Network> net = keys::ParseNetworkBytes(key.substr(prefix.size()));
-    if (!net) continue;
-    engine::TrustedNetwork t{*net};
-    const std::string_view value = it->value().ToStringView();
-    if (value.size() == 16) {
-      t.until = static_cast<int64_t>(keys::ReadBigEndian64(value.substr(0, 8)));
-      t.added_at = static_cast<int64_t>(keys::ReadBigEndian64(value.substr(8)));
-    }
-    out.emplace_back(std::string(*tenant), t);
+    std::optional<engine::TrustedNetwork> t =
+        DecodeTrusted(key.substr(prefix.size()), it->value().ToStringView());
+    if (t) out.emplace_back(std::string(*tenant), *t);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scanning hostile networks");
   return out;

@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -343,10 +345,15 @@ TEST_F(AlertDeliveryTest, ResolutionsFeedTheBaselines) {
 // signature matched.
 class Receiver {
  public:
+  // `tls`: serve HTTPS with this certificate and key (PEM files).
   Receiver(int port, std::string secret, int fail_first = 0,
-           absl::Duration delay = absl::ZeroDuration())
-      : secret_(std::move(secret)), fail_(fail_first) {
-    server_.Post("/hook", [this, delay](const httplib::Request& req, httplib::Response& res) {
+           absl::Duration delay = absl::ZeroDuration(),
+           std::optional<std::pair<std::string, std::string>> tls = std::nullopt)
+      : secret_(std::move(secret)),
+        fail_(fail_first),
+        server_(tls ? std::make_unique<httplib::SSLServer>(tls->first.c_str(), tls->second.c_str())
+                    : std::make_unique<httplib::Server>()) {
+    server_->Post("/hook", [this, delay](const httplib::Request& req, httplib::Response& res) {
       absl::SleepFor(delay);
       if (fail_.fetch_sub(1) > 0) {
         res.status = 503;
@@ -361,11 +368,11 @@ class Receiver {
           req.get_header_value("X-Trailsentry-Signature") == delivery::SignBody(secret_, req.body);
       res.status = 204;
     });
-    EXPECT_TRUE(server_.bind_to_port("127.0.0.1", port));
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    EXPECT_TRUE(server_->bind_to_port("127.0.0.1", port));
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
   }
   ~Receiver() {
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
   std::vector<int64_t> sequences() {
@@ -389,7 +396,7 @@ class Receiver {
  private:
   const std::string secret_;
   std::atomic<int> fail_;
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::mutex mu_;
   std::vector<int64_t> sequences_;
@@ -413,12 +420,14 @@ int FreePort() {
 
 class WebhookTest : public AlertDeliveryTest {
  protected:
-  void StartWithWebhook(int port, bool ocsf = false) {
+  void StartWithWebhook(int port, bool ocsf = false, const std::string& url = "",
+                        const std::string& ca_file = "") {
     { std::ofstream(secret_dir_.path() + "/secret") << kSecret << "\n"; }
     engine::Config config;
     engine::WebhookConfig hook;
     hook.name = "soar";
-    hook.url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+    hook.url = url.empty() ? "http://127.0.0.1:" + std::to_string(port) + "/hook" : url;
+    hook.ca_file = ca_file;
     hook.secret_file = secret_dir_.path() + "/secret";
     hook.timeout = absl::Seconds(1);
     hook.max_backoff = absl::Seconds(1);
@@ -464,6 +473,37 @@ TEST_F(WebhookTest, AnOcsfWebhookGetsDetectionFindings) {
   }
   EXPECT_NE(bodies[2].find("\"status\":\"In Progress\""), std::string::npos) << bodies[2];
   EXPECT_TRUE(receiver.all_signed());
+}
+
+// HTTPS: a receiver whose certificate the webhook's ca_file signed gets the
+// changes; one the webhook cannot verify gets none (the sink retries).
+TEST_F(WebhookTest, HttpsReceiversAreVerified) {
+  const std::string d = secret_dir_.path();
+  const std::string script =
+      "set -e; cd " + d +
+      "; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key "
+      "-out ca.pem 2>/dev/null"
+      "; openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout hook.key -out "
+      "hook.csr 2>/dev/null"
+      "; printf 'subjectAltName=DNS:localhost' > san.ext"
+      "; openssl x509 -req -in hook.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+      "-extfile san.ext -out hook.pem 2>/dev/null";
+  ASSERT_EQ(std::system(("bash -c \"" + script + "\"").c_str()), 0) << "openssl failed";
+  const int port = FreePort();
+  Receiver receiver(port, kSecret, 0, absl::ZeroDuration(),
+                    std::make_pair(d + "/hook.pem", d + "/hook.key"));
+  const std::string url = "https://localhost:" + std::to_string(port) + "/hook";
+  StartWithWebhook(port, false, url, d + "/ca.pem");
+  ThreeChanges();
+  ASSERT_TRUE(receiver.Await(3));
+  EXPECT_EQ(receiver.sequences(), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_TRUE(receiver.all_signed());
+
+  // The same receiver, without the CA that signed it: nothing is delivered.
+  StartWithWebhook(port, false, url, "");
+  ThreeChanges();
+  absl::SleepFor(absl::Seconds(2));
+  EXPECT_EQ(receiver.sequences().size(), 3u);
 }
 
 TEST_F(WebhookTest, ASlowReceiverNeverSlowsEvaluate) {
