@@ -37,6 +37,15 @@ void Alert::AddEvent(const AlertEventFields& e) {
   if (!e.event_id.empty()) {
     event_ids.emplace(e.time, std::string(e.event_id));
     if (event_ids.size() > kMaxAlertEventIds) event_ids.erase(std::prev(event_ids.end()));
+    std::pair<EventTime, std::string> key(e.time, e.event_id);
+    if (samples.size() < kMaxSampleEvents || key < std::prev(samples.end())->first) {
+      samples.try_emplace(
+          std::move(key),
+          SampleEvent{std::string(e.action), std::string(e.provider), std::string(e.source_ip),
+                      std::string(e.region), std::string(e.user_agent),
+                      std::string(e.access_key_id), std::string(e.account)});
+      if (samples.size() > kMaxSampleEvents) samples.erase(std::prev(samples.end()));
+    }
   }
 }
 
@@ -50,6 +59,8 @@ void Alert::Absorb(const Alert& o) {
   actions.insert(o.actions.begin(), o.actions.end());
   event_ids.insert(o.event_ids.begin(), o.event_ids.end());
   while (event_ids.size() > kMaxAlertEventIds) event_ids.erase(std::prev(event_ids.end()));
+  samples.insert(o.samples.begin(), o.samples.end());
+  while (samples.size() > kMaxSampleEvents) samples.erase(std::prev(samples.end()));
   if (o.event_count > 0) {
     first_event_time =
         event_count == 0 ? o.first_event_time : std::min(first_event_time, o.first_event_time);

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "server/engine/event_time.h"
 
@@ -33,6 +34,7 @@ inline constexpr std::string_view kUnusualIpRuleName =
 inline constexpr int kUnusualIpRiskScore = 21;
 inline constexpr int kUnusualIpNewToAccountRiskScore = 47;
 inline constexpr size_t kMaxAlertEventIds = 100;
+inline constexpr size_t kMaxSampleEvents = 5;
 
 inline std::string_view RuleId(Rule rule) {
   return rule == Rule::kBurst ? kBurstRuleId : kUnusualIpRuleId;
@@ -49,6 +51,11 @@ struct AlertEventFields {
   std::string_view user_agent;
   std::string_view access_key_id;
   std::string_view account;
+};
+
+// A compact copy of one event (Alert.sample_events).
+struct SampleEvent {
+  std::string action, provider, source_ip, region, user_agent, access_key_id, account;
 };
 
 struct Alert {
@@ -68,6 +75,8 @@ struct Alert {
   // The earliest kMaxAlertEventIds events by (time, eventID); event_count counts all.
   absl::btree_set<std::pair<EventTime, std::string>> event_ids;
   int64_t event_count = 0;
+  // The earliest kMaxSampleEvents events by (time, eventID).
+  absl::btree_map<std::pair<EventTime, std::string>, SampleEvent> samples;
   EventTime first_event_time = 0;
   EventTime last_event_time = 0;
   EventTime window_start = 0;

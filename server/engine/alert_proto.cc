@@ -104,6 +104,18 @@ void ToProto(const Alert& a, v1::Alert* out) {
     out->set_known_network_count(a.known_network_count);
     for (const std::string& n : a.recent_known_networks) out->add_recent_known_networks(n);
   }
+  for (const auto& [key, s] : a.samples) {
+    v1::AlertEvent* e = out->add_sample_events();
+    *e->mutable_event_time() = ToTimestamp(key.first);
+    e->set_event_id(key.second);
+    e->set_event_name(s.action);
+    e->set_event_source(s.provider);
+    e->set_source_ip(s.source_ip);
+    e->set_region(s.region);
+    e->set_user_agent(s.user_agent);
+    e->set_access_key_id(s.access_key_id);
+    e->set_account_id(s.account);
+  }
   out->set_reason(Reason(a));
 }
 
@@ -144,6 +156,11 @@ Alert FromProto(const v1::Alert& p, EventTime opened_at,
   for (int i = 0; i < p.event_ids_size(); ++i) {
     a.event_ids.emplace(timed ? event_times[static_cast<size_t>(i)] : a.first_event_time,
                         p.event_ids(i));
+  }
+  for (const v1::AlertEvent& e : p.sample_events()) {
+    a.samples.try_emplace({FromTimestamp(e.event_time()), e.event_id()},
+                          SampleEvent{e.event_name(), e.event_source(), e.source_ip(), e.region(),
+                                      e.user_agent(), e.access_key_id(), e.account_id()});
   }
   a.update_count = p.update_count();
   a.superseded_by = p.superseded_by();

@@ -79,6 +79,13 @@ TEST_F(AlertDeliveryTest, EvaluateAnswersAlertsWithTheirTriageSequenceAndLink) {
             "arn:aws:iam::111122223333:user/alice made 6 distinct discovery calls through the AWS "
             "CLI within 5.0 s from 198.51.100.7: DescribeInstances, DescribeSecurityGroups, "
             "GetCallerIdentity, ListBuckets, ListRoles, ListUsers (6 calls in all)");
+  // The first five of its six calls, compact, earliest first.
+  ASSERT_EQ(change.alert().sample_events_size(), 5);
+  EXPECT_EQ(change.alert().sample_events(0).event_name(), "DescribeInstances");
+  EXPECT_EQ(change.alert().sample_events(0).source_ip(), "198.51.100.7");
+  EXPECT_EQ(change.alert().sample_events(4).event_name(), kActions[4]);
+  EXPECT_EQ(change.alert().sample_events(4).event_time().seconds(),
+            change.alert().first_event_time().seconds() + 4);
   // GetAlert answers the same alert.
   absl::StatusOr<v1::Alert> got = client_->GetAlert(change.alert().alert_id());
   ASSERT_TRUE(got.ok()) << got.status();
