@@ -331,7 +331,7 @@ class Database final : public engine::StateReader {
   engine::Mutex changes_mu_;
   int64_t last_sequence_ ABSL_GUARDED_BY(changes_mu_) = 0;
   int64_t last_change_ms_ ABSL_GUARDED_BY(changes_mu_) = 0;
-  std::atomic<int64_t> written_sequence_{0};  // the last sequence readers may see
+  std::atomic<int64_t> written_sequence_{0};       // the last sequence readers may see
   std::atomic<int64_t> log_starts_ms_{INT64_MIN};  // changes before this were pruned
   engine::Mutex listeners_mu_;
   std::vector<std::pair<int, std::function<void(int64_t)>>> listeners_

@@ -19,6 +19,7 @@
 #include "server/delivery/webhook_sink.h"
 #include "server/engine/alert_proto.h"
 #include "tests/service/detection_fixture.h"
+#include "tests/testing/certificates.h"
 
 namespace trailsentry::testing {
 namespace {
@@ -486,19 +487,10 @@ TEST_F(WebhookTest, AnOcsfWebhookGetsDetectionFindings) {
 // changes; one the webhook cannot verify gets none (the sink retries).
 TEST_F(WebhookTest, HttpsReceiversAreVerified) {
   const std::string d = secret_dir_.path();
-  const std::string script =
-      "set -e; cd " + d +
-      "; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key "
-      "-out ca.pem 2>/dev/null"
-      "; openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout hook.key -out "
-      "hook.csr 2>/dev/null"
-      "; printf 'subjectAltName=DNS:localhost' > san.ext"
-      "; openssl x509 -req -in hook.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-      "-extfile san.ext -out hook.pem 2>/dev/null";
-  ASSERT_EQ(std::system(("bash -c \"" + script + "\"").c_str()), 0) << "openssl failed";
+  ASSERT_TRUE(MakeTestCertificates(d)) << "openssl failed";
   const int port = FreePort();
   Receiver receiver(port, kSecret, 0, absl::ZeroDuration(),
-                    std::make_pair(d + "/hook.pem", d + "/hook.key"));
+                    std::make_pair(d + "/server.pem", d + "/server.key"));
   const std::string url = "https://localhost:" + std::to_string(port) + "/hook";
   StartWithWebhook(port, false, url, d + "/ca.pem");
   ThreeChanges();

@@ -9,6 +9,7 @@
 #include "client/client.h"
 #include "server/service/authenticator.h"
 #include "server/service/server.h"
+#include "tests/testing/certificates.h"
 #include "tests/testing/cloudtrail_builder.h"
 #include "tests/testing/temp_dir.h"
 #include "trailsentry/v1/detection.grpc.pb.h"
@@ -171,20 +172,7 @@ TEST_F(AuthTest, RemoteListenNeedsAuthentication) {
 TEST_F(AuthTest, TlsAndMutualTls) {
   const std::string d = dir_.path();
   // A CA, a server certificate for "localhost", and a client certificate.
-  const std::string script =
-      "set -e; cd " + d +
-      "; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key "
-      "-out ca.pem 2>/dev/null"
-      "; openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out "
-      "server.csr 2>/dev/null"
-      "; printf 'subjectAltName=DNS:localhost' > san.ext"
-      "; openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-      "-extfile san.ext -out server.pem 2>/dev/null"
-      "; openssl req -newkey rsa:2048 -nodes -subj /CN=soar -keyout client.key -out client.csr "
-      "2>/dev/null"
-      "; openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out "
-      "client.pem 2>/dev/null";
-  ASSERT_EQ(std::system(("bash -c \"" + script + "\"").c_str()), 0) << "openssl failed";
+  ASSERT_TRUE(MakeTestCertificates(d)) << "openssl failed";
 
   auto tls = Start({.tls_cert = d + "/server.pem", .tls_key = d + "/server.key"}).value();
   Client::Options verified{.tls_ca_file = d + "/ca.pem", .tls_server_name = "localhost"};
