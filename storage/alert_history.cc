@@ -7,6 +7,7 @@
 #include "server/engine/alert_proto.h"
 #include "storage/database.h"
 #include "storage/internal/codec.h"
+#include "storage/internal/owner_prefix.h"
 #include "storage/keys.h"
 
 namespace trailsentry::storage {
@@ -66,8 +67,10 @@ absl::StatusOr<AlertPage> Database::ListAlerts(const AlertQuery& q) {
   keys::AppendBigEndian64(since_key, static_cast<uint64_t>(std::max<int64_t>(q.since, 0)));
 
   AlertPage page;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(
-      rocksdb::ReadOptions(), cf(by_identity ? kAlertsByIdentity : kAlertsByTime)));
+  // By identity: within one owner (the start key's), so its Bloom filters apply.
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(by_identity ? internal::OneOwnerReads() : rocksdb::ReadOptions(),
+                       cf(by_identity ? kAlertsByIdentity : kAlertsByTime)));
   it->SeekForPrev(start);
   if (it->Valid() && it->key().ToStringView() == start) it->Prev();  // exclusive
   std::string last_key;

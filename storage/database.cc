@@ -22,6 +22,7 @@
 #include "server/engine/alert_proto.h"
 #include "server/engine/engine.h"
 #include "storage/internal/codec.h"
+#include "storage/internal/owner_prefix.h"
 #include "storage/keys.h"
 
 namespace trailsentry::storage {
@@ -211,7 +212,13 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
       std::min<size_t>(size_t{64} << 20, static_cast<size_t>(server.memtable_bytes) / 4);
   cf_options.compression = rocksdb::kLZ4Compression;
   cf_options.bottommost_compression = rocksdb::kZSTD;
-  rocksdb::ColumnFamilyOptions expiring = cf_options;
+  // Column families keyed by owner (tenant | identity or account): Bloom filters
+  // of owners in memtables and SST files (storage/internal/owner_prefix.h).
+  rocksdb::ColumnFamilyOptions by_owner = cf_options;
+  by_owner.prefix_extractor = internal::NewOwnerPrefix();
+  by_owner.memtable_prefix_bloom_size_ratio = 0.05;
+  by_owner.memtable_whole_key_filtering = true;
+  rocksdb::ColumnFamilyOptions expiring = by_owner;
   expiring.compaction_filter_factory =
       std::make_shared<ExpiryFilterFactory>(db->watermark_, keep_ms);
 
@@ -231,7 +238,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
     }
   }
   // Each kind of event-log record is kept a day longer than the engine reads it.
-  rocksdb::ColumnFamilyOptions event_log = cf_options;
+  rocksdb::ColumnFamilyOptions event_log = by_owner;
   const engine::LogReach reach = engine::Engine::Reach(*options.config);
   const int64_t day = absl::ToInt64Milliseconds(absl::Hours(24));
   event_log.compaction_filter_factory = std::make_shared<EventLogExpiryFactory>(
@@ -240,9 +247,10 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.reserve(kCfCount);
   for (int i = 0; i < kCfCount; ++i) {
-    descriptors.emplace_back(kCfNames[i], i == kBaseline || i == kAccountBaseline ? expiring
-                                          : i == kEventLog                        ? event_log
-                                                                                  : cf_options);
+    descriptors.emplace_back(kCfNames[i], i == kBaseline || i == kAccountBaseline    ? expiring
+                                          : i == kEventLog                           ? event_log
+                                          : i == kIdentity || i == kAlertsByIdentity ? by_owner
+                                                                                     : cf_options);
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
@@ -668,7 +676,8 @@ uint64_t Database::CountKeys(std::string_view column_family) {
   for (int i = 0; i < kCfCount; ++i) {
     if (column_family != kCfNames[i]) continue;
     uint64_t n = 0;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[i]));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(internal::AllOwnersReads(), handles_[i]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
     return n;
   }

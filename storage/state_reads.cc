@@ -8,6 +8,7 @@
 #include "server/engine/alert_proto.h"
 #include "storage/database.h"
 #include "storage/internal/codec.h"
+#include "storage/internal/owner_prefix.h"
 #include "storage/keys.h"
 
 namespace trailsentry::storage {
@@ -31,6 +32,16 @@ std::optional<engine::TrustedNetwork> DecodeTrusted(std::string_view network_byt
   return t;
 }
 
+// A key after every record that starts with `p` and goes on with a big-endian
+// event time, within the same owner (so SeekForPrev stays where its filter
+// applies): event times are 1970..9999 (checked where events come in), so their
+// first byte is far below 0xff.
+std::string AfterOwnersRecords(std::string_view p) {
+  std::string key(p);
+  key.push_back('\xff');
+  return key;
+}
+
 }  // namespace
 
 absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view tenant,
@@ -51,6 +62,7 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper(end);
   ro.iterate_upper_bound = &upper;
+  ro.prefix_same_as_start = true;  // one owner (internal::OneOwnerReads)
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kBaseline)));
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
@@ -131,7 +143,7 @@ Database::LoadHostile() {
 absl::Status Database::LoadEventLog(std::string_view prefix, const engine::LogReach& reach,
                                     engine::StoredIdentity& out) {
   using engine::LogKind;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kEventLog)));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(internal::OneOwnerReads(), cf(kEventLog)));
   auto kind_prefix = [&](LogKind kind) {
     std::string p(prefix);
     p.push_back(static_cast<char>(kind));
@@ -140,9 +152,7 @@ absl::Status Database::LoadEventLog(std::string_view prefix, const engine::LogRe
   // The newest record of any kind: the identity's newest logged event.
   for (LogKind kind : {LogKind::kSeen, LogKind::kBurst, LogKind::kUnusualIp}) {
     const std::string p = kind_prefix(kind);
-    const std::string end = keys::PrefixEnd(p);
-    it->SeekForPrev(end);
-    if (it->Valid() && it->key().ToStringView() == end) it->Prev();
+    it->SeekForPrev(AfterOwnersRecords(p));
     if (it->Valid() && it->key().starts_with(p)) {
       std::optional<keys::EventLogKey> k = keys::ParseEventLogKey(it->key().ToStringView());
       if (!k) return absl::DataLossError("corrupt event log key");
@@ -204,11 +214,9 @@ absl::Status Database::LoadOpenAlerts(std::string_view tenant, std::string_view 
   // on while calls keep coming), but an identity's episodes never overlap: once
   // one ended before `from`, every earlier one did too.
   bool bursts_done = false;
-  const std::string end = keys::PrefixEnd(prefix);
   std::unique_ptr<rocksdb::Iterator> idx(
-      db_->NewIterator(rocksdb::ReadOptions(), cf(kAlertsByIdentity)));
-  idx->SeekForPrev(end);
-  if (idx->Valid() && idx->key().ToStringView() == end) idx->Prev();
+      db_->NewIterator(internal::OneOwnerReads(), cf(kAlertsByIdentity)));
+  idx->SeekForPrev(AfterOwnersRecords(prefix));
   for (; idx->Valid() && idx->key().starts_with(prefix); idx->Prev()) {
     const std::string_view key = idx->key().ToStringView();
     const auto opened_at =

@@ -22,6 +22,7 @@
 #include "server/engine/ip_address.h"
 #include "server/engine/mutex.h"
 #include "server/engine/network.h"
+#include "server/engine/stable_hash.h"
 #include "server/engine/state_store.h"
 
 namespace trailsentry::engine {
@@ -69,14 +70,12 @@ class AccountBaselines {
 
  private:
   struct Cached {
-    Network network;
     BaselineEntry entry;
     uint64_t dirty_epoch = 0;  // the last batch that changed it
   };
   struct Shard {
     mutable Mutex mu;
-    absl::flat_hash_map<std::string, Cached> entries
-        ABSL_GUARDED_BY(mu);  // key: tenant \0 account \0 network
+    absl::flat_hash_map<StableHash128, Cached> entries ABSL_GUARDED_BY(mu);
     // key: tenant \0 account
     absl::flat_hash_map<std::string, std::vector<TrustedNetwork>> trusted ABSL_GUARDED_BY(mu);
   };
@@ -86,7 +85,7 @@ class AccountBaselines {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   static constexpr int kShards = 16;
 
-  absl::StatusOr<Cached*> Find(Shard& shard, const std::string& key, std::string_view tenant,
+  absl::StatusOr<Cached*> Find(Shard& shard, const StableHash128& key, std::string_view tenant,
                                std::string_view account, const Network& network)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   bool Evictable(const Cached& c) const;

@@ -17,10 +17,6 @@ ThreadBuffers& Buffers() {
   return buffers;
 }
 
-IdentityHash HashIdentity(const std::string& key) {
-  return {StableHash64(key, 0x9e3779b97f4a7c15ULL), StableHash64(key, 0x2545f4914f6cdd1dULL)};
-}
-
 // Identifies an event within its identity: its eventID, or, without one, what
 // it says (time, call, source, client, outcome).
 uint64_t EventIdHash(const Event& ev) {
@@ -84,12 +80,12 @@ LogReach Engine::Reach(const Config& config) {
 }
 
 Engine::Shard& Engine::ShardFor(std::string_view tenant, std::string_view identity,
-                                IdentityHash& key) {
+                                StableHash128& key) {
   ThreadBuffers& buf = Buffers();
   buf.key.assign(tenant);
   buf.key.push_back('\0');
   buf.key.append(identity);
-  key = HashIdentity(buf.key);
+  key = StableHash128Of(buf.key);
   // The shard comes from the high hash: each shard's map hashes the low one, whose
   // bits must not be the same for every key in a shard.
   return shards_[key.high % kShards];
@@ -112,8 +108,8 @@ absl::Status Engine::LoadIdentity(std::string_view tenant, std::string_view iden
   for (const LoggedEvent& e : stored.events) {
     if (e.time >= slot.newest - max_lateness_) slot.seen.Insert(e.id_hash, e.time);
   }
-  slot.baseline = std::make_unique<IdentityBaseline>(
-      tenant, identity, stored.profile, std::move(stored.networks), std::move(stored.trusted));
+  slot.baseline = std::make_unique<IdentityBaseline>(stored.profile, std::move(stored.networks),
+                                                     std::move(stored.trusted));
   if (slot.newest == INT64_MIN) return status;  // nothing stored: a new identity
   slot.baseline->Restore(stored.events, stored.open_alerts, config_, slot.newest);
   const bool burst_state =
@@ -150,7 +146,7 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
     v.flags |= kUnattributable;
     return v;
   }
-  IdentityHash key;
+  StableHash128 key;
   Shard& shard = ShardFor(tenant, c.identity, key);
   const size_t changes_before = changes.size();
   const uint64_t id_hash = EventIdHash(ev);
@@ -290,7 +286,7 @@ void Engine::DropCache() {
 
 absl::StatusOr<IdentityView> Engine::GetIdentity(std::string_view tenant,
                                                  std::string_view identity) {
-  IdentityHash key;
+  StableHash128 key;
   Shard& shard = ShardFor(tenant, identity, key);
   MutexLock lock(&shard.mu);
   IdentityView view;
@@ -324,7 +320,7 @@ absl::Status Engine::TrustNetwork(std::string_view tenant, TrustScope scope, std
     hostile_->Mark(tenant, trusted, writer);
     return absl::OkStatus();
   }
-  IdentityHash key;
+  StableHash128 key;
   Shard& shard = ShardFor(tenant, name, key);
   MutexLock lock(&shard.mu);
   auto [it, inserted] = shard.identities.try_emplace(key);
@@ -346,7 +342,7 @@ absl::Status Engine::UntrustNetwork(std::string_view tenant, TrustScope scope,
   } else if (scope == TrustScope::kHostile) {
     removed = hostile_->Unmark(tenant, network, writer);
   } else {
-    IdentityHash key;
+    StableHash128 key;
     Shard& shard = ShardFor(tenant, name, key);
     MutexLock lock(&shard.mu);
     auto [it, inserted] = shard.identities.try_emplace(key);
@@ -375,7 +371,7 @@ absl::StatusOr<std::vector<TrustedNetwork>> Engine::TrustedNetworks(std::string_
                                                                     std::string_view name) {
   if (scope == TrustScope::kAccount) return accounts_->Trusted(tenant, name);
   if (scope == TrustScope::kHostile) return hostile_->List(tenant);
-  IdentityHash key;
+  StableHash128 key;
   Shard& shard = ShardFor(tenant, name, key);
   MutexLock lock(&shard.mu);
   auto it = shard.identities.find(key);
@@ -386,7 +382,7 @@ absl::StatusOr<std::vector<TrustedNetwork>> Engine::TrustedNetworks(std::string_
 
 void Engine::ForgetIdentity(std::string_view tenant, std::string_view identity,
                             StateWriter* writer) {
-  IdentityHash key;
+  StableHash128 key;
   Shard& shard = ShardFor(tenant, identity, key);
   MutexLock lock(&shard.mu);
   // The slot stays, empty, until the delete is committed: an event meanwhile must
@@ -395,7 +391,7 @@ void Engine::ForgetIdentity(std::string_view tenant, std::string_view identity,
   if (slot.window) slot.window->ReleaseAll(shard.pool);
   slot = IdentitySlot{};
   slot.baseline = std::make_unique<IdentityBaseline>(
-      tenant, identity, std::nullopt, std::vector<std::pair<Network, BaselineEntry>>{},
+      std::nullopt, std::vector<std::pair<Network, BaselineEntry>>{},
       std::vector<TrustedNetwork>{});
   if (writer != nullptr) writer->DeleteIdentity(tenant, identity);
   MarkDirty(slot, writer);

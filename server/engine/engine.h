@@ -40,6 +40,7 @@
 #include "server/engine/identity_baseline.h"
 #include "server/engine/mutex.h"
 #include "server/engine/seen_events.h"
+#include "server/engine/stable_hash.h"
 #include "server/engine/state_store.h"
 #include "server/engine/string_pool.h"
 
@@ -89,19 +90,6 @@ struct EngineStats {
   size_t pooled_strings = 0;
   size_t baselines_loaded = 0;
   size_t account_entries_cached = 0;
-};
-
-// Two independent 64-bit stable hashes of "tenant\0identity" (the same in every
-// process, so which identities share a shard never changes from run to run). A
-// collision of both (2^-128 per pair) would merge two identities' state; it is
-// treated as impossible.
-struct IdentityHash {
-  uint64_t high = 0, low = 0;
-  friend bool operator==(const IdentityHash&, const IdentityHash&) = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const IdentityHash& k) {
-    return H::combine(std::move(h), k.low);
-  }
 };
 
 // What the engine keeps of one identity; the burst window exists only once the
@@ -176,7 +164,7 @@ class Engine {
     mutable Mutex mu;
     // Keyed by a 128-bit hash of (tenant, identity): the slot holds the whole key,
     // so a lookup compares 16 bytes in place instead of chasing a string.
-    absl::flat_hash_map<IdentityHash, IdentitySlot> identities ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<StableHash128, IdentitySlot> identities ABSL_GUARDED_BY(mu);
     StringPool pool ABSL_GUARDED_BY(mu);
     EventTime newest ABSL_GUARDED_BY(mu) = INT64_MIN;
     uint64_t evaluated ABSL_GUARDED_BY(mu) = 0;
@@ -187,7 +175,7 @@ class Engine {
   // Evicts idle identities (all of them when `idle_limit` is 0) whose changes are
   // committed.
   size_t Evict(Shard& shard, int64_t idle_limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  Shard& ShardFor(std::string_view tenant, std::string_view identity, IdentityHash& key);
+  Shard& ShardFor(std::string_view tenant, std::string_view identity, StableHash128& key);
   // Fills a new slot with everything stored of the identity: profile, baselines,
   // trusted networks, the event log (duplicate ids, the rules' retained calls)
   // and the alerts those calls may still change (restored silently).

@@ -55,12 +55,12 @@ std::vector<IdentityBaseline::Segment> IdentityBaseline::Segments(const Candidat
   return out;
 }
 
-IdentityBaseline::IdentityBaseline(std::string_view tenant, std::string_view identity,
-                                   std::optional<IdentityProfile> profile,
+IdentityBaseline::IdentityBaseline(std::optional<IdentityProfile> profile,
                                    const std::vector<std::pair<Network, BaselineEntry>>& networks,
                                    std::vector<TrustedNetwork> trusted)
-    : tenant_(tenant), identity_(identity), trusted_(std::move(trusted)) {
+    : trusted_(std::move(trusted)) {
   if (profile) profile_ = *profile;
+  networks_.reserve(networks.size());
   for (auto& [network, entry] : networks) networks_.push_back({network, entry});
 }
 
@@ -189,7 +189,7 @@ UnusualIpResult IdentityBaseline::Evaluate(const UnusualIpInput& in, UnusualIpCo
     absl::Status s = ctx.accounts->Observe(ctx.tenant, in.fields.account, network, t, ctx.writer);
     if (!s.ok()) result.status = s;
   }
-  Prune(config, ctx.identity_newest, ctx.writer);
+  Prune(config, ctx.identity_newest, &ctx);
   return result;
 }
 
@@ -197,6 +197,10 @@ void IdentityBaseline::Learn(const Network& network, EventTime t, UnusualIpConte
   ObserveProfile(profile_, t);
   NetworkState* n = FindNetwork(network);
   if (n == nullptr) {
+    // Grown one at a time: most identities keep a handful of networks, and
+    // doubling would leave a third of the vector unused (issue 8: memory per
+    // cached identity). A new network is rare next to the calls from known ones.
+    networks_.reserve(networks_.size() + 1);
     networks_.push_back({network, {}});
     n = &networks_.back();
   }
@@ -313,7 +317,8 @@ absl::Status IdentityBaseline::Rebuild(Candidate& c, const UnusualIpInput& in,
   return status;
 }
 
-void IdentityBaseline::Prune(const Config& config, EventTime newest, StateWriter* writer) {
+void IdentityBaseline::Prune(const Config& config, EventTime newest, const UnusualIpContext* ctx) {
+  StateWriter* writer = ctx != nullptr ? ctx->writer : nullptr;
   const auto& u = config.unusual_ip;
   const EventTime horizon = newest - Millis(config.max_lateness);
   // Calls before this can no longer join a count or an alert a new call can reach.
@@ -335,7 +340,7 @@ void IdentityBaseline::Prune(const Config& config, EventTime newest, StateWriter
     }
     if (writer != nullptr) {
       for (size_t k = 0; k < drop; ++k) {
-        writer->DeleteEvent(tenant_, identity_, LogKind::kUnusualIp, c.calls[k].time,
+        writer->DeleteEvent(ctx->tenant, ctx->identity, LogKind::kUnusualIp, c.calls[k].time,
                             c.calls[k].id_hash);
       }
     }

@@ -9,7 +9,7 @@
 // the event log, pruned calls deleted from it), so the state read back after an
 // eviction or a restart is exactly the state in memory.
 //
-//   IdentityBaseline b(tenant, identity, profile, networks, trusted);
+//   IdentityBaseline b(profile, networks, trusted);
 //   b.Restore(stored.events, stored.open_alerts, config, newest);
 //   UnusualIpResult r = b.Evaluate(input, ctx);   // judge, then learn
 #ifndef TRAILSENTRY_SERVER_ENGINE_IDENTITY_BASELINE_H_
@@ -72,8 +72,7 @@ struct KnownNetwork {
 
 class IdentityBaseline {
  public:
-  IdentityBaseline(std::string_view tenant, std::string_view identity,
-                   std::optional<IdentityProfile> profile,
+  IdentityBaseline(std::optional<IdentityProfile> profile,
                    const std::vector<std::pair<Network, BaselineEntry>>& networks,
                    std::vector<TrustedNetwork> trusted);
   IdentityBaseline(const IdentityBaseline&) = delete;
@@ -135,11 +134,13 @@ class IdentityBaseline {
                        std::string* alert_of_call);
   void Learn(const Network& network, EventTime t, UnusualIpContext& ctx);
   // Drops what no future call can reach, deleting dropped calls from the event
-  // log through `writer` (may be null).
-  void Prune(const Config& config, EventTime newest, StateWriter* writer);
+  // log through the context's writer (`ctx` may be null: restoring, nothing to
+  // delete).
+  void Prune(const Config& config, EventTime newest, const UnusualIpContext* ctx);
   static void InsertCall(Candidate& c, Call call);
 
-  std::string tenant_, identity_;
+  // Neither tenant nor identity is kept: callers pass them in the context, so a
+  // cached identity holds its name once (issue 8: memory per cached identity).
   IdentityProfile profile_;
   std::vector<NetworkState> networks_;
   std::vector<TrustedNetwork> trusted_;

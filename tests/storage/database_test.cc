@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "server/engine/account_baselines.h"
 #include "storage/keys.h"
 #include "tests/storage/database_fixture.h"
@@ -176,6 +177,64 @@ TEST_F(DatabaseTest, EventLogReturnsEachKindWithinReachAndOpenAlerts) {
   ASSERT_EQ(state.open_alerts.size(), 1u);
   EXPECT_EQ(state.open_alerts[0].alert_id, "burst-recent");
   EXPECT_TRUE(db_->LoadIdentity("default", "arn:b", reach).value().events.empty());
+}
+
+// Column families keyed by owner have Bloom filters of owners (issue 8):
+// whether an owner's records are in the memtable, in flushed SST files or split
+// between both, and whatever the owners' names share, reads find exactly that
+// owner's records, and scans over every owner find them all.
+TEST_F(DatabaseTest, OwnerFiltersNeverHideRecords) {
+  const int64_t base = 1773567000000;
+  // Names that are prefixes of one another, and of the next tenant's.
+  std::vector<std::string> owners;
+  for (int i = 0; i < 40; ++i) {
+    owners.push_back("arn:aws:iam::111122223333:user/u" + std::to_string(i));
+    owners.push_back("arn:aws:iam::111122223333:user/u" + std::to_string(i) + "x");
+  }
+  auto write = [&](int round) {
+    storage::StateBatch batch(*db_);
+    for (size_t i = 0; i < owners.size(); ++i) {
+      if ((i + round) % 3 == 0) continue;  // each owner misses some rounds
+      const std::string& o = owners[i];
+      const int64_t t = base + round * 60000 + static_cast<int64_t>(i);
+      batch.PutProfile("default", o, {base, t, round + 1});
+      batch.PutBaseline("default", o, Net(absl::StrCat("198.51.", round, ".", i, "/32").c_str()),
+                        {t, t, 1});
+      batch.PutEvent("default", o, {engine::LogKind::kSeen, t, uint64_t(i * 10 + round)});
+      batch.PutAlert(MakeAlert(absl::StrCat("a-", i, "-", round), o, t));
+    }
+    ASSERT_TRUE(db_->Commit(batch).ok());
+  };
+  // Round 0 compacted to the last level, round 1 flushed, round 2 in the memtable.
+  write(0);
+  ASSERT_TRUE(db_->CompactAll().ok());
+  write(1);
+  Open();  // the reopen flushes nothing, but replays round 1 from the log
+  ASSERT_TRUE(db_->CompactAll().ok());
+  write(2);
+
+  size_t baselines = 0, alerts = 0;
+  for (size_t i = 0; i < owners.size(); ++i) {
+    int rounds = 0;
+    for (int r = 0; r < 3; ++r) rounds += (i + r) % 3 != 0;
+    auto stored = db_->LoadIdentity("default", owners[i], kReach).value();
+    EXPECT_EQ(stored.networks.size(), static_cast<size_t>(rounds)) << owners[i];
+    EXPECT_EQ(stored.events.size(), static_cast<size_t>(rounds)) << owners[i];
+    EXPECT_EQ(stored.open_alerts.size(), static_cast<size_t>(rounds)) << owners[i];
+    ASSERT_TRUE(stored.profile.has_value()) << owners[i];
+    storage::AlertQuery q = Query("default");
+    q.identity = owners[i];
+    EXPECT_EQ(db_->ListAlerts(q).value().alerts.size(), static_cast<size_t>(rounds)) << owners[i];
+    baselines += rounds;
+    alerts += rounds;
+  }
+  EXPECT_FALSE(db_->LoadIdentity("default", "arn:aws:iam::111122223333:user/u", kReach)
+                   .value()
+                   .profile.has_value());
+  EXPECT_TRUE(db_->LoadIdentity("other", owners[1], kReach).value().networks.empty());
+  EXPECT_EQ(db_->CountKeys("identity"), owners.size());
+  EXPECT_EQ(db_->CountKeys("baseline"), baselines);
+  EXPECT_EQ(db_->CountKeys("alerts_by_identity"), alerts);
 }
 
 TEST_F(DatabaseTest, ExpiryDropsOnlyEntriesTooOldToMatter) {
