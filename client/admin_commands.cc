@@ -1,9 +1,12 @@
-// `trailsentry admin`: backup (a live server), repair and restore (offline).
+// `trailsentry admin`: backup (a live server), repair and restore (offline),
+// owner (which replica of a sharded fleet owns an account).
 #include <cstdio>
 #include <string>
 
 #include "client/commands.h"
 #include "server/engine/event_time.h"
+#include "server/engine/printable.h"
+#include "server/engine/shard_ring.h"
 #include "storage/database.h"
 
 namespace trailsentry::cli {
@@ -24,6 +27,21 @@ int RunBackup(const Client::Options& connection, const std::string& name) {
   std::printf("backup written on the server's host: %s (%llu bytes, events up to %s)\n",
               r->path().c_str(), static_cast<unsigned long long>(r->bytes()),
               engine::FormatRfc3339(r->watermark().seconds() * 1000).c_str());
+  return kExitOk;
+}
+
+int RunOwner(const std::vector<std::string>& replicas, const std::vector<std::string>& accounts) {
+  if (replicas.empty()) {
+    std::fprintf(stderr,
+                 "trailsentry admin owner: no replicas (--replicas A,B,... or a --config with "
+                 "server.shard.replicas)\n");
+    return kExitUsage;
+  }
+  const engine::ShardRing ring(replicas);
+  for (const std::string& account : accounts) {
+    std::printf("%s\t%s\n", engine::Printable(account).c_str(),
+                std::string(ring.Owner(account)).c_str());
+  }
   return kExitOk;
 }
 

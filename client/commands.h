@@ -38,6 +38,9 @@ struct SubmitOptions {
   int concurrency = 2;  // EvaluateStream calls at once
   int window = 4;       // requests in flight per stream
   bool ocsf = false;    // alerts as OCSF Detection Findings
+  // One stream per account with the x-trailsentry-shard header (replicas behind
+  // a routing proxy; a failed replica fails only its accounts).
+  bool shard = true;
 };
 // Streams the files' records to a server in batches, several in flight, with
 // memory bounded whatever the input's size.
@@ -87,6 +90,9 @@ int RunBackup(const Client::Options& connection, const std::string& name);
 int RunRepair(const engine::Config& config, const std::string& data_dir);
 int RunRestore(const engine::Config& config, const std::string& backup,
                const std::string& data_dir);
+// Prints "ACCOUNT<TAB>REPLICA" for each account: the replica nginx's consistent
+// hash over `replicas` sends it to (engine::ShardRing).
+int RunOwner(const std::vector<std::string>& replicas, const std::vector<std::string>& accounts);
 
 }  // namespace trailsentry::cli
 

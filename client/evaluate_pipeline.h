@@ -12,6 +12,13 @@
 // requests were sent. Memory is bounded: at most streams × window requests and
 // their responses exist at a time. Not thread-safe: one sender.
 //
+// Sharded (`by_shard_key`, for replicas behind a proxy that routes on the
+// x-trailsentry-shard header): SendFor opens one stream per shard key (an
+// account), carrying the key in the header, so the proxy sends each account to
+// its replica. A stream that fails fails only its key: its unanswered requests,
+// and any sent for that key later, go to `on_unanswered` in their place in the
+// order, and the others go on.
+//
 //   EvaluatePipeline pipeline(client, {.streams = 2, .window = 4},
 //                             [&](const v1::EvaluateResponse& r) { ... });
 //   for (...) if (absl::Status s = pipeline.Send(request, stream); !s.ok()) break;
@@ -23,8 +30,11 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "client/client.h"
 #include "trailsentry/v1/detection.pb.h"
@@ -34,12 +44,19 @@ namespace trailsentry {
 class EvaluatePipeline {
  public:
   struct Options {
-    int streams = 2;  // concurrent EvaluateStream calls
+    int streams = 2;  // concurrent EvaluateStream calls (not sharded)
     int window = 4;   // unanswered requests per stream
+    bool by_shard_key = false;
+    // Sharded: requests unanswered over all streams at most (0: no bound
+    // beyond `window` per stream); bounds memory however many keys there are.
+    int max_unanswered = 0;
   };
   using ResponseFn = std::function<void(const v1::EvaluateResponse&)>;
+  // Sharded: a request of `shard_key` that its failed stream never answered.
+  using UnansweredFn = std::function<void(std::string_view shard_key, const absl::Status&)>;
 
-  EvaluatePipeline(Client& client, Options options, ResponseFn on_response);
+  EvaluatePipeline(Client& client, Options options, ResponseFn on_response,
+                   UnansweredFn on_unanswered = nullptr);
   // Cancels the streams if Finish was not called (or failed).
   ~EvaluatePipeline();
   EvaluatePipeline(const EvaluatePipeline&) = delete;
@@ -52,7 +69,12 @@ class EvaluatePipeline {
   // the pipeline is then broken and every later call fails.
   // `stream` is taken modulo the number of streams.
   [[nodiscard]] absl::Status Send(const v1::EvaluateRequest& request, size_t stream = 0);
-  // Closes the streams after every response is delivered.
+  // Sharded: sends on `shard_key`'s stream (opened on first use). Fails only as
+  // Send does for errors that are not one stream's (a response overdue).
+  [[nodiscard]] absl::Status SendFor(const v1::EvaluateRequest& request,
+                                     std::string_view shard_key);
+  // Closes the streams after every response is delivered. Sharded: OK when the
+  // only failures were streams' own (each reported through `on_unanswered`).
   [[nodiscard]] absl::Status Finish();
 
   int streams() const { return options_.streams; }
@@ -60,6 +82,10 @@ class EvaluatePipeline {
  private:
   struct Stream;
   absl::Status Open();
+  Stream& OpenStream(std::string_view shard_key);
+  absl::Status Write(const v1::EvaluateRequest& request, size_t stream_index);
+  // Sharded: the stream failed; what it still owes is reported in order.
+  void FailStream(Stream& stream, const absl::Status& status);
   absl::Status DeliverOldest();
   absl::Status Fail(const absl::Status& status);
   void Cancel();
@@ -67,7 +93,9 @@ class EvaluatePipeline {
   Client& client_;
   const Options options_;
   ResponseFn on_response_;
+  UnansweredFn on_unanswered_;
   std::vector<std::unique_ptr<Stream>> streams_;
+  absl::flat_hash_map<std::string, size_t> by_key_;  // sharded: the stream of each key
   std::deque<size_t> unanswered_;  // the stream of each unanswered request, oldest first
   absl::Status failed_;
   bool finished_ = false;

@@ -33,6 +33,12 @@ ABSL_FLAG(std::string, tls_server_name, "", "name to check in the server certifi
 ABSL_FLAG(int, batch, 500, "submit: records per request");
 ABSL_FLAG(int, concurrency, 2, "submit: streams to the server at once");
 ABSL_FLAG(int, window, 4, "submit: requests in flight per stream");
+ABSL_FLAG(std::vector<std::string>, replicas, {},
+          "admin owner: the replicas as in nginx's upstream and server.shard.replicas");
+ABSL_FLAG(bool, shard, true,
+          "submit: one stream per account, its account in the x-trailsentry-shard header (replicas "
+          "behind a routing proxy; a failed replica fails only its accounts); --noshard: accounts "
+          "hashed onto --concurrency streams");
 ABSL_FLAG(int, threads, 0, "scan: threads evaluating (0: every core)");
 ABSL_FLAG(std::string, tenant, "default",
           "scan: the tenant whose state is read and written (a server's --token_file maps "
@@ -79,7 +85,8 @@ constexpr char kUsage[] =
     "usage:\n"
     "  trailsentry scan   [--config F] [--data_dir D] [--threads N] [--tenant T]\n"
     "                     [--window_mode sliding|tumbling] PATH...\n"
-    "  trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] [--window N]\n"
+    "  trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] [--window N] "
+    "[--noshard]\n"
     "                     PATH...\n"
     "  trailsentry identity [--server HOST:PORT] IDENTITY_KEY\n"
     "  trailsentry alerts   [--server HOST:PORT] [--since T] [--until T] [--rule_id R]\n"
@@ -98,6 +105,7 @@ constexpr char kUsage[] =
     "  trailsentry admin backup  [--server HOST:PORT] NAME    (under the server's --backup_dir)\n"
     "  trailsentry admin repair  [--config F] --data_dir D    (server stopped)\n"
     "  trailsentry admin restore [--config F] --data_dir D BACKUP_DIR   (server stopped)\n"
+    "  trailsentry admin owner   [--replicas A,B,... | --config F] ACCOUNT...   (its replica)\n"
     "Connecting: --token (or $TRAILSENTRY_TOKEN), --tls_ca, --tls_cert, --tls_key.\n"
     "Alerts print as trailsentry's JSON, or with --format ocsf as OCSF Detection Findings.\n"
     "PATH: CloudTrail files or folders (S3 delivery files, JSON arrays, JSON lines,\n"
@@ -214,7 +222,12 @@ int Main(int argc, char** argv) {
     if (what == "restore" && paths.size() == 2) {
       return trailsentry::cli::RunRestore(config, paths[1], absl::GetFlag(FLAGS_data_dir));
     }
-    return Usage("admin: backup NAME | repair | restore BACKUP_DIR");
+    if (what == "owner" && paths.size() >= 2) {
+      std::vector<std::string> replicas = absl::GetFlag(FLAGS_replicas);
+      if (replicas.empty()) replicas = config.server.shard.replicas;
+      return trailsentry::cli::RunOwner(replicas, {paths.begin() + 1, paths.end()});
+    }
+    return Usage("admin: backup NAME | repair | restore BACKUP_DIR | owner ACCOUNT...");
   }
   if (paths.empty()) return Usage("no PATH given");
   if (command == "scan") {
@@ -239,7 +252,8 @@ int Main(int argc, char** argv) {
                                         .batch = absl::GetFlag(FLAGS_batch),
                                         .concurrency = absl::GetFlag(FLAGS_concurrency),
                                         .window = absl::GetFlag(FLAGS_window),
-                                        .ocsf = ocsf},
+                                        .ocsf = ocsf,
+                                        .shard = absl::GetFlag(FLAGS_shard)},
                                        paths);
   }
   return Usage(("unknown command \"" + command + "\"").c_str());

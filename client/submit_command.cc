@@ -2,18 +2,25 @@
 //
 // Files are read in units of whole records (RecordReader::SplitFile, so memory
 // stays bounded whatever the input's size) and sent as JSON-lines payloads of
-// `batch` records through an EvaluatePipeline: several requests in flight on
-// `concurrency` streams. Each record goes on the stream of its account (read
-// without a DOM), so each account's events reach the server in file order and
-// the alerts, ids included, are those of `scan --threads 1`. JSON lines go as
+// `batch` records through an EvaluatePipeline. Each record goes on the stream
+// of its account (read without a DOM), so each account's events reach the
+// server in file order and the alerts, ids included, are those of `scan
+// --threads 1`. By default (`--shard`) each account has its own stream carrying
+// its account in the x-trailsentry-shard header, so a proxy in front of
+// account-sharded replicas sends it to its replica, and a replica that fails
+// fails only its accounts; at most concurrency × window requests are in
+// flight. With --noshard, accounts are hashed onto `concurrency` streams. JSON lines go as
 // they are (the server parses them, as `scan` would); records of other
 // containers (S3 delivery files, arrays) are minified into lines first.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "client/alert_collector.h"
@@ -21,6 +28,7 @@
 #include "client/commands.h"
 #include "client/evaluate_pipeline.h"
 #include "client/input_files.h"
+#include "server/engine/printable.h"
 #include "server/engine/record_account.h"
 #include "server/engine/record_reader.h"
 
@@ -34,19 +42,27 @@ constexpr size_t kUnitBytes = size_t{1} << 20;
 // of its lines.
 struct SentRequest {
   size_t file = 0;
+  std::string shard_key;  // sharded: the account
   std::vector<uint64_t> records;
 };
 
+// Records waiting for their request, over all accounts, at most (sharded: the
+// largest account's are sent early past it).
+constexpr size_t kMaxPendingBytes = size_t{32} << 20;
+
 // Sends one file's records, each on its account's stream, in requests of
-// `batch` records; notes each request sent in `sent`.
+// `batch` records; notes each request sent in `sent`. Sharded, each account has
+// its own stream (its shard key); else accounts are hashed onto the streams.
 class FileSender {
  public:
-  FileSender(EvaluatePipeline& pipeline, int batch, size_t file, std::deque<SentRequest>& sent)
+  FileSender(EvaluatePipeline& pipeline, bool sharded, int batch, size_t file,
+             std::deque<SentRequest>& sent)
       : pipeline_(pipeline),
+        sharded_(sharded),
         batch_(batch),
         file_(file),
         sent_(sent),
-        pending_(static_cast<size_t>(pipeline.streams())) {}
+        pending_(sharded ? 0 : static_cast<size_t>(pipeline.streams())) {}
 
   // Sends the file's records; the pipeline's error stops it (see send_error()).
   absl::Status Send(engine::RecordReader& reader, const std::string& path) {
@@ -71,7 +87,8 @@ class FileSender {
 
  private:
   struct Pending {
-    std::string lines;  // JSON lines of the stream's next request
+    std::string shard_key;  // sharded: the account
+    std::string lines;      // JSON lines of the stream's next request
     std::vector<uint64_t> records;
   };
 
@@ -110,35 +127,53 @@ class FileSender {
   // of its account.
   absl::Status Add(std::string_view line, size_t capacity) {
     size_t stream = 0;
-    if (pending_.size() > 1) {
+    if (sharded_) {
+      const std::string_view account = accounts_.Read(line, capacity);
+      auto [it, inserted] = by_account_.try_emplace(std::string(account), pending_.size());
+      if (inserted) pending_.push_back(Pending{.shard_key = std::string(account)});
+      stream = it->second;
+    } else if (pending_.size() > 1) {
       stream = absl::HashOf(accounts_.Read(line, capacity)) % pending_.size();
     }
     Pending& p = pending_[stream];
+    pending_bytes_ += line.size() + 1;
     p.lines.append(line);
     if (line.back() != '\n') p.lines.push_back('\n');
     p.records.push_back(next_record_++);
-    return static_cast<int>(p.records.size()) == batch_ ? Flush(stream) : absl::OkStatus();
+    if (static_cast<int>(p.records.size()) == batch_) return Flush(stream);
+    if (pending_bytes_ <= kMaxPendingBytes) return absl::OkStatus();
+    // Many accounts with few records each: the largest goes early.
+    size_t largest = 0;
+    for (size_t s = 1; s < pending_.size(); ++s) {
+      if (pending_[s].lines.size() > pending_[largest].lines.size()) largest = s;
+    }
+    return Flush(largest);
   }
 
   absl::Status Flush(size_t stream) {
     Pending& p = pending_[stream];
     if (p.records.empty()) return absl::OkStatus();
     v1::EvaluateRequest request;
+    pending_bytes_ -= std::min(pending_bytes_, p.lines.size());
     request.set_payload(std::move(p.lines));
     request.set_payload_format(v1::PAYLOAD_FORMAT_JSON_LINES);
     p.lines.clear();
     // Noted before Send, which may deliver older responses.
-    sent_.push_back(SentRequest{file_, std::move(p.records)});
+    sent_.push_back(SentRequest{file_, p.shard_key, std::move(p.records)});
     p.records.clear();
-    send_error_ = pipeline_.Send(request, stream);
+    send_error_ =
+        sharded_ ? pipeline_.SendFor(request, p.shard_key) : pipeline_.Send(request, stream);
     return send_error_;
   }
 
   EvaluatePipeline& pipeline_;
+  const bool sharded_;
   const int batch_;
   const size_t file_;
   std::deque<SentRequest>& sent_;
-  std::vector<Pending> pending_;  // by stream
+  std::vector<Pending> pending_;                         // by stream (sharded: by account)
+  absl::flat_hash_map<std::string, size_t> by_account_;  // sharded: index in pending_
+  size_t pending_bytes_ = 0;
   engine::RecordAccountReader accounts_;
   uint64_t next_record_ = 0;
   absl::Status send_error_;
@@ -166,8 +201,15 @@ int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& path
   RunSummary summary;
   AlertCollector alerts;
   std::deque<SentRequest> sent;  // requests in flight, oldest first
+  // Sharded: accounts whose replica failed, with why (the first error each).
+  std::map<std::string, std::string> failed_accounts;
+  uint64_t unanswered_events = 0;
   EvaluatePipeline pipeline(
-      **client, {.streams = options.concurrency, .window = options.window},
+      **client,
+      {.streams = options.concurrency,
+       .window = options.window,
+       .by_shard_key = options.shard,
+       .max_unanswered = options.concurrency * options.window},
       [&](const v1::EvaluateResponse& response) {
         const SentRequest request = std::move(sent.front());
         sent.pop_front();
@@ -191,6 +233,11 @@ int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& path
           alerts.Add(change.alert(), change.kind() == v1::AlertChange::NEW);
         }
         summary.MaybeProgress(stderr);
+      },
+      [&](std::string_view account, const absl::Status& why) {
+        unanswered_events += sent.front().records.size();
+        sent.pop_front();
+        failed_accounts.try_emplace(std::string(account), why.ToString());
       });
 
   engine::RecordReader reader;
@@ -198,7 +245,7 @@ int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& path
   for (size_t f = 0; f < files->size() && failed.ok(); ++f) {
     const std::string& file = (*files)[f];
     ++summary.files;
-    FileSender sender(pipeline, options.batch, f, sent);
+    FileSender sender(pipeline, options.shard, options.batch, f, sent);
     absl::Status st = sender.Send(reader, file);
     if (!sender.send_error().ok()) {
       failed = sender.send_error();
@@ -210,6 +257,16 @@ int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& path
   if (failed.ok()) failed = pipeline.Finish();
   alerts.PrintJsonLines(stdout, options.ocsf);
   std::fflush(stdout);
+  // Sharded: the accounts of a replica that failed are named; the others' went on.
+  for (const auto& [account, why] : failed_accounts) {
+    std::fprintf(stderr, "trailsentry submit: account %s not evaluated: %s\n",
+                 engine::Printable(account).c_str(), why.c_str());
+  }
+  if (failed.ok() && !failed_accounts.empty()) {
+    failed = absl::UnavailableError(absl::StrCat(unanswered_events, " events of ",
+                                                 failed_accounts.size(),
+                                                 " accounts were not evaluated (above)"));
+  }
   if (!failed.ok()) {
     std::fprintf(stderr, "trailsentry submit: %s\n", std::string(failed.message()).c_str());
     summary.Print(stderr, "submit", alerts);

@@ -29,7 +29,7 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libspdlog-dev libsimdjson-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libssl-dev
   openssl curl python3 python3-grpcio python3-protobuf python3-yaml python3-venv
-  python3-setuptools python3-wheel
+  python3-setuptools python3-wheel nginx
 )
 
 setup() { setup_list "${PACKAGES[@]}"; }

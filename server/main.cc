@@ -40,6 +40,9 @@ ABSL_FLAG(std::string, backup_dir, "",
 ABSL_FLAG(bool, check_config, false, "Validate the configuration and exit (0: valid, 2: not)");
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
           "host:port of the HTTP/JSON API, /healthz, /readyz and /metrics (\"\": off)");
+ABSL_FLAG(std::string, shard_self, "",
+          "This replica's name in server.shard.replicas (overrides server.shard.self; e.g. "
+          "$(POD_NAME).trailsentry:50051 in a StatefulSet sharing one config)");
 ABSL_FLAG(bool, allow_insecure_remote, false,
           "Allow a non-loopback --listen without --token_file or --tls_client_ca");
 
@@ -56,6 +59,9 @@ absl::StatusOr<Config> BuildConfig() {
   }
   if (const std::string v = absl::GetFlag(FLAGS_listen); !v.empty()) config.server.listen = v;
   if (const std::string v = absl::GetFlag(FLAGS_data_dir); !v.empty()) config.server.data_dir = v;
+  if (const std::string v = absl::GetFlag(FLAGS_shard_self); !v.empty()) {
+    config.server.shard.self = v;
+  }
   if (const std::string mode = absl::GetFlag(FLAGS_window_mode); mode == "tumbling") {
     config.burst.mode = trailsentry::engine::BurstMode::kTumbling;
     config.burst.suppression = absl::ZeroDuration();
@@ -140,6 +146,11 @@ int Main(int argc, char** argv) {
       "trailsentryd listening on {} (port {}), HTTP on port {}, data dir {}, burst mode {}",
       config->server.listen, (*server)->port(), (*server)->http_port(), config->server.data_dir,
       config->burst.mode == trailsentry::engine::BurstMode::kSliding ? "sliding" : "tumbling");
+  if (!config->server.shard.replicas.empty()) {
+    spdlog::info(
+        "shard: replica {} of {}; events of accounts the ring gives to another are refused",
+        config->server.shard.self, config->server.shard.replicas.size());
+  }
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
     if (absl::Status s = (*server)->ReloadTokens(); s.ok()) {

@@ -75,6 +75,13 @@ struct AlertsConfig {
   std::string link_template;
 };
 
+// Account-sharded replicas (config.proto ShardConfig): empty replicas means a
+// single node.
+struct ShardConfig {
+  std::string self;
+  std::vector<std::string> replicas;
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   std::string data_dir = "./trailsentry-data";
@@ -94,6 +101,7 @@ struct ServerConfig {
   int http_threads = 64;
   absl::Duration http_request_timeout = absl::Seconds(30);
   AlertsConfig alerts;
+  ShardConfig shard;
 };
 
 struct Config {

@@ -154,12 +154,36 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
       return st;
     }
     if (absl::Status st = AlertsFromProto(s.alerts(), c.server.alerts); !st.ok()) return st;
+    if (s.shard().has_self()) c.server.shard.self = s.shard().self();
+    c.server.shard.replicas.assign(s.shard().replicas().begin(), s.shard().replicas().end());
   }
   return absl::OkStatus();
 }
 
 absl::Status Invalid(std::string_view field, std::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(AbslView(field), ": ", AbslView(why)));
+}
+
+absl::Status ValidateShard(const ShardConfig& s) {
+  if (s.replicas.empty()) {
+    if (!s.self.empty()) return Invalid("server.shard.replicas", "required with server.shard.self");
+    return absl::OkStatus();
+  }
+  absl::flat_hash_set<std::string> names;
+  for (size_t i = 0; i < s.replicas.size(); ++i) {
+    if (s.replicas[i].empty()) {
+      return Invalid(absl::StrCat("server.shard.replicas[", i, "]"), "must not be empty");
+    }
+    if (!names.insert(s.replicas[i]).second) {
+      return Invalid(absl::StrCat("server.shard.replicas[", i, "]"),
+                     absl::StrCat("\"", s.replicas[i], "\" is listed twice"));
+    }
+  }
+  if (!names.contains(s.self)) {
+    return Invalid("server.shard.self",
+                   absl::StrCat("\"", s.self, "\" is not one of server.shard.replicas"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateAlerts(const AlertsConfig& a) {
@@ -293,6 +317,7 @@ absl::Status ValidateConfig(const Config& c) {
   if (c.server.block_cache_bytes < (int64_t{1} << 20)) {
     return Invalid("server.block_cache_bytes", "must be at least 1048576 (1 MiB)");
   }
+  if (absl::Status st = ValidateShard(c.server.shard); !st.ok()) return st;
   return ValidateAlerts(c.server.alerts);
 }
 

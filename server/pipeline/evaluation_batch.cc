@@ -4,7 +4,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/engine/absl_view.h"
+#include "server/engine/printable.h"
+#include "server/engine/record_account.h"
 #include "server/pipeline/drift_gate.h"
+#include "trailsentry/shard_header.h"
 
 namespace trailsentry::pipeline {
 namespace {
@@ -124,6 +128,18 @@ void EvaluationBatch::AddStructured(const v1::CloudTrailEvent& event) {
 void EvaluationBatch::Add(const Event& ev) {
   if (std::optional<RecordError> err = engine::CheckNotInFuture(ev.time, now_)) {
     return sink_.Rejected(*err);
+  }
+  if (ring_ != nullptr) {
+    const std::string_view account =
+        engine::EventAccount(ev.account_id, ev.arn, ev.recipient_account_id);
+    if (const std::string_view owner = ring_->Owner(account); owner != self_) {
+      return sink_.Rejected(RecordError{
+          "account",
+          absl::StrCat("account \"", engine::Printable(account), "\" belongs to replica ",
+                       AbslView(owner), ", not to this one (", AbslView(self_),
+                       "): senders must set the ", kShardHeader,
+                       " header to the event's account and the proxy must route on it")});
+    }
   }
   if (gate_ != nullptr) gate_->Admit(lane_, ev.time);
   engine::Verdict verdict = engine_.Evaluate(tenant_, ev, changes_, tx_.writer());

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "server/engine/engine.h"
 #include "server/engine/record_parser.h"
+#include "server/engine/shard_ring.h"
 #include "storage/database.h"
 #include "storage/transaction.h"
 #include "trailsentry/v1/event.pb.h"
@@ -54,6 +55,15 @@ class EvaluationBatch {
   void SetGate(DriftGate* gate, int lane) {
     gate_ = gate;
     lane_ = lane;
+  }
+
+  // A replica of account-sharded replicas: events of an account `ring` gives to
+  // another replica than `self` are rejected (field "account", naming the
+  // owner), so a misrouting sender or proxy cannot split an account's state.
+  // Both must outlive the batch.
+  void SetShard(const engine::ShardRing* ring, std::string_view self) {
+    ring_ = ring;
+    self_ = self;
   }
 
   // One JSON record, as RecordReader gives it.
@@ -92,6 +102,8 @@ class EvaluationBatch {
   const engine::EventTime now_;
   DriftGate* gate_ = nullptr;
   int lane_ = -1;
+  const engine::ShardRing* ring_ = nullptr;
+  std::string_view self_;
   uint64_t evaluated_ = 0;
   absl::Status storage_;  // the first failed state read
   std::vector<engine::AlertChange> changes_;

@@ -120,6 +120,7 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
   }
   ResponseSink sink(response);
   pipeline::EvaluationBatch batch(engine_, db_, tenant, sink, absl::ToUnixMillis(absl::Now()));
+  if (!ring_.replicas().empty()) batch.SetShard(&ring_, limits_.shard.self);
   for (const v1::Event& event : request.events()) {
     switch (event.body_case()) {
       case v1::Event::kRawJson:

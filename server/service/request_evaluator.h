@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "server/engine/engine.h"
+#include "server/engine/shard_ring.h"
 #include "storage/database.h"
 #include "trailsentry/v1/detection.pb.h"
 
@@ -25,9 +26,11 @@ class RequestEvaluator {
   // `db` (may be null: nothing persisted) receives the request's state changes
   // in one transaction, committed before Evaluate returns.
   // `limits`: max_events_per_request, max_inflated_bytes.
+  // With `limits.shard` set, events of accounts the ring gives to another
+  // replica are rejected (field "account", naming the owner).
   RequestEvaluator(engine::Engine& engine, storage::Database* db,
                    const engine::ServerConfig& limits)
-      : engine_(engine), db_(db), limits_(limits) {}
+      : engine_(engine), db_(db), limits_(limits), ring_(limits.shard.replicas) {}
 
   // INVALID_ARGUMENT (naming the limit) when the request holds more events than
   // max_events_per_request (its events and its payload's records together) or
@@ -44,6 +47,7 @@ class RequestEvaluator {
   engine::Engine& engine_;
   storage::Database* const db_;
   const engine::ServerConfig& limits_;
+  const engine::ShardRing ring_;
 };
 
 }  // namespace trailsentry::service

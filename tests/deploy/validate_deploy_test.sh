@@ -39,10 +39,33 @@ assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
 assert pod["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
 assert sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
 assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+assert any(a.startswith("--shard_self=$(POD_NAME).trailsentry:") for a in c["args"]), c["args"]
+cm = next(d for d in docs if d["kind"] == "ConfigMap")["data"]["config.textproto"]
+# The proxy: nginx with deploy/nginx/trailsentry.conf as is, the same replicas
+# as the replicas' ring.
+proxy = [d for d in yaml.safe_load_all(open(f"{deploy}/k8s/proxy.yaml")) if d]
+assert sorted(d["kind"] for d in proxy) == ["ConfigMap", "Deployment", "Service"]
+nginx = next(d for d in proxy if d["kind"] == "ConfigMap")["data"]
+assert nginx["trailsentry.conf"] == open(f"{deploy}/nginx/trailsentry.conf").read(), \
+    "deploy/k8s/proxy.yaml's trailsentry.conf differs from deploy/nginx/trailsentry.conf"
+names = [l.split()[1] for l in nginx["trailsentry-replicas.inc"].splitlines() if l.strip()]
+assert names and all(f'"{n}"' in cm for n in names), (names, cm)
 compose = yaml.safe_load(open(f"{deploy}/docker-compose.yml"))
 assert "trailsentryd" in compose["services"]
 print("k8s and compose YAML: ok")
 PY
+# The shipped nginx routing, with its example replicas, passes `nginx -t`.
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+[[ -x "$NGINX" ]] || fail "nginx is not installed (deploy/dev.sh setup installs it)"
+cp "$DEPLOY/nginx/trailsentry.conf" "$DEPLOY/nginx/trailsentry-replicas.inc" "$WORK/"
+cat >"$WORK/nginx.conf" <<EOF
+pid $WORK/nginx.pid;
+error_log $WORK/error.log;
+events {}
+http { access_log off; include trailsentry.conf; }
+EOF
+"$NGINX" -p "$WORK" -c "$WORK/nginx.conf" -t 2>"$WORK/nginx-t.txt" ||
+  fail "deploy/nginx does not pass nginx -t: $(cat "$WORK/nginx-t.txt")"
 grep -q '^USER trailsentry' "$DEPLOY/Dockerfile" || fail "Dockerfile runs as root"
 grep -q '^FROM debian:12-slim' "$DEPLOY/Dockerfile" || fail "Dockerfile runtime stage"
 echo "deploy validation: ok"

@@ -149,6 +149,11 @@ TEST(ConfigLoader, DefaultsOverridesAndErrorsNamingTheField) {
             "timeout: \"5\" } } }",
             "server.alerts.webhooks[0].timeout"},
            {"server { alerts { change_retention: \"1s\" } }", "server.alerts.change_retention"},
+           {"server { shard { self: \"a:1\" } }", "server.shard.replicas"},
+           {"server { shard { self: \"c:1\" replicas: \"a:1\" replicas: \"b:1\" } }",
+            "server.shard.self"},
+           {"server { shard { self: \"a:1\" replicas: \"a:1\" replicas: \"a:1\" } }",
+            "server.shard.replicas[1]"},
        }) {
     auto bad = ParseConfig(b.text);
     ASSERT_FALSE(bad.ok()) << b.text;
@@ -156,6 +161,8 @@ TEST(ConfigLoader, DefaultsOverridesAndErrorsNamingTheField) {
   }
   // Defined edges stay valid: suppression 0 for the unusual-IP rule (an alert
   // still holds every call up to the one that fired it), and in TUMBLING mode.
+  EXPECT_TRUE(
+      ParseConfig("server { shard { self: \"b:1\" replicas: \"a:1\" replicas: \"b:1\" } }").ok());
   EXPECT_TRUE(ParseConfig("unusual_ip { suppression: \"0s\" }").ok());
   EXPECT_TRUE(ParseConfig("burst { mode: TUMBLING suppression: \"0s\" }").ok());
   auto hooks = ParseConfig(

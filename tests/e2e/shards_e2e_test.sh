@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# e2e: account-sharded replicas behind nginx (issue 12) — Debian's nginx, run as
+# an ordinary process with the shipped deploy/nginx/trailsentry.conf, in front of
+# three trailsentryd on loopback, each told the ring (server.shard). A
+# multi-account, multi-day workload submitted through nginx gives the alerts of a
+# single node; each replica holds only the accounts the ring gives it; a
+# misrouted event is refused naming its owner; with one replica killed, only its
+# accounts fail, by name, and the others go on.
+source "$(dirname "$0")/e2e_lib.sh"
+
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+[[ -x "$NGINX" ]] || fail "nginx is not installed (deploy/dev.sh setup installs it)"
+
+PIDS=()
+stop_all() {
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  [[ -f "$WORK/nginx/nginx.pid" ]] && kill -9 "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
+  cleanup
+}
+trap stop_all EXIT
+
+free_ports() {  # N free loopback ports
+  python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks: s.close()' "$1"
+}
+
+# 12 accounts, 3 days of event time, bursts and unusual IPs in each account.
+"$TRAILSENTRY_GEN" --events 40000 --identities 900 --accounts 12 --rate 0.15 --bursts 0.004 --seed 21 \
+  >"$WORK/w.jsonl"
+# Day 1-2 and day 3, so a second submit can run with a replica down.
+python3 - "$WORK/w.jsonl" "$WORK/early.jsonl" "$WORK/late.jsonl" <<'PY'
+import sys
+lines = open(sys.argv[1]).readlines()
+cut = len(lines) * 2 // 3
+open(sys.argv[2], "w").writelines(lines[:cut])
+open(sys.argv[3], "w").writelines(lines[cut:])
+PY
+"$TRAILSENTRY" scan --threads 1 --data_dir "" "$WORK/early.jsonl" >"$WORK/reference.jsonl" 2>/dev/null ||
+  fail "reference scan"
+reference="$(final_alerts "$WORK/reference.jsonl")"
+[[ $(wc -l <"$WORK/reference.jsonl") -gt 20 ]] || fail "too few alerts to prove anything"
+grep -q unusual-source-ip "$WORK/reference.jsonl" || fail "no unusual-IP alert in the workload"
+
+# Which replica owns each account of the workload (the same ring nginx builds).
+python3 -c '
+import json, sys
+seen = set()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    seen.add(r["userIdentity"].get("accountId") or r["recipientAccountId"])
+print("\n".join(sorted(seen)))' "$WORK/w.jsonl" >"$WORK/accounts.txt"
+# Ports such that the ring gives every replica some of the 12 accounts (a
+# random set of three leaves one empty ~2% of the time).
+for attempt in $(seq 1 20); do
+  read -r -a PORTS <<<"$(free_ports 5)"
+  NGINX_PORT=${PORTS[4]}
+  REPLICAS=("127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}" "127.0.0.1:${PORTS[2]}")
+  RING="$(IFS=,; echo "${REPLICAS[*]}")"
+  # shellcheck disable=SC2046
+  "$TRAILSENTRY" admin owner --replicas "$RING" $(cat "$WORK/accounts.txt") >"$WORK/owners.tsv" ||
+    fail "admin owner"
+  every=1
+  for r in "${REPLICAS[@]}"; do grep -q "$r" "$WORK/owners.tsv" || every=0; done
+  [[ $every == 1 ]] && break
+  [[ $attempt == 20 ]] && fail "no three ports give every replica an account"
+done
+
+start_replica() {  # INDEX
+  local i=$1 addr=${REPLICAS[$1]}
+  local quoted
+  quoted="$(printf '"%s" ' "${REPLICAS[@]}")"
+  printf 'server { shard { self: "%s" replicas: [%s] } }\n' "$addr" "${quoted// /, }" |
+    sed 's/, \]/]/' >"$WORK/replica$i.textproto"
+  : >"$WORK/replica$i.log"
+  "$TRAILSENTRYD" --config "$WORK/replica$i.textproto" --listen "$addr" --http_listen 127.0.0.1:0 \
+    --data_dir "$WORK/data$i" >>"$WORK/replica$i.log" 2>&1 &
+  PIDS[$i]=$!
+  for _ in $(seq 1 300); do
+    grep -q "listening on" "$WORK/replica$i.log" && return 0
+    kill -0 "${PIDS[$i]}" 2>/dev/null || fail "replica $i exited at start: $(tail -n 5 "$WORK/replica$i.log")"
+    sleep 0.1
+  done
+  fail "replica $i did not start"
+}
+for i in 0 1 2; do start_replica "$i"; done
+
+# nginx with the shipped routing, its own prefix, pid and logs in $WORK.
+mkdir -p "$WORK/nginx/logs"
+sed "s/listen 50050 http2;/listen 127.0.0.1:$NGINX_PORT http2;/" \
+  "$SOURCE_DIR/deploy/nginx/trailsentry.conf" >"$WORK/nginx/trailsentry.conf"
+grep -q "listen 127.0.0.1:$NGINX_PORT http2;" "$WORK/nginx/trailsentry.conf" ||
+  fail "deploy/nginx/trailsentry.conf no longer has the listen line this test replaces"
+for r in "${REPLICAS[@]}"; do echo "server $r max_fails=0;"; done >"$WORK/nginx/trailsentry-replicas.inc"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+user $(id -un);
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log $WORK/nginx/logs/access.log;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  include trailsentry.conf;
+}
+EOF
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -t >"$WORK/nginx-t.txt" 2>&1 ||
+  fail "nginx -t: $(cat "$WORK/nginx-t.txt")"
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" || fail "nginx did not start"
+for _ in $(seq 1 50); do [[ -s "$WORK/nginx/nginx.pid" ]] && break; sleep 0.1; done
+
+# 1. Through nginx: the single node's alerts, and no event refused (every
+# account reached the replica that owns it).
+"$TRAILSENTRY" submit --server "127.0.0.1:$NGINX_PORT" "$WORK/early.jsonl" >"$WORK/sharded.jsonl" \
+  2>"$WORK/submit.err" || fail "submit through nginx: $(tail -n 5 "$WORK/submit.err")"
+expect_contains "$WORK/submit.err" " 0 rejected" "no event refused as misrouted"
+expect_eq "$(final_alerts "$WORK/sharded.jsonl")" "$reference" \
+  "alerts through nginx and three replicas equal a single node's"
+
+# Each replica holds exactly the alerts of the accounts it owns, and together
+# they hold the single node's.
+: >"$WORK/held-all.jsonl"
+for i in 0 1 2; do
+  "$TRAILSENTRY" alerts --server "${REPLICAS[$i]}" --limit 100000 >"$WORK/held$i.jsonl" 2>/dev/null ||
+    fail "alerts of replica $i"
+  [[ -s "$WORK/held$i.jsonl" ]] || fail "replica $i holds no alert"
+  python3 - "$WORK/held$i.jsonl" "$WORK/owners.tsv" "${REPLICAS[$i]}" <<'PY' || fail "replica $i holds another replica's account"
+import json, sys
+owner = dict(line.split() for line in open(sys.argv[2]))
+for line in open(sys.argv[1]):
+    a = json.loads(line)
+    account = a["accountIds"][0]
+    assert owner[account] == sys.argv[3], (a["alertId"], account, owner[account])
+PY
+  cat "$WORK/held$i.jsonl" >>"$WORK/held-all.jsonl"
+  echo "replica $i (${REPLICAS[$i]}): $(grep -c "${REPLICAS[$i]}" "$WORK/owners.tsv") accounts, $(wc -l <"$WORK/held$i.jsonl") alerts"
+done
+echo "single node: $(wc -l <"$WORK/reference.jsonl") alerts"
+expect_eq "$(final_alerts "$WORK/held-all.jsonl")" "$reference" "the replicas together hold the single node's alerts"
+
+# 2. A sender that bypasses the ring is refused, naming the owner, and nothing
+# of it is stored.
+misrouted_account="$(awk -v r="${REPLICAS[0]}" '$2 != r {print $1; exit}' "$WORK/owners.tsv")"
+owner="$(awk -v a="$misrouted_account" '$1 == a {print $2}' "$WORK/owners.tsv")"
+grep -m 3 "\"$misrouted_account\"" "$WORK/late.jsonl" >"$WORK/misrouted.jsonl"
+set +e
+"$TRAILSENTRY" submit --server "${REPLICAS[0]}" "$WORK/misrouted.jsonl" >/dev/null 2>"$WORK/misrouted.err"
+code=$?
+set -e
+expect_eq "$code" "1" "a misrouted submit ends with input errors"
+expect_contains "$WORK/misrouted.err" "belongs to replica $owner" "the refusal names the owner"
+expect_contains "$WORK/misrouted.err" "3 rejected" "every misrouted event refused"
+
+# 3. One replica killed: its accounts fail, by name, and only they; the others'
+# day 3 is evaluated as a single node would.
+kill -9 "${PIDS[1]}"
+wait "${PIDS[1]}" 2>/dev/null || true
+set +e
+"$TRAILSENTRY" submit --server "127.0.0.1:$NGINX_PORT" "$WORK/late.jsonl" >"$WORK/late-sharded.jsonl" \
+  2>"$WORK/late.err"
+code=$?
+set -e
+[[ $code -ne 0 ]] || fail "submit with a replica down succeeded"
+awk -v r="${REPLICAS[1]}" '$2 == r {print $1}' "$WORK/owners.tsv" | sort >"$WORK/dead-accounts.txt"
+sed -n 's/^trailsentry submit: account \([0-9]*\) not evaluated: .*/\1/p' "$WORK/late.err" | sort \
+  >"$WORK/failed-accounts.txt"
+expect_eq "$(cat "$WORK/failed-accounts.txt")" "$(cat "$WORK/dead-accounts.txt")" \
+  "exactly the killed replica's accounts fail"
+expect_contains "$WORK/late.err" "UNAVAILABLE" "the failure says the replica is unavailable"
+echo "replica 1 killed: $(wc -l <"$WORK/failed-accounts.txt") accounts failed by name"
+# The reference for the live accounts: the whole workload on a single node,
+# alerts of accounts the dead replica does not own.
+"$TRAILSENTRY" scan --threads 1 --data_dir "" "$WORK/w.jsonl" >"$WORK/whole.jsonl" 2>/dev/null ||
+  fail "whole reference scan"
+live_alerts() {  # FILE...: alerts of accounts not owned by the killed replica
+  python3 - "$WORK/dead-accounts.txt" "$@" <<'PY'
+import json, sys
+dead = set(open(sys.argv[1]).read().split())
+for path in sys.argv[2:]:
+    for line in open(path):
+        if json.loads(line)["accountIds"][0] not in dead:
+            sys.stdout.write(line)
+PY
+}
+live_alerts "$WORK/whole.jsonl" >"$WORK/whole-live.jsonl"
+live_alerts "$WORK/sharded.jsonl" "$WORK/late-sharded.jsonl" >"$WORK/sharded-live.jsonl"
+expect_eq "$(final_alerts "$WORK/sharded-live.jsonl")" "$(final_alerts "$WORK/whole-live.jsonl")" \
+  "the live replicas' accounts went on as on a single node"
+echo "PASS"
