@@ -1,9 +1,15 @@
 // `trailsentry admin`: backup (a live server), repair and restore (offline),
 // owner (which replica of a sharded fleet owns an account).
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "client/commands.h"
+#include "server/engine/absl_view.h"
 #include "server/engine/event_time.h"
 #include "server/engine/printable.h"
 #include "server/engine/shard_ring.h"
@@ -66,6 +72,90 @@ int RunRestore(const engine::Config& config, const std::string& backup,
   std::printf(
       "restored %s into %s; it holds events up to %s: re-send CloudTrail from that time on.\n",
       backup.c_str(), data_dir.c_str(), engine::FormatRfc3339(*watermark).c_str());
+  return kExitOk;
+}
+
+}  // namespace trailsentry::cli
+
+namespace trailsentry::cli {
+namespace {
+
+// A file name part: [A-Za-z0-9_.-] as is, other bytes as %XX.
+std::string FileNamePart(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+        (c == '.' && !out.empty())) {
+      out.push_back(c);
+    } else {
+      absl::StrAppendFormat(&out, "%%%02X", static_cast<unsigned char>(c));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int RunExport(const engine::Config& config, const ExportOptions& options) {
+  if (options.out_dir.empty()) {
+    std::fprintf(stderr, "trailsentry admin export: --out DIR is required\n");
+    return kExitUsage;
+  }
+  const bool by_ring = !options.replicas.empty();
+  if (by_ring == !options.accounts.empty() || (by_ring && options.shard_self.empty())) {
+    std::fprintf(stderr,
+                 "trailsentry admin export: name the ACCOUNTs, or give --replicas (the new ring) "
+                 "and --shard_self (this directory's replica) to export every account it no "
+                 "longer owns\n");
+    return kExitUsage;
+  }
+  absl::StatusOr<std::unique_ptr<storage::Database>> db =
+      storage::Database::Open({.path = options.data_dir, .config = &config});
+  if (!db.ok()) return Fail("export", db.status());
+  absl::StatusOr<std::vector<storage::Database::AccountRef>> held = (*db)->ListAccounts();
+  if (!held.ok()) return Fail("export", held.status());
+  const engine::ShardRing ring(options.replicas);
+  std::vector<storage::Database::AccountRef> chosen;
+  for (const storage::Database::AccountRef& a : *held) {
+    const bool wanted = by_ring ? ring.Owner(a.account) != options.shard_self
+                                : absl::c_linear_search(options.accounts, a.account);
+    if (wanted) chosen.push_back(a);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.out_dir, ec);
+  if (ec) return Fail("export", absl::UnavailableError(options.out_dir + ": " + ec.message()));
+  for (const storage::Database::AccountRef& a : chosen) {
+    const std::string path = absl::StrCat(options.out_dir, "/", FileNamePart(a.tenant), ".",
+                                          FileNamePart(a.account), ".tsacct");
+    absl::StatusOr<uint64_t> n = (*db)->ExportAccount(a, path);
+    if (!n.ok()) return Fail("export", n.status());
+    // Deleted only once its file is whole on disk.
+    if (options.remove) {
+      if (absl::Status s = (*db)->DeleteAccount(a); !s.ok()) return Fail("export", s);
+    }
+    std::printf(
+        "%s\t%llu records%s%s%s\n", path.c_str(), static_cast<unsigned long long>(*n),
+        options.remove ? ", removed from " : "", options.remove ? options.data_dir.c_str() : "",
+        by_ring ? absl::StrCat(" (now owned by ", AbslView(ring.Owner(a.account)), ")").c_str()
+                : "");
+  }
+  if (chosen.empty()) std::printf("nothing to export\n");
+  return kExitOk;
+}
+
+int RunImport(const engine::Config& config, const std::string& data_dir,
+              const std::vector<std::string>& files) {
+  absl::StatusOr<std::unique_ptr<storage::Database>> db =
+      storage::Database::Open({.path = data_dir, .config = &config});
+  if (!db.ok()) return Fail("import", db.status());
+  for (const std::string& file : files) {
+    absl::StatusOr<storage::Database::ImportReport> r = (*db)->ImportAccount(file);
+    if (!r.ok()) return Fail("import", r.status());
+    std::printf("%s: account %s of tenant %s, %llu records\n", file.c_str(),
+                engine::Printable(r->account.account).c_str(),
+                engine::Printable(r->account.tenant).c_str(),
+                static_cast<unsigned long long>(r->records));
+  }
   return kExitOk;
 }
 

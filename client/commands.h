@@ -90,6 +90,20 @@ int RunBackup(const Client::Options& connection, const std::string& name);
 int RunRepair(const engine::Config& config, const std::string& data_dir);
 int RunRestore(const engine::Config& config, const std::string& backup,
                const std::string& data_dir);
+// Moving accounts between replicas' data directories (their servers stopped):
+// export writes one file per (tenant, account) into `out_dir`, for the named
+// accounts (of every tenant) or for every account the new ring (`replicas`) gives to another
+// replica than `shard_self`; `remove` then deletes each from `data_dir` once its
+// file is written. Import writes files into a directory holding none of their
+// accounts' state.
+struct ExportOptions {
+  std::string data_dir, out_dir, shard_self;
+  std::vector<std::string> accounts, replicas;
+  bool remove = false;
+};
+int RunExport(const engine::Config& config, const ExportOptions& options);
+int RunImport(const engine::Config& config, const std::string& data_dir,
+              const std::vector<std::string>& files);
 // Prints "ACCOUNT<TAB>REPLICA" for each account: the replica nginx's consistent
 // hash over `replicas` sends it to (engine::ShardRing).
 int RunOwner(const std::vector<std::string>& replicas, const std::vector<std::string>& accounts);

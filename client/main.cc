@@ -33,8 +33,14 @@ ABSL_FLAG(std::string, tls_server_name, "", "name to check in the server certifi
 ABSL_FLAG(int, batch, 500, "submit: records per request");
 ABSL_FLAG(int, concurrency, 2, "submit: streams to the server at once");
 ABSL_FLAG(int, window, 4, "submit: requests in flight per stream");
-ABSL_FLAG(std::vector<std::string>, replicas, {},
-          "admin owner: the replicas as in nginx's upstream and server.shard.replicas");
+ABSL_FLAG(
+    std::vector<std::string>, replicas, {},
+    "admin owner, admin export: the replicas as in nginx's upstream and server.shard.replicas");
+ABSL_FLAG(std::string, out, "", "admin export: directory for the account files");
+ABSL_FLAG(std::string, shard_self, "",
+          "admin export: this data directory's replica in --replicas (the new ring)");
+ABSL_FLAG(bool, remove, false,
+          "admin export: delete each exported account from --data_dir once its file is written");
 ABSL_FLAG(bool, shard, true,
           "submit: one stream per account, its account in the x-trailsentry-shard header (replicas "
           "behind a routing proxy; a failed replica fails only its accounts); --noshard: accounts "
@@ -106,6 +112,9 @@ constexpr char kUsage[] =
     "  trailsentry admin repair  [--config F] --data_dir D    (server stopped)\n"
     "  trailsentry admin restore [--config F] --data_dir D BACKUP_DIR   (server stopped)\n"
     "  trailsentry admin owner   [--replicas A,B,... | --config F] ACCOUNT...   (its replica)\n"
+    "  trailsentry admin export  --data_dir D --out DIR [--remove]   (every tenant)\n"
+    "                            (ACCOUNT... | --replicas NEW,RING --shard_self THIS)  (stopped)\n"
+    "  trailsentry admin import  --data_dir D FILE...                     (server stopped)\n"
     "Connecting: --token (or $TRAILSENTRY_TOKEN), --tls_ca, --tls_cert, --tls_key.\n"
     "Alerts print as trailsentry's JSON, or with --format ocsf as OCSF Detection Findings.\n"
     "PATH: CloudTrail files or folders (S3 delivery files, JSON arrays, JSON lines,\n"
@@ -222,12 +231,26 @@ int Main(int argc, char** argv) {
     if (what == "restore" && paths.size() == 2) {
       return trailsentry::cli::RunRestore(config, paths[1], absl::GetFlag(FLAGS_data_dir));
     }
+    if (what == "export") {
+      return trailsentry::cli::RunExport(config, {.data_dir = absl::GetFlag(FLAGS_data_dir),
+                                                  .out_dir = absl::GetFlag(FLAGS_out),
+                                                  .shard_self = absl::GetFlag(FLAGS_shard_self),
+                                                  .accounts = {paths.begin() + 1, paths.end()},
+                                                  .replicas = absl::GetFlag(FLAGS_replicas),
+                                                  .remove = absl::GetFlag(FLAGS_remove)});
+    }
+    if (what == "import" && paths.size() >= 2) {
+      return trailsentry::cli::RunImport(config, absl::GetFlag(FLAGS_data_dir),
+                                         {paths.begin() + 1, paths.end()});
+    }
     if (what == "owner" && paths.size() >= 2) {
       std::vector<std::string> replicas = absl::GetFlag(FLAGS_replicas);
       if (replicas.empty()) replicas = config.server.shard.replicas;
       return trailsentry::cli::RunOwner(replicas, {paths.begin() + 1, paths.end()});
     }
-    return Usage("admin: backup NAME | repair | restore BACKUP_DIR | owner ACCOUNT...");
+    return Usage(
+        "admin: backup NAME | repair | restore BACKUP_DIR | export | import FILE... | owner "
+        "ACCOUNT...");
   }
   if (paths.empty()) return Usage("no PATH given");
   if (command == "scan") {

@@ -262,6 +262,32 @@ class Database final : public engine::StateReader {
                                                                        std::string_view alert_id,
                                                                        int64_t opened_at);
 
+  // Moving accounts between replicas (storage/account_transfer.cc; the data
+  // directories' servers stopped). An account's state: its identities'
+  // profiles, baselines, trusted networks, event logs and alerts (records,
+  // indexes, triage), the account's baseline and trusted networks; exports also
+  // carry the tenant's hostile networks. The alert change log stays.
+  struct AccountRef {
+    std::string tenant, account;
+    friend bool operator==(const AccountRef&, const AccountRef&) = default;
+  };
+  struct ImportReport {
+    AccountRef account;
+    uint64_t records = 0;
+  };
+  // The (tenant, account) pairs the directory holds state of.
+  [[nodiscard]] absl::StatusOr<std::vector<AccountRef>> ListAccounts();
+  // Writes the account's state to a new file at `path` (synced, then renamed
+  // into place); returns how many records it holds.
+  [[nodiscard]] absl::StatusOr<uint64_t> ExportAccount(const AccountRef& account,
+                                                       const std::string& path);
+  // Deletes what ExportAccount writes, but the tenant's hostile networks.
+  [[nodiscard]] absl::Status DeleteAccount(const AccountRef& account);
+  // Writes an export's records in one batch. FAILED_PRECONDITION when the
+  // directory already holds state of that account (never merged); DATA_LOSS
+  // when the file is not a whole export.
+  [[nodiscard]] absl::StatusOr<ImportReport> ImportAccount(const std::string& path);
+
   // Forces a full compaction (expiry runs then); for tests and operators.
   [[nodiscard]] absl::Status CompactAll();
   // Newest event time committed so far: expiry is relative to it, never to the clock.
@@ -291,6 +317,11 @@ class Database final : public engine::StateReader {
   static const char* const kCfNames[kCfCount];
 
   Database() = default;
+  struct TransferRecord {
+    int cf;
+    std::string key, value;
+  };
+  absl::Status CollectAccount(const AccountRef& account, std::vector<TransferRecord>& out);
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
   // Reads the identity's event log: its newest record's time, then every record
   // of each kind within reach of it.

@@ -24,6 +24,11 @@ std::string_view EventAccount(std::string_view account_id, std::string_view arn,
   return recipient_account_id;
 }
 
+std::string_view IdentityAccount(std::string_view identity) {
+  if (identity.starts_with("arn:")) return ArnAccount(identity);
+  return identity.substr(0, std::min(identity.size(), identity.find(':')));
+}
+
 bool RecordAccountReader::ReadFields(object obj, Fields& out, Fields* detail, bool& envelope) {
   for (auto field : obj) {
     std::string_view key;

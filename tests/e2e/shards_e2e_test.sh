@@ -4,8 +4,9 @@
 # three trailsentryd on loopback, each told the ring (server.shard). A
 # multi-account, multi-day workload submitted through nginx gives the alerts of a
 # single node; each replica holds only the accounts the ring gives it; a
-# misrouted event is refused naming its owner; with one replica killed, only its
-# accounts fail, by name, and the others go on.
+# misrouted event is refused naming its owner; a fourth replica joins and takes
+# its accounts by export/import, alerts still a single node's; with one replica
+# killed, only its accounts fail, by name, and the others go on.
 source "$(dirname "$0")/e2e_lib.sh"
 
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
@@ -31,13 +32,15 @@ for s in socks: s.close()' "$1"
 # 12 accounts, 3 days of event time, bursts and unusual IPs in each account.
 "$TRAILSENTRY_GEN" --events 40000 --identities 900 --accounts 12 --rate 0.15 --bursts 0.004 --seed 21 \
   >"$WORK/w.jsonl"
-# Day 1-2 and day 3, so a second submit can run with a replica down.
-python3 - "$WORK/w.jsonl" "$WORK/early.jsonl" "$WORK/late.jsonl" <<'PY'
+# Three parts in time: the first through three replicas, the second after a
+# fourth joined, the third with a replica down.
+python3 - "$WORK/w.jsonl" "$WORK/early.jsonl" "$WORK/middle.jsonl" "$WORK/late.jsonl" <<'PY'
 import sys
 lines = open(sys.argv[1]).readlines()
-cut = len(lines) * 2 // 3
-open(sys.argv[2], "w").writelines(lines[:cut])
-open(sys.argv[3], "w").writelines(lines[cut:])
+a, b = len(lines) * 60 // 100, len(lines) * 85 // 100
+open(sys.argv[2], "w").writelines(lines[:a])
+open(sys.argv[3], "w").writelines(lines[a:b])
+open(sys.argv[4], "w").writelines(lines[b:])
 PY
 "$TRAILSENTRY" scan --threads 1 --data_dir "" "$WORK/early.jsonl" >"$WORK/reference.jsonl" 2>/dev/null ||
   fail "reference scan"
@@ -54,22 +57,32 @@ for line in open(sys.argv[1]):
     seen.add(r["userIdentity"].get("accountId") or r["recipientAccountId"])
 print("\n".join(sorted(seen)))' "$WORK/w.jsonl" >"$WORK/accounts.txt"
 # Ports such that the ring gives every replica some of the 12 accounts (a
-# random set of three leaves one empty ~2% of the time).
-for attempt in $(seq 1 20); do
-  read -r -a PORTS <<<"$(free_ports 5)"
-  NGINX_PORT=${PORTS[4]}
-  REPLICAS=("127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}" "127.0.0.1:${PORTS[2]}")
-  RING="$(IFS=,; echo "${REPLICAS[*]}")"
+# random set of three leaves one empty ~2% of the time), with three replicas and
+# with a fourth added later.
+owners() {  # RING OUT
   # shellcheck disable=SC2046
-  "$TRAILSENTRY" admin owner --replicas "$RING" $(cat "$WORK/accounts.txt") >"$WORK/owners.tsv" ||
-    fail "admin owner"
-  every=1
-  for r in "${REPLICAS[@]}"; do grep -q "$r" "$WORK/owners.tsv" || every=0; done
-  [[ $every == 1 ]] && break
-  [[ $attempt == 20 ]] && fail "no three ports give every replica an account"
+  "$TRAILSENTRY" admin owner --replicas "$1" $(cat "$WORK/accounts.txt") >"$2" || fail "admin owner"
+}
+every_replica_owns() {  # OWNERS REPLICA...
+  local f=$1 r
+  shift
+  for r in "$@"; do grep -q "$r" "$f" || return 1; done
+}
+for attempt in $(seq 1 50); do
+  read -r -a PORTS <<<"$(free_ports 6)"
+  NGINX_PORT=${PORTS[5]}
+  REPLICAS=("127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}" "127.0.0.1:${PORTS[2]}")
+  FOURTH="127.0.0.1:${PORTS[3]}"
+  RING="$(IFS=,; echo "${REPLICAS[*]}")"
+  RING4="$RING,$FOURTH"
+  owners "$RING" "$WORK/owners.tsv"
+  owners "$RING4" "$WORK/owners4.tsv"
+  every_replica_owns "$WORK/owners.tsv" "${REPLICAS[@]}" &&
+    every_replica_owns "$WORK/owners4.tsv" "${REPLICAS[@]}" "$FOURTH" && break
+  [[ $attempt == 50 ]] && fail "no ports give every replica an account"
 done
 
-start_replica() {  # INDEX
+start_replica() {  # INDEX: with the ring of REPLICAS
   local i=$1 addr=${REPLICAS[$1]}
   local quoted
   quoted="$(printf '"%s" ' "${REPLICAS[@]}")"
@@ -87,6 +100,10 @@ start_replica() {  # INDEX
   fail "replica $i did not start"
 }
 for i in 0 1 2; do start_replica "$i"; done
+stop_replica() {  # INDEX: SIGTERM, flushed and exited 0
+  kill -TERM "${PIDS[$1]}"
+  wait "${PIDS[$1]}" || fail "replica $1 exited non-zero after SIGTERM"
+}
 
 # nginx with the shipped routing, its own prefix, pid and logs in $WORK.
 mkdir -p "$WORK/nginx/logs"
@@ -114,6 +131,9 @@ EOF
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -t >"$WORK/nginx-t.txt" 2>&1 ||
   fail "nginx -t: $(cat "$WORK/nginx-t.txt")"
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" || fail "nginx did not start"
+nginx_replicas() {  # the upstream of REPLICAS
+  for r in "${REPLICAS[@]}"; do echo "server $r max_fails=0;"; done >"$WORK/nginx/trailsentry-replicas.inc"
+}
 for _ in $(seq 1 50); do [[ -s "$WORK/nginx/nginx.pid" ]] && break; sleep 0.1; done
 
 # 1. Through nginx: the single node's alerts, and no event refused (every
@@ -158,8 +178,46 @@ expect_eq "$code" "1" "a misrouted submit ends with input errors"
 expect_contains "$WORK/misrouted.err" "belongs to replica $owner" "the refusal names the owner"
 expect_contains "$WORK/misrouted.err" "3 rejected" "every misrouted event refused"
 
-# 3. One replica killed: its accounts fail, by name, and only they; the others'
-# day 3 is evaluated as a single node would.
+# 3. A fourth replica: the replicas stop, each exports the accounts the new ring
+# gives to another (all of them to the fourth: consistent hashing moves only
+# those) and deletes them, the fourth imports them, all restart with the new
+# ring and nginx reloads. The next part's alerts are still a single node's.
+for i in 0 1 2; do stop_replica "$i"; done
+for i in 0 1 2; do
+  "$TRAILSENTRY" admin export --data_dir "$WORK/data$i" --out "$WORK/moves" --replicas "$RING4" \
+    --shard_self "${REPLICAS[$i]}" --remove >>"$WORK/export.txt" 2>"$WORK/export.err" ||
+    fail "export from replica $i: $(cat "$WORK/export.err")"
+done
+moved=$(grep -c "now owned by $FOURTH" "$WORK/export.txt" || true)
+expect_eq "$(grep -c "now owned by" "$WORK/export.txt")" "$moved" "every moved account goes to the new replica"
+expect_eq "$moved" "$(grep -c "$FOURTH" "$WORK/owners4.tsv")" "every account the new replica owns is moved"
+"$TRAILSENTRY" admin import --data_dir "$WORK/data3" "$WORK"/moves/*.tsacct >"$WORK/import.txt" \
+  2>"$WORK/import.err" || fail "import: $(cat "$WORK/import.err")"
+# A second import of the same account is refused, never merged.
+if "$TRAILSENTRY" admin import --data_dir "$WORK/data3" "$(ls "$WORK"/moves/*.tsacct | head -n 1)" \
+  >/dev/null 2>"$WORK/import2.err"; then
+  fail "a second import of an account was accepted"
+fi
+expect_contains "$WORK/import2.err" "already holds state of account" "a second import is refused"
+REPLICAS+=("$FOURTH")
+for i in 0 1 2 3; do start_replica "$i"; done
+nginx_replicas
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -s reload || fail "nginx reload"
+sleep 1  # the reload's new worker takes over
+"$TRAILSENTRY" submit --server "127.0.0.1:$NGINX_PORT" "$WORK/middle.jsonl" >"$WORK/middle-sharded.jsonl" \
+  2>"$WORK/middle.err" || fail "submit after the move: $(tail -n 5 "$WORK/middle.err")"
+expect_contains "$WORK/middle.err" " 0 rejected" "no event refused after the move"
+cat "$WORK/early.jsonl" "$WORK/middle.jsonl" >"$WORK/two-parts.jsonl"
+"$TRAILSENTRY" scan --threads 1 --data_dir "" "$WORK/two-parts.jsonl" >"$WORK/reference2.jsonl" 2>/dev/null ||
+  fail "reference scan of two parts"
+expect_eq "$(final_alerts "$WORK/sharded.jsonl" "$WORK/middle-sharded.jsonl")" \
+  "$(final_alerts "$WORK/reference2.jsonl")" \
+  "after moving $moved accounts to a fourth replica, alerts equal a single node's"
+echo "fourth replica: $moved accounts moved by export/import"
+cp "$WORK/owners4.tsv" "$WORK/owners.tsv"
+
+# 4. One replica killed: its accounts fail, by name, and only they; the others'
+# last part is evaluated as a single node would.
 kill -9 "${PIDS[1]}"
 wait "${PIDS[1]}" 2>/dev/null || true
 set +e
@@ -190,7 +248,8 @@ for path in sys.argv[2:]:
 PY
 }
 live_alerts "$WORK/whole.jsonl" >"$WORK/whole-live.jsonl"
-live_alerts "$WORK/sharded.jsonl" "$WORK/late-sharded.jsonl" >"$WORK/sharded-live.jsonl"
+live_alerts "$WORK/sharded.jsonl" "$WORK/middle-sharded.jsonl" "$WORK/late-sharded.jsonl" \
+  >"$WORK/sharded-live.jsonl"
 expect_eq "$(final_alerts "$WORK/sharded-live.jsonl")" "$(final_alerts "$WORK/whole-live.jsonl")" \
   "the live replicas' accounts went on as on a single node"
 echo "PASS"

@@ -1,0 +1,279 @@
+// Database: moving an account's state between data directories (replicas of an
+// account-sharded fleet; docs/operations.md "Moving accounts").
+//
+// An export file holds every record of one (tenant, account), as stored:
+//   "TSACCT1\n" | varint schema version | component tenant | component account |
+//   8 bytes big-endian watermark | records... | "\0END" | varint record count
+// where a record is a column family byte, a component key and a component value.
+// The trailer makes a truncated file fail to import rather than import a part.
+#include <fcntl.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "server/engine/absl_view.h"
+#include "server/engine/printable.h"
+#include "server/engine/record_account.h"
+#include "storage/database.h"
+#include "storage/internal/codec.h"
+#include "storage/internal/owner_prefix.h"
+#include "storage/keys.h"
+
+namespace trailsentry::storage {
+
+using internal::FromRocks;
+
+namespace {
+
+constexpr char kMagic[] = "TSACCT1\n";
+constexpr char kTrailer[] = {'\0', 'E', 'N', 'D'};
+constexpr uint64_t kExportSchema = 1;
+
+}  // namespace
+
+absl::StatusOr<std::vector<Database::AccountRef>> Database::ListAccounts() {
+  std::set<std::pair<std::string, std::string>> found;
+  for (Cf c : {kIdentity, kAccountBaseline}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(internal::AllOwnersReads(), cf(c)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key = it->key().ToStringView();
+      size_t pos = 0;
+      std::optional<std::string_view> tenant = keys::ReadComponent(key, pos);
+      std::optional<std::string_view> owner = keys::ReadComponent(key, pos);
+      if (!tenant || !owner) return absl::DataLossError("corrupt key listing accounts");
+      found.emplace(std::string(*tenant),
+                    std::string(c == kIdentity ? engine::IdentityAccount(*owner) : *owner));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "listing accounts");
+  }
+  std::vector<AccountRef> out;
+  for (auto& [tenant, account] : found) out.push_back({tenant, account});
+  return out;
+}
+
+absl::Status Database::CollectAccount(const AccountRef& a, std::vector<TransferRecord>& out) {
+  out.clear();
+  auto scan = [&](Cf c, const std::string& prefix, bool one_owner) -> absl::Status {
+    rocksdb::ReadOptions ro = one_owner ? internal::OneOwnerReads() : internal::AllOwnersReads();
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(c)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      out.push_back({static_cast<int>(c), it->key().ToString(), it->value().ToString()});
+    }
+    return it->status().ok() ? absl::OkStatus() : FromRocks(it->status(), "exporting");
+  };
+  auto get = [&](Cf c, const std::string& key) -> absl::Status {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(c), key, &value);
+    if (s.IsNotFound()) return absl::OkStatus();
+    if (!s.ok()) return FromRocks(s, "exporting");
+    out.push_back({static_cast<int>(c), key, std::move(value)});
+    return absl::OkStatus();
+  };
+
+  // The account's identities: every profile of the tenant whose identity is
+  // the account's (identities with state but no profile have trusted networks
+  // only, found below by the same test).
+  std::set<std::string> identities;
+  const std::string tenant_prefix = keys::Tenant(a.tenant);
+  for (Cf c : {kIdentity, kBaseline, kEventLog, kAlertsByIdentity}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(internal::AllOwnersReads(), cf(c)));
+    std::string last;
+    for (it->Seek(tenant_prefix); it->Valid() && it->key().starts_with(tenant_prefix); it->Next()) {
+      size_t pos = tenant_prefix.size();
+      std::optional<std::string_view> id = keys::ReadComponent(it->key().ToStringView(), pos);
+      if (!id) return absl::DataLossError("corrupt key exporting an account");
+      if (*id == last) continue;
+      last = std::string(*id);
+      if (engine::IdentityAccount(*id) == a.account) identities.insert(last);
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "exporting");
+  }
+  for (const std::string& id : identities) {
+    const std::string prefix = keys::Identity(a.tenant, id);
+    if (absl::Status s = get(kIdentity, prefix); !s.ok()) return s;
+    if (absl::Status s = scan(kBaseline, prefix, true); !s.ok()) return s;
+    if (absl::Status s = scan(kEventLog, prefix, true); !s.ok()) return s;
+    if (absl::Status s =
+            scan(kTrusted, keys::TrustedPrefix(a.tenant, engine::TrustScope::kIdentity, id), false);
+        !s.ok()) {
+      return s;
+    }
+    // Alerts: the identity index, and for each alert its record, time index and triage.
+    const size_t before = out.size();
+    if (absl::Status s = scan(kAlertsByIdentity, prefix, true); !s.ok()) return s;
+    const size_t after = out.size();
+    for (size_t i = before; i < after; ++i) {
+      const std::string key = out[i].key;  // copied: `out` grows below
+      if (key.size() < prefix.size() + 8) return absl::DataLossError("corrupt alert index key");
+      const auto opened_at =
+          static_cast<int64_t>(keys::ReadBigEndian64(key.substr(prefix.size(), 8)));
+      const std::string alert_id = key.substr(prefix.size() + 8);
+      if (absl::Status s = get(kAlerts, keys::Alert(a.tenant, alert_id)); !s.ok()) return s;
+      if (absl::Status s = get(kAlertsByTime, keys::AlertByTime(a.tenant, opened_at, alert_id));
+          !s.ok()) {
+        return s;
+      }
+      if (absl::Status s = get(kAlertTriage, keys::Alert(a.tenant, alert_id)); !s.ok()) return s;
+    }
+  }
+  // Trusted networks of identities with no other state.
+  {
+    const std::string p = keys::TrustedPrefix(a.tenant, engine::TrustScope::kIdentity, "");
+    const std::string scope = p.substr(0, tenant_prefix.size() + 1);  // tenant | 'i'
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(internal::AllOwnersReads(), cf(kTrusted)));
+    for (it->Seek(scope); it->Valid() && it->key().starts_with(scope); it->Next()) {
+      size_t pos = scope.size();
+      std::optional<std::string_view> id = keys::ReadComponent(it->key().ToStringView(), pos);
+      if (!id) return absl::DataLossError("corrupt trusted key");
+      if (engine::IdentityAccount(*id) != a.account || identities.contains(std::string(*id)))
+        continue;
+      out.push_back({kTrusted, it->key().ToString(), it->value().ToString()});
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "exporting");
+  }
+  // The account's own baseline and trusted networks, and the tenant's hostile
+  // networks (tenant-wide: every replica of the tenant should know them).
+  if (absl::Status s = scan(kAccountBaseline, keys::Identity(a.tenant, a.account), true); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = scan(
+          kTrusted, keys::TrustedPrefix(a.tenant, engine::TrustScope::kAccount, a.account), false);
+      !s.ok()) {
+    return s;
+  }
+  {
+    const std::string hostile = keys::TrustedPrefix(a.tenant, engine::TrustScope::kHostile, "")
+                                    .substr(0, tenant_prefix.size() + 1);
+    if (absl::Status s = scan(kTrusted, hostile, false); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Database::ExportAccount(const AccountRef& a, const std::string& path) {
+  std::vector<TransferRecord> records;
+  if (absl::Status s = CollectAccount(a, records); !s.ok()) return s;
+  std::string out(kMagic);
+  internal::PutVarint(out, kExportSchema);
+  keys::AppendComponent(out, a.tenant);
+  keys::AppendComponent(out, a.account);
+  keys::AppendBigEndian64(out, static_cast<uint64_t>(watermark()));
+  for (const TransferRecord& r : records) {
+    out.push_back(static_cast<char>(r.cf));
+    keys::AppendComponent(out, r.key);
+    keys::AppendComponent(out, r.value);
+  }
+  out.append(kTrailer, sizeof kTrailer);
+  internal::PutVarint(out, records.size());
+
+  // Written whole to a temporary name, synced, then renamed: a file at `path`
+  // is always complete.
+  const std::string tmp = path + ".partial";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat(tmp, ": ", std::strerror(errno)));
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::write(fd, out.data() + done, out.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      return absl::UnavailableError(absl::StrCat(tmp, ": ", std::strerror(err)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat(path, ": ", std::strerror(errno)));
+  }
+  return records.size();
+}
+
+absl::Status Database::DeleteAccount(const AccountRef& a) {
+  std::vector<TransferRecord> records;
+  if (absl::Status s = CollectAccount(a, records); !s.ok()) return s;
+  const std::string hostile = keys::TrustedPrefix(a.tenant, engine::TrustScope::kHostile, "")
+                                  .substr(0, keys::Tenant(a.tenant).size() + 1);
+  StateBatch batch(*this);
+  for (const TransferRecord& r : records) {
+    if (r.cf == kTrusted && r.key.starts_with(hostile))
+      continue;  // the tenant's, not the account's
+    batch.batch_->Delete(cf(static_cast<Cf>(r.cf)), r.key);
+    ++batch.writes_;
+  }
+  return Commit(batch);
+}
+
+absl::StatusOr<Database::ImportReport> Database::ImportAccount(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot be read"));
+  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto corrupt = [&](std::string_view why) {
+    return absl::DataLossError(
+        absl::StrCat(path, " is not a whole trailsentry account export (", AbslView(why), ")"));
+  };
+  const std::string_view d = data;
+  if (!d.starts_with(kMagic)) return corrupt("no header");
+  size_t pos = std::strlen(kMagic);
+  uint64_t schema = 0;
+  if (!internal::GetVarint(d, pos, schema)) return corrupt("no version");
+  if (schema != kExportSchema) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " has export version ", schema, "; this build reads ", kExportSchema));
+  }
+  ImportReport report;
+  std::optional<std::string_view> tenant = keys::ReadComponent(d, pos);
+  std::optional<std::string_view> account = keys::ReadComponent(d, pos);
+  if (!tenant || !account || pos + 8 > d.size()) return corrupt("header cut short");
+  report.account = {std::string(*tenant), std::string(*account)};
+  const auto watermark = static_cast<int64_t>(keys::ReadBigEndian64(d.substr(pos, 8)));
+  pos += 8;
+
+  StateBatch batch(*this);
+  uint64_t records = 0;
+  while (true) {
+    if (pos + sizeof kTrailer <= d.size() &&
+        d.substr(pos, sizeof kTrailer) == std::string_view(kTrailer, sizeof kTrailer)) {
+      pos += sizeof kTrailer;
+      break;
+    }
+    if (pos >= d.size()) return corrupt("no trailer: the file was cut short");
+    const auto c = static_cast<uint8_t>(d[pos++]);
+    std::optional<std::string_view> key = keys::ReadComponent(d, pos);
+    std::optional<std::string_view> value = keys::ReadComponent(d, pos);
+    if (c == kMeta || c >= kCfCount || c == kAlertChanges || !key || !value) {
+      return corrupt(absl::StrCat("record ", records));
+    }
+    // Never merged into state already there: that would mix two histories.
+    if (c == kIdentity || c == kAccountBaseline) {
+      std::string existing;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(static_cast<Cf>(c)), *key, &existing);
+      if (s.ok()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(AbslView(path), ": this directory already holds state of account ",
+                         engine::Printable(*account), " (tenant ", engine::Printable(*tenant),
+                         "); import into a replica that has none, or delete it there first"));
+      }
+      if (!s.IsNotFound()) return FromRocks(s, "checking before import");
+    }
+    batch.batch_->Put(cf(static_cast<Cf>(c)), *key, *value);
+    ++batch.writes_;
+    ++records;
+  }
+  uint64_t count = 0;
+  if (!internal::GetVarint(d, pos, count) || count != records || pos != d.size()) {
+    return corrupt("record count");
+  }
+  batch.newest_ = watermark;
+  if (absl::Status s = Commit(batch); !s.ok()) return s;
+  report.records = records;
+  return report;
+}
+
+}  // namespace trailsentry::storage
