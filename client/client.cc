@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/evaluate_pipeline.h"
 #include "trailsentry/grpc_status.h"
+#include "trailsentry/shard_header.h"
 
 namespace trailsentry {
 
@@ -90,13 +91,26 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, Options options)
       admin_(v1::Admin::NewStub(channel_)),
       options_(std::move(options)) {}
 
+namespace {
+
+// The account a known-network request is about (none for hostile networks,
+// which are the tenant's: every replica of the tenant holds its own).
+template <typename Request>
+std::string_view ScopeShardKey(const Request& r) {
+  if (!r.identity().empty()) return ShardKeyOfIdentity(r.identity());
+  return r.account_id();
+}
+
+}  // namespace
+
 template <typename Request, typename Response, typename Stub, typename Method>
 absl::StatusOr<Response> Client::Call(const char* name, Stub& stub, Method method,
-                                      const Request& request) {
+                                      const Request& request, std::string_view shard_key) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(options_.timeout));
   if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);
+  if (!shard_key.empty()) context.AddMetadata(kShardHeader, std::string(shard_key));
   Response response;
   grpc::Status status = (stub.*method)(&context, request, &response);
   if (!status.ok()) {
@@ -114,8 +128,9 @@ absl::StatusOr<v1::EvaluateResponse> Client::Evaluate(const v1::EvaluateRequest&
 absl::StatusOr<v1::IdentityProfile> Client::GetIdentity(std::string_view identity) {
   v1::GetIdentityRequest request;
   request.set_identity(std::string(identity));
-  return Call<v1::GetIdentityRequest, v1::IdentityProfile>(
-      "GetIdentity", *stub_, &v1::Detection::Stub::GetIdentity, request);
+  return Call<v1::GetIdentityRequest, v1::IdentityProfile>("GetIdentity", *stub_,
+                                                           &v1::Detection::Stub::GetIdentity,
+                                                           request, ShardKeyOfIdentity(identity));
 }
 
 absl::StatusOr<v1::ListAlertsResponse> Client::ListAlerts(const v1::ListAlertsRequest& request) {
@@ -126,26 +141,30 @@ absl::StatusOr<v1::ListAlertsResponse> Client::ListAlerts(const v1::ListAlertsRe
 absl::StatusOr<v1::AddKnownNetworkResponse> Client::AddKnownNetwork(
     const v1::AddKnownNetworkRequest& request) {
   return Call<v1::AddKnownNetworkRequest, v1::AddKnownNetworkResponse>(
-      "AddKnownNetwork", *stub_, &v1::Detection::Stub::AddKnownNetwork, request);
+      "AddKnownNetwork", *stub_, &v1::Detection::Stub::AddKnownNetwork, request,
+      ScopeShardKey(request));
 }
 
 absl::StatusOr<v1::ListKnownNetworksResponse> Client::ListKnownNetworks(
     const v1::ListKnownNetworksRequest& request) {
   return Call<v1::ListKnownNetworksRequest, v1::ListKnownNetworksResponse>(
-      "ListKnownNetworks", *stub_, &v1::Detection::Stub::ListKnownNetworks, request);
+      "ListKnownNetworks", *stub_, &v1::Detection::Stub::ListKnownNetworks, request,
+      ScopeShardKey(request));
 }
 
 absl::StatusOr<v1::RemoveKnownNetworkResponse> Client::RemoveKnownNetwork(
     const v1::RemoveKnownNetworkRequest& request) {
   return Call<v1::RemoveKnownNetworkRequest, v1::RemoveKnownNetworkResponse>(
-      "RemoveKnownNetwork", *stub_, &v1::Detection::Stub::RemoveKnownNetwork, request);
+      "RemoveKnownNetwork", *stub_, &v1::Detection::Stub::RemoveKnownNetwork, request,
+      ScopeShardKey(request));
 }
 
 absl::Status Client::ForgetIdentity(std::string_view identity) {
   v1::ForgetIdentityRequest request;
   request.set_identity(std::string(identity));
   return Call<v1::ForgetIdentityRequest, v1::ForgetIdentityResponse>(
-             "ForgetIdentity", *stub_, &v1::Detection::Stub::ForgetIdentity, request)
+             "ForgetIdentity", *stub_, &v1::Detection::Stub::ForgetIdentity, request,
+             ShardKeyOfIdentity(identity))
       .status();
 }
 

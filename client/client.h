@@ -89,8 +89,10 @@ class Client {
 
  private:
   template <typename Request, typename Response, typename Stub, typename Method>
-  absl::StatusOr<Response> Call(const char* name, Stub& stub, Method method,
-                                const Request& request);
+  // `shard_key` (an account; empty: none) goes in the x-trailsentry-shard
+  // header, so a proxy in front of account-sharded replicas routes the call.
+  absl::StatusOr<Response> Call(const char* name, Stub& stub, Method method, const Request& request,
+                                std::string_view shard_key = {});
 
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Detection::Stub> stub_;

@@ -53,6 +53,10 @@ struct AlertsOptions {
   std::string status, updated_since;
   int limit = 100;
   bool ocsf = false;
+  // Account-sharded replicas: every replica's alerts, merged newest first
+  // (connection options but the address as for --server).
+  std::vector<std::string> replicas;
+  int page_size = 1000;
 };
 int RunAlerts(const Client::Options& connection, const AlertsOptions& options);
 int RunAlert(const Client::Options& connection, const std::string& alert_id, bool ocsf);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
 #include "client/commands.h"
+#include "client/fleet_alerts.h"
 #include "server/engine/alert_ocsf.h"
 #include "server/engine/alert_proto.h"
 #include "server/engine/event_time.h"
@@ -78,12 +79,27 @@ int RunAlerts(const Client::Options& server, const AlertsOptions& o) {
   }
   request.set_rule_id(o.rule);
   request.set_identity(o.identity);
-  auto client = Connect(server);
-  if (!client.ok()) return Fail("alerts", client.status());
+  if (o.page_size < 1 || o.page_size > 1000) {
+    std::fprintf(stderr, "trailsentry alerts: --page_size must be 1..1000\n");
+    return kExitUsage;
+  }
+  // One server, or every replica of a sharded fleet.
+  std::vector<std::unique_ptr<Client>> clients;
+  for (const std::string& target :
+       o.replicas.empty() ? std::vector<std::string>{server.target} : o.replicas) {
+    Client::Options options = server;
+    options.target = target;
+    auto client = Connect(options);
+    if (!client.ok()) return Fail("alerts", client.status());
+    clients.push_back(*std::move(client));
+  }
+  std::vector<Client*> replicas;
+  for (auto& c : clients) replicas.push_back(c.get());
   int printed = 0;
   while (printed < o.limit) {
-    request.set_page_size(std::min(o.limit - printed, 1000));
-    absl::StatusOr<v1::ListAlertsResponse> page = (*client)->ListAlerts(request);
+    request.set_page_size(std::min(o.limit - printed, o.page_size));
+    absl::StatusOr<v1::ListAlertsResponse> page =
+        o.replicas.empty() ? replicas[0]->ListAlerts(request) : ListAlertsAcross(replicas, request);
     if (!page.ok()) return Fail("alerts", page.status());
     for (const v1::Alert& a : page->alerts()) {
       if (o.ocsf) {

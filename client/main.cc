@@ -33,9 +33,10 @@ ABSL_FLAG(std::string, tls_server_name, "", "name to check in the server certifi
 ABSL_FLAG(int, batch, 500, "submit: records per request");
 ABSL_FLAG(int, concurrency, 2, "submit: streams to the server at once");
 ABSL_FLAG(int, window, 4, "submit: requests in flight per stream");
-ABSL_FLAG(
-    std::vector<std::string>, replicas, {},
-    "admin owner, admin export: the replicas as in nginx's upstream and server.shard.replicas");
+ABSL_FLAG(std::vector<std::string>, replicas, {},
+          "alerts (every replica's, merged), admin owner, admin export: the replicas as in nginx's "
+          "upstream and server.shard.replicas");
+ABSL_FLAG(int, page_size, 1000, "alerts: alerts per request (1..1000)");
 ABSL_FLAG(std::string, out, "", "admin export: directory for the account files");
 ABSL_FLAG(std::string, shard_self, "",
           "admin export: this data directory's replica in --replicas (the new ring)");
@@ -95,7 +96,8 @@ constexpr char kUsage[] =
     "[--noshard]\n"
     "                     PATH...\n"
     "  trailsentry identity [--server HOST:PORT] IDENTITY_KEY\n"
-    "  trailsentry alerts   [--server HOST:PORT] [--since T] [--until T] [--rule_id R]\n"
+    "  trailsentry alerts   [--server HOST:PORT | --replicas A,B,...] [--since T] [--until T] "
+    "[--rule_id R]\n"
     "                       [--identity K] [--status S] [--updated_since T] [--limit N]\n"
     "  trailsentry alert    [--server HOST:PORT] ALERT_ID\n"
     "  trailsentry triage   [--server HOST:PORT] [--status S] [--disposition D]\n"
@@ -174,7 +176,9 @@ int Main(int argc, char** argv) {
                                                 .status = absl::GetFlag(FLAGS_status),
                                                 .updated_since = absl::GetFlag(FLAGS_updated_since),
                                                 .limit = absl::GetFlag(FLAGS_limit),
-                                                .ocsf = ocsf});
+                                                .ocsf = ocsf,
+                                                .replicas = absl::GetFlag(FLAGS_replicas),
+                                                .page_size = absl::GetFlag(FLAGS_page_size)});
   }
   if (command == "watch") {
     if (!paths.empty()) return Usage("watch takes no positional arguments");

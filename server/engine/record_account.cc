@@ -1,6 +1,7 @@
 #include "server/engine/record_account.h"
 
 #include "server/engine/event_classifier.h"
+#include "trailsentry/shard_header.h"
 
 namespace trailsentry::engine {
 namespace {
@@ -24,10 +25,7 @@ std::string_view EventAccount(std::string_view account_id, std::string_view arn,
   return recipient_account_id;
 }
 
-std::string_view IdentityAccount(std::string_view identity) {
-  if (identity.starts_with("arn:")) return ArnAccount(identity);
-  return identity.substr(0, std::min(identity.size(), identity.find(':')));
-}
+std::string_view IdentityAccount(std::string_view identity) { return ShardKeyOfIdentity(identity); }
 
 bool RecordAccountReader::ReadFields(object obj, Fields& out, Fields* detail, bool& envelope) {
   for (auto field : obj) {

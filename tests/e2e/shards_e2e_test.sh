@@ -164,6 +164,39 @@ PY
 done
 echo "single node: $(wc -l <"$WORK/reference.jsonl") alerts"
 expect_eq "$(final_alerts "$WORK/held-all.jsonl")" "$reference" "the replicas together hold the single node's alerts"
+# The fleet's alerts in one list: every replica's, merged newest first (each
+# replica's own order kept), in pages of 7 (each page a token over three
+# replicas' own pages), each alert once.
+"$TRAILSENTRY" alerts --replicas "$RING" --page_size 7 --limit 100000 >"$WORK/fleet.jsonl" \
+  2>"$WORK/fleet.err" || fail "alerts --replicas: $(cat "$WORK/fleet.err")"
+expect_eq "$(wc -l <"$WORK/fleet.jsonl")" "$(wc -l <"$WORK/held-all.jsonl")" "each alert listed once"
+expect_eq "$(final_alerts "$WORK/fleet.jsonl")" "$reference" "alerts --replicas lists the single node's alerts"
+python3 - "$WORK/fleet.jsonl" "$WORK"/held[0-2].jsonl <<'PY' || fail "alerts --replicas broke a replica's order"
+import json, sys
+ids = lambda path: [json.loads(l)["alertId"] for l in open(path)]
+fleet = ids(sys.argv[1])
+for held in sys.argv[2:]:
+    own = ids(held)
+    mine = set(own)
+    assert [a for a in fleet if a in mine] == own, held  # each replica's order kept
+PY
+
+# Lookups through nginx reach the identity's replica (the client sends the
+# identity's account as the shard key): one identity of each replica.
+for r in "${REPLICAS[@]}"; do
+  account="$(awk -v r="$r" '$2 == r {print $1; exit}' "$WORK/owners.tsv")"
+  arn="$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    u = json.loads(line)["userIdentity"]
+    if u.get("accountId") == sys.argv[2] and u.get("arn", "").startswith("arn:"):
+        print(u["arn"]); break' "$WORK/early.jsonl" "$account")"
+  [[ -n "$arn" ]] || continue
+  "$TRAILSENTRY" identity --server "127.0.0.1:$NGINX_PORT" "$arn" >"$WORK/identity.json" 2>&1 ||
+    fail "identity lookup through nginx: $(cat "$WORK/identity.json")"
+  python3 -c 'import json, sys; p = json.load(open(sys.argv[1])); assert int(p.get("eventCount", 0)) > 0, p' \
+    "$WORK/identity.json" || fail "lookup of $arn through nginx did not reach its replica $r"
+done
 
 # 2. A sender that bypasses the ring is refused, naming the owner, and nothing
 # of it is stored.
