@@ -24,7 +24,12 @@ from google.protobuf import json_format
 
 from trailsentry.v1 import alert_pb2, detection_pb2, detection_pb2_grpc, event_pb2
 
-__all__ = ["Client", "Error", "to_dict"]
+__all__ = ["Client", "Error", "PartialError", "to_dict", "record_account"]
+
+# The header a proxy in front of account-sharded replicas routes on
+# (docs/operations.md, "Scaling out"): the account a call's events or lookup
+# belong to.
+SHARD_HEADER = "x-trailsentry-shard"
 
 
 # Every Detection call may be sent twice (re-evaluating a batch changes nothing,
@@ -54,6 +59,55 @@ class Error(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+class PartialError(Error):
+    """Some accounts of an evaluate() failed (their replica is down, say) and the
+    others were evaluated. .response is the merged EvaluateResponse, with the
+    failed accounts' records REJECTED (reject_field "account", the error as
+    reason); .failed maps each failed account to its Error."""
+
+    def __init__(self, response, failed):
+        first = next(iter(failed.values()))
+        super().__init__(first.code, "accounts not evaluated: " + "; ".join(
+            f"{account or '(none)'}: {e}" for account, e in failed.items()))
+        self.response = response
+        self.failed = failed
+
+
+def _arn_account(arn):
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
+
+
+def identity_account(identity):
+    """The account of an identity key: its ARN's, or the part before the first
+    ':' of a key composed as "account:principalId"."""
+    if identity.startswith("arn:"):
+        return _arn_account(identity)
+    return identity.split(":", 1)[0]
+
+
+def record_account(record):
+    """The account a CloudTrail record (dict or JSON string) is routed by, as the
+    server reads it: userIdentity.accountId, else the ARN's account, else
+    recipientAccountId (EventBridge envelopes unwrapped). "" when none."""
+    if isinstance(record, str):
+        try:
+            record = json.loads(record)
+        except ValueError:
+            return ""
+    if not isinstance(record, dict):
+        return ""
+    if isinstance(record.get("detail"), dict) and "detail-type" in record:
+        record = record["detail"]
+    identity = record.get("userIdentity")
+    identity = identity if isinstance(identity, dict) else {}
+    for account in (identity.get("accountId"), _arn_account(str(identity.get("arn") or ""))):
+        if isinstance(account, str) and account:
+            return account
+    recipient = record.get("recipientAccountId")
+    return recipient if isinstance(recipient, str) else ""
 
 
 def to_dict(message):
@@ -117,9 +171,10 @@ class Client:
     def __exit__(self, *exc):
         self.close()
 
-    def _call(self, method, request):
+    def _call(self, method, request, shard_key=None):
+        metadata = self._metadata + [(SHARD_HEADER, shard_key)] if shard_key else self._metadata
         try:
-            return method(request, timeout=self._timeout, metadata=self._metadata)
+            return method(request, timeout=self._timeout, metadata=metadata)
         except grpc.RpcError as e:  # grpc.Call
             raise Error(e.code().name, e.details()) from None
 
@@ -127,14 +182,59 @@ class Client:
         """Evaluates CloudTrail records (JSON strings or dicts) and/or a whole file's
         bytes (`payload`: S3 delivery file, JSON array or lines, gzip or not).
         Returns the EvaluateResponse: .verdicts (one per record, in order) and
-        .alerts (each opened or updated alert once)."""
-        request = detection_pb2.EvaluateRequest()
-        for record in records:
-            event = request.events.add()
-            event.raw_json = record if isinstance(record, str) else json.dumps(record)
-        if payload is not None:
-            request.payload = payload
-        return self._call(self._stub.Evaluate, request)
+        .alerts (each opened or updated alert once).
+
+        Records are sent one call per account, each with the account in the
+        x-trailsentry-shard header, so a proxy in front of account-sharded
+        replicas sends each to its replica; the verdicts come back in the
+        records' order. If some accounts fail, PartialError carries the others'
+        results. A `payload` goes whole, in a call of its own, with no header."""
+        texts = [r if isinstance(r, str) else json.dumps(r) for r in records]
+        parts = {}  # account -> indexes of its records, in order
+        for i, text in enumerate(texts):
+            parts.setdefault(record_account(text), []).append(i)
+        if payload is not None or not parts:
+            request = detection_pb2.EvaluateRequest()
+            for text in texts if len(parts) <= 1 else ():
+                request.events.add().raw_json = text
+            if payload is not None:
+                request.payload = payload
+            key = next(iter(parts)) if len(parts) == 1 else None
+            if len(parts) <= 1:
+                return self._call(self._stub.Evaluate, request, key)
+            whole = self._call(self._stub.Evaluate, request)
+        else:
+            whole = None
+        merged = detection_pb2.EvaluateResponse()
+        verdicts = [None] * len(texts)
+        failed = {}
+        for account, indexes in parts.items():
+            request = detection_pb2.EvaluateRequest()
+            for i in indexes:
+                request.events.add().raw_json = texts[i]
+            try:
+                response = self._call(self._stub.Evaluate, request, account)
+            except Error as e:
+                failed[account] = e
+                for i in indexes:
+                    verdicts[i] = event_pb2.Verdict(
+                        status=event_pb2.Verdict.REJECTED, reject_field="account",
+                        reject_reason=f"not evaluated: {e}")
+                continue
+            for i, verdict in zip(indexes, response.verdicts):
+                verdicts[i] = verdict
+            merged.alerts.extend(response.alerts)
+        merged.verdicts.extend(verdicts)
+        if whole is not None:
+            merged.verdicts.extend(whole.verdicts)
+            merged.alerts.extend(whole.alerts)
+        merged.rejected = sum(v.status == event_pb2.Verdict.REJECTED for v in merged.verdicts)
+        merged.accepted = len(merged.verdicts) - merged.rejected
+        if failed:
+            if len(failed) == len(parts):
+                raise next(iter(failed.values()))
+            raise PartialError(merged, failed)
+        return merged
 
     def evaluate_file(self, path, batch=500):
         """Sends a CloudTrail file in requests of `batch` records (split client-side
@@ -150,7 +250,8 @@ class Client:
 
     def get_identity(self, identity):
         """What trailsentry knows of an identity (IdentityProfile); Error NOT_FOUND if never seen."""
-        return self._call(self._stub.GetIdentity, detection_pb2.GetIdentityRequest(identity=identity))
+        return self._call(self._stub.GetIdentity, detection_pb2.GetIdentityRequest(identity=identity),
+                          identity_account(identity))
 
     def list_alerts(self, since=None, until=None, rule_id=None, identity=None, limit=100, page_size=100,
                     status=None, updated_since=None):
@@ -227,21 +328,21 @@ class Client:
         self._scope(request, identity, account_id)
         if expires_at is not None:
             request.expires_at.CopyFrom(_timestamp(expires_at, "expires_at"))
-        return self._call(self._stub.AddKnownNetwork, request).network
+        return self._call(self._stub.AddKnownNetwork, request, self._scope_key(request)).network
 
     def list_known_networks(self, identity=None, account_id=None):
         """The networks trusted for an identity or an account: dicts with network,
         addedAt and, when they expire, expiresAt."""
         request = detection_pb2.ListKnownNetworksRequest()
         self._scope(request, identity, account_id)
-        response = self._call(self._stub.ListKnownNetworks, request)
+        response = self._call(self._stub.ListKnownNetworks, request, self._scope_key(request))
         return [json_format.MessageToDict(n) for n in response.networks]
 
     def remove_known_network(self, cidr, identity=None, account_id=None):
         """Stops trusting `cidr`; Error NOT_FOUND if it was not trusted."""
         request = detection_pb2.RemoveKnownNetworkRequest(cidr=cidr)
         self._scope(request, identity, account_id)
-        return self._call(self._stub.RemoveKnownNetwork, request).network
+        return self._call(self._stub.RemoveKnownNetwork, request, self._scope_key(request)).network
 
     @staticmethod
     def _scope(request, identity, account_id):
@@ -252,9 +353,14 @@ class Client:
         else:
             request.account_id = account_id
 
+    @staticmethod
+    def _scope_key(request):
+        return identity_account(request.identity) if request.identity else request.account_id
+
     def forget_identity(self, identity):
         """Deletes an identity's profile, baselines and trusted networks (alerts stay)."""
-        self._call(self._stub.ForgetIdentity, detection_pb2.ForgetIdentityRequest(identity=identity))
+        self._call(self._stub.ForgetIdentity, detection_pb2.ForgetIdentityRequest(identity=identity),
+                   identity_account(identity))
 
 
 def _pem(value):

@@ -43,6 +43,23 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(r.verdicts[0].reject_field, "eventSource")
         self.assertEqual(r.verdicts[1].reject_field, "raw_json")
 
+    def test_records_of_several_accounts_keep_their_order(self):
+        # One call per account (each with its shard header), verdicts merged
+        # back into the records' order.
+        def record(account, i):
+            return {"eventVersion": "1.09", "eventTime": "2026-03-15T10:00:0%dZ" % i,
+                    "eventSource": "s3.amazonaws.com", "eventName": "PutObject",
+                    "eventID": "py-order-%s-%d" % (account, i), "sourceIPAddress": "198.51.100.9",
+                    "userAgent": "Boto3/1.34.45", "recipientAccountId": account,
+                    "userIdentity": {"type": "IAMUser", "accountId": account,
+                                     "arn": "arn:aws:iam::%s:user/py" % account}}
+        records = [record("111111111111", 1), record("222222222222", 2), {"eventName": "ListUsers"},
+                   record("111111111111", 3)]
+        r = self.ts.evaluate(records)
+        self.assertEqual(len(r.verdicts), 4)
+        self.assertEqual([v.reject_field for v in r.verdicts], ["", "", "eventSource", ""])
+        self.assertEqual((r.accepted, r.rejected), (3, 1))
+
     def test_lookups_and_history(self):
         profile = self.ts.get_identity(CI_DEPLOYER)
         self.assertEqual(profile.identity, CI_DEPLOYER)
