@@ -136,8 +136,7 @@ absl::Status EvaluatePipeline::Write(const v1::EvaluateRequest& request, size_t 
 }
 
 void EvaluatePipeline::FailStream(Stream& stream, const absl::Status& status) {
-  stream.failed =
-      absl::Status(status.code(), absl::StrCat("shard ", stream.shard_key, ": ", status.message()));
+  stream.failed = status;  // on_unanswered names the shard key
   if (!stream.finished) {
     stream.context.TryCancel();
     (void)stream.Close();

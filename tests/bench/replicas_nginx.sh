@@ -9,14 +9,14 @@
 set -euo pipefail
 build=$1 file=$2 rounds=${3:-2}
 src="$(cd "$(dirname "$0")/../.." && pwd)"
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 work=$(mktemp -d)
 pids=()
 stop() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   pids=()
-  [[ -s "$work/nginx/nginx.pid" ]] && kill -TERM "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
+  [[ -s "$work/nginx/nginx.pid" ]] && "$src/deploy/nginx/local.sh" "$work/nginx" --stop 2>/dev/null || true
+  rm -f "$work/nginx/nginx.pid"
   sleep 0.5
 }
 trap 'stop; rm -rf "$work"' EXIT
@@ -43,28 +43,7 @@ start() {  # N [nginx]: N replicas with their ring, fresh data
     until grep -q "listening on" "$work/r$i.log"; do sleep 0.1; done
   done
   [[ ${2:-} == nginx ]] || return 0
-  mkdir -p "$work/nginx/logs"
-  sed "s/listen 50050 http2;/listen 127.0.0.1:${ports[3]} http2;/" "$src/deploy/nginx/trailsentry.conf" \
-    >"$work/nginx/trailsentry.conf"
-  for r in "${replicas[@]}"; do echo "server $r max_fails=0;"; done >"$work/nginx/trailsentry-replicas.inc"
-  cat >"$work/nginx/nginx.conf" <<EOF
-user $(id -un);
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  include trailsentry.conf;
-}
-EOF
-  "$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf"
-  sleep 0.3
+  "$src/deploy/nginx/local.sh" "$work/nginx" "127.0.0.1:${ports[3]}" "${replicas[@]}"
 }
 
 # CPU seconds used so far by nginx's worker processes.

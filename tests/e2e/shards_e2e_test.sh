@@ -9,13 +9,20 @@
 # killed, only its accounts fail, by name, and the others go on.
 source "$(dirname "$0")/e2e_lib.sh"
 
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-[[ -x "$NGINX" ]] || fail "nginx is not installed (deploy/dev.sh setup installs it)"
 
 PIDS=()
 stop_all() {
   for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  [[ -f "$WORK/nginx/nginx.pid" ]] && kill -9 "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
+  if [[ -s "$WORK/nginx/nginx.pid" ]]; then
+    # SIGTERM: the master stops its workers, then exits (killed, it would leave
+    # them running, and it respawns a worker killed before it).
+    local master
+    master="$(cat "$WORK/nginx/nginx.pid")"
+    kill -TERM "$master" 2>/dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$master" 2>/dev/null || break; sleep 0.1; done
+    pkill -9 -P "$master" 2>/dev/null || true
+    kill -9 "$master" 2>/dev/null || true
+  fi
   cleanup
 }
 trap stop_all EXIT
@@ -49,13 +56,16 @@ reference="$(final_alerts "$WORK/reference.jsonl")"
 grep -q unusual-source-ip "$WORK/reference.jsonl" || fail "no unusual-IP alert in the workload"
 
 # Which replica owns each account of the workload (the same ring nginx builds).
-python3 -c '
+accounts_of() {  # FILE: the accounts its records are routed by, sorted
+  python3 -c '
 import json, sys
 seen = set()
 for line in open(sys.argv[1]):
     r = json.loads(line)
     seen.add(r["userIdentity"].get("accountId") or r["recipientAccountId"])
-print("\n".join(sorted(seen)))' "$WORK/w.jsonl" >"$WORK/accounts.txt"
+print("\n".join(sorted(seen)))' "$1"
+}
+accounts_of "$WORK/w.jsonl" >"$WORK/accounts.txt"
 # Accounts with alerts in the first part (so with state to move).
 python3 -c '
 import json, sys
@@ -113,36 +123,10 @@ stop_replica() {  # INDEX: SIGTERM, flushed and exited 0
   wait "${PIDS[$1]}" || fail "replica $1 exited non-zero after SIGTERM"
 }
 
-# nginx with the shipped routing, its own prefix, pid and logs in $WORK.
-mkdir -p "$WORK/nginx/logs"
-sed "s/listen 50050 http2;/listen 127.0.0.1:$NGINX_PORT http2;/" \
-  "$SOURCE_DIR/deploy/nginx/trailsentry.conf" >"$WORK/nginx/trailsentry.conf"
-grep -q "listen 127.0.0.1:$NGINX_PORT http2;" "$WORK/nginx/trailsentry.conf" ||
-  fail "deploy/nginx/trailsentry.conf no longer has the listen line this test replaces"
-for r in "${REPLICAS[@]}"; do echo "server $r max_fails=0;"; done >"$WORK/nginx/trailsentry-replicas.inc"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-user $(id -un);
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log $WORK/nginx/logs/access.log;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  include trailsentry.conf;
-}
-EOF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -t >"$WORK/nginx-t.txt" 2>&1 ||
-  fail "nginx -t: $(cat "$WORK/nginx-t.txt")"
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" || fail "nginx did not start"
-nginx_replicas() {  # the upstream of REPLICAS
-  for r in "${REPLICAS[@]}"; do echo "server $r max_fails=0;"; done >"$WORK/nginx/trailsentry-replicas.inc"
-}
-for _ in $(seq 1 50); do [[ -s "$WORK/nginx/nginx.pid" ]] && break; sleep 0.1; done
+# nginx with the shipped routing (deploy/nginx/local.sh: its own prefix, pid
+# and logs in $WORK/nginx).
+"$SOURCE_DIR/deploy/nginx/local.sh" "$WORK/nginx" "127.0.0.1:$NGINX_PORT" "${REPLICAS[@]}" \
+  >"$WORK/nginx.txt" 2>&1 || fail "nginx: $(cat "$WORK/nginx.txt")"
 
 # 1. Through nginx: the single node's alerts, and no event refused (every
 # account reached the replica that owns it).
@@ -258,8 +242,7 @@ fi
 expect_contains "$WORK/import2.err" "already holds state of account" "a second import is refused"
 REPLICAS+=("$FOURTH")
 for i in 0 1 2 3; do start_replica "$i"; done
-nginx_replicas
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -s reload || fail "nginx reload"
+"$SOURCE_DIR/deploy/nginx/local.sh" "$WORK/nginx" --reload "${REPLICAS[@]}" || fail "nginx reload"
 sleep 1  # the reload's new worker takes over
 "$TRAILSENTRY" submit --server "127.0.0.1:$NGINX_PORT" "$WORK/middle.jsonl" >"$WORK/middle-sharded.jsonl" \
   2>"$WORK/middle.err" || fail "submit after the move: $(tail -n 5 "$WORK/middle.err")"
@@ -284,13 +267,7 @@ code=$?
 set -e
 [[ $code -ne 0 ]] || fail "submit with a replica down succeeded"
 # The killed replica's accounts that have events in this part.
-python3 -c '
-import json, sys
-seen = set()
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    seen.add(r["userIdentity"].get("accountId") or r["recipientAccountId"])
-print("\n".join(sorted(seen)))' "$WORK/late.jsonl" >"$WORK/late-accounts.txt"
+accounts_of "$WORK/late.jsonl" >"$WORK/late-accounts.txt"
 awk -v r="${REPLICAS[1]}" '$2 == r {print $1}' "$WORK/owners.tsv" | grep -xFf "$WORK/late-accounts.txt" |
   sort >"$WORK/dead-accounts.txt" || true
 [[ -s "$WORK/dead-accounts.txt" ]] || fail "the killed replica owns no account of the last part"
@@ -298,7 +275,8 @@ sed -n 's/^trailsentry submit: account \([0-9]*\) not evaluated: .*/\1/p' "$WORK
   >"$WORK/failed-accounts.txt"
 expect_eq "$(cat "$WORK/failed-accounts.txt")" "$(cat "$WORK/dead-accounts.txt")" \
   "exactly the killed replica's accounts fail"
-expect_contains "$WORK/late.err" "UNAVAILABLE" "the failure says the replica is unavailable"
+expect_contains "$WORK/late.err" "UNAVAILABLE: the replica that owns this account is unavailable" \
+  "the failure says the replica is unavailable"
 echo "replica 1 killed: $(wc -l <"$WORK/failed-accounts.txt") accounts failed by name"
 # The reference for the live accounts: the whole workload on a single node,
 # alerts of accounts the dead replica does not own.
