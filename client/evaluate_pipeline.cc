@@ -117,8 +117,9 @@ absl::Status EvaluatePipeline::Write(const v1::EvaluateRequest& request, size_t 
   }
   if (stream.failed.ok() && !stream.rw->Write(request)) {
     // The stream is over: the server ended it (its status says why) or the
-    // connection broke. What was answered before is still handed over, in order.
-    while (stream.unanswered > 0) {
+    // connection broke. What was answered before is still handed over, in order
+    // (sharded: up to this stream's last request; the others go on).
+    while (options_.by_shard_key ? stream.unanswered > 0 : !unanswered_.empty()) {
       if (absl::Status s = DeliverOldest(); !s.ok()) return s;
     }
     if (stream.failed.ok()) {

@@ -9,9 +9,9 @@
 // its account in the x-trailsentry-shard header, so a proxy in front of
 // account-sharded replicas sends it to its replica, and a replica that fails
 // fails only its accounts; at most concurrency × window requests are in
-// flight. With --noshard, accounts are hashed onto `concurrency` streams. JSON lines go as
-// they are (the server parses them, as `scan` would); records of other
-// containers (S3 delivery files, arrays) are minified into lines first.
+// flight. With --noshard, accounts are hashed onto `concurrency` streams.
+// JSON lines go as they are (the server parses them, as `scan` would); records
+// of other containers (S3 delivery files, arrays) are minified into lines first.
 #include <simdjson.h>
 
 #include <algorithm>
@@ -42,7 +42,6 @@ constexpr size_t kUnitBytes = size_t{1} << 20;
 // of its lines.
 struct SentRequest {
   size_t file = 0;
-  std::string shard_key;  // sharded: the account
   std::vector<uint64_t> records;
 };
 
@@ -159,7 +158,7 @@ class FileSender {
     request.set_payload_format(v1::PAYLOAD_FORMAT_JSON_LINES);
     p.lines.clear();
     // Noted before Send, which may deliver older responses.
-    sent_.push_back(SentRequest{file_, p.shard_key, std::move(p.records)});
+    sent_.push_back(SentRequest{file_, std::move(p.records)});
     p.records.clear();
     send_error_ =
         sharded_ ? pipeline_.SendFor(request, p.shard_key) : pipeline_.Send(request, stream);
