@@ -94,6 +94,7 @@ int RunAlerts(const Client::Options& server, const AlertsOptions& o) {
     clients.push_back(*std::move(client));
   }
   std::vector<Client*> replicas;
+  replicas.reserve(clients.size());
   for (auto& c : clients) replicas.push_back(c.get());
   int printed = 0;
   while (printed < o.limit) {

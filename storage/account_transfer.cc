@@ -54,7 +54,8 @@ absl::StatusOr<std::vector<Database::AccountRef>> Database::ListAccounts() {
     if (!it->status().ok()) return FromRocks(it->status(), "listing accounts");
   }
   std::vector<AccountRef> out;
-  for (auto& [tenant, account] : found) out.push_back({tenant, account});
+  out.reserve(found.size());
+  for (const auto& [tenant, account] : found) out.push_back({tenant, account});
   return out;
 }
 
