@@ -1,5 +1,6 @@
 // `trailsentry admin`: backup (a live server), repair and restore (offline),
-// owner (which replica of a sharded fleet owns an account).
+// owner (which replica of a sharded fleet owns an account), export and import
+// (moving accounts between replicas' data directories, offline).
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -21,6 +22,20 @@ namespace {
 int Fail(const char* what, const absl::Status& s) {
   std::fprintf(stderr, "trailsentry admin %s: %s\n", what, std::string(s.message()).c_str());
   return kExitFailed;
+}
+
+// A file name part: [A-Za-z0-9_.-] as is, other bytes as %XX.
+std::string FileNamePart(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+        (c == '.' && !out.empty())) {
+      out.push_back(c);
+    } else {
+      absl::StrAppendFormat(&out, "%%%02X", static_cast<unsigned char>(c));
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -75,27 +90,6 @@ int RunRestore(const engine::Config& config, const std::string& backup,
   return kExitOk;
 }
 
-}  // namespace trailsentry::cli
-
-namespace trailsentry::cli {
-namespace {
-
-// A file name part: [A-Za-z0-9_.-] as is, other bytes as %XX.
-std::string FileNamePart(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
-        (c == '.' && !out.empty())) {
-      out.push_back(c);
-    } else {
-      absl::StrAppendFormat(&out, "%%%02X", static_cast<unsigned char>(c));
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 int RunExport(const engine::Config& config, const ExportOptions& options) {
   if (options.out_dir.empty()) {
     std::fprintf(stderr, "trailsentry admin export: --out DIR is required\n");
@@ -127,12 +121,8 @@ int RunExport(const engine::Config& config, const ExportOptions& options) {
   for (const storage::Database::AccountRef& a : chosen) {
     const std::string path = absl::StrCat(options.out_dir, "/", FileNamePart(a.tenant), ".",
                                           FileNamePart(a.account), ".tsacct");
-    absl::StatusOr<uint64_t> n = (*db)->ExportAccount(a, path);
+    absl::StatusOr<uint64_t> n = (*db)->ExportAccount(a, path, options.remove);
     if (!n.ok()) return Fail("export", n.status());
-    // Deleted only once its file is whole on disk.
-    if (options.remove) {
-      if (absl::Status s = (*db)->DeleteAccount(a); !s.ok()) return Fail("export", s);
-    }
     std::printf(
         "%s\t%llu records%s%s%s\n", path.c_str(), static_cast<unsigned long long>(*n),
         options.remove ? ", removed from " : "", options.remove ? options.data_dir.c_str() : "",

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/evaluate_pipeline.h"
 #include "trailsentry/grpc_status.h"
-#include "trailsentry/shard_header.h"
+#include "trailsentry/shard_key.h"
 
 namespace trailsentry {
 
@@ -97,7 +97,7 @@ namespace {
 // which are the tenant's: every replica of the tenant holds its own).
 template <typename Request>
 std::string_view ScopeShardKey(const Request& r) {
-  if (!r.identity().empty()) return ShardKeyOfIdentity(r.identity());
+  if (!r.identity().empty()) return IdentityAccount(r.identity());
   return r.account_id();
 }
 
@@ -128,9 +128,8 @@ absl::StatusOr<v1::EvaluateResponse> Client::Evaluate(const v1::EvaluateRequest&
 absl::StatusOr<v1::IdentityProfile> Client::GetIdentity(std::string_view identity) {
   v1::GetIdentityRequest request;
   request.set_identity(std::string(identity));
-  return Call<v1::GetIdentityRequest, v1::IdentityProfile>("GetIdentity", *stub_,
-                                                           &v1::Detection::Stub::GetIdentity,
-                                                           request, ShardKeyOfIdentity(identity));
+  return Call<v1::GetIdentityRequest, v1::IdentityProfile>(
+      "GetIdentity", *stub_, &v1::Detection::Stub::GetIdentity, request, IdentityAccount(identity));
 }
 
 absl::StatusOr<v1::ListAlertsResponse> Client::ListAlerts(const v1::ListAlertsRequest& request) {
@@ -164,7 +163,7 @@ absl::Status Client::ForgetIdentity(std::string_view identity) {
   request.set_identity(std::string(identity));
   return Call<v1::ForgetIdentityRequest, v1::ForgetIdentityResponse>(
              "ForgetIdentity", *stub_, &v1::Detection::Stub::ForgetIdentity, request,
-             ShardKeyOfIdentity(identity))
+             IdentityAccount(identity))
       .status();
 }
 

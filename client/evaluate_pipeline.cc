@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "trailsentry/grpc_status.h"
-#include "trailsentry/shard_header.h"
+#include "trailsentry/shard_key.h"
 
 namespace trailsentry {
 

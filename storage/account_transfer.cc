@@ -20,11 +20,11 @@
 #include "absl/strings/str_cat.h"
 #include "server/engine/absl_view.h"
 #include "server/engine/printable.h"
-#include "server/engine/record_account.h"
 #include "storage/database.h"
 #include "storage/internal/codec.h"
 #include "storage/internal/owner_prefix.h"
 #include "storage/keys.h"
+#include "trailsentry/shard_key.h"
 
 namespace trailsentry::storage {
 
@@ -49,7 +49,7 @@ absl::StatusOr<std::vector<Database::AccountRef>> Database::ListAccounts() {
       std::optional<std::string_view> owner = keys::ReadComponent(key, pos);
       if (!tenant || !owner) return absl::DataLossError("corrupt key listing accounts");
       found.emplace(std::string(*tenant),
-                    std::string(c == kIdentity ? engine::IdentityAccount(*owner) : *owner));
+                    std::string(c == kIdentity ? IdentityAccount(*owner) : *owner));
     }
     if (!it->status().ok()) return FromRocks(it->status(), "listing accounts");
   }
@@ -92,7 +92,7 @@ absl::Status Database::CollectAccount(const AccountRef& a, std::vector<TransferR
       if (!id) return absl::DataLossError("corrupt key exporting an account");
       if (*id == last) continue;
       last = std::string(*id);
-      if (engine::IdentityAccount(*id) == a.account) identities.insert(last);
+      if (IdentityAccount(*id) == a.account) identities.insert(last);
     }
     if (!it->status().ok()) return FromRocks(it->status(), "exporting");
   }
@@ -134,8 +134,7 @@ absl::Status Database::CollectAccount(const AccountRef& a, std::vector<TransferR
       size_t pos = scope.size();
       std::optional<std::string_view> id = keys::ReadComponent(it->key().ToStringView(), pos);
       if (!id) return absl::DataLossError("corrupt trusted key");
-      if (engine::IdentityAccount(*id) != a.account || identities.contains(std::string(*id)))
-        continue;
+      if (IdentityAccount(*id) != a.account || identities.contains(std::string(*id))) continue;
       out.push_back({kTrusted, it->key().ToString(), it->value().ToString()});
     }
     if (!it->status().ok()) return FromRocks(it->status(), "exporting");
@@ -158,7 +157,8 @@ absl::Status Database::CollectAccount(const AccountRef& a, std::vector<TransferR
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> Database::ExportAccount(const AccountRef& a, const std::string& path) {
+absl::StatusOr<uint64_t> Database::ExportAccount(const AccountRef& a, const std::string& path,
+                                                 bool remove) {
   std::vector<TransferRecord> records;
   if (absl::Status s = CollectAccount(a, records); !s.ok()) return s;
   std::string out(kMagic);
@@ -193,12 +193,9 @@ absl::StatusOr<uint64_t> Database::ExportAccount(const AccountRef& a, const std:
   if (::fsync(fd) != 0 || ::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
     return absl::UnavailableError(absl::StrCat(path, ": ", std::strerror(errno)));
   }
-  return records.size();
-}
+  if (!remove) return records.size();
 
-absl::Status Database::DeleteAccount(const AccountRef& a) {
-  std::vector<TransferRecord> records;
-  if (absl::Status s = CollectAccount(a, records); !s.ok()) return s;
+  // Deleted only now that the file is whole on disk: the records just written.
   const std::string hostile = keys::TrustedPrefix(a.tenant, engine::TrustScope::kHostile, "")
                                   .substr(0, keys::Tenant(a.tenant).size() + 1);
   StateBatch batch(*this);
@@ -208,7 +205,8 @@ absl::Status Database::DeleteAccount(const AccountRef& a) {
     batch.batch_->Delete(cf(static_cast<Cf>(r.cf)), r.key);
     ++batch.writes_;
   }
-  return Commit(batch);
+  if (absl::Status s = Commit(batch); !s.ok()) return s;
+  return records.size();
 }
 
 absl::StatusOr<Database::ImportReport> Database::ImportAccount(const std::string& path) {

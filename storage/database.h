@@ -278,11 +278,10 @@ class Database final : public engine::StateReader {
   // The (tenant, account) pairs the directory holds state of.
   [[nodiscard]] absl::StatusOr<std::vector<AccountRef>> ListAccounts();
   // Writes the account's state to a new file at `path` (synced, then renamed
-  // into place); returns how many records it holds.
+  // into place); returns how many records it holds. With `remove`, then deletes
+  // those records from this directory, but the tenant's hostile networks.
   [[nodiscard]] absl::StatusOr<uint64_t> ExportAccount(const AccountRef& account,
-                                                       const std::string& path);
-  // Deletes what ExportAccount writes, but the tenant's hostile networks.
-  [[nodiscard]] absl::Status DeleteAccount(const AccountRef& account);
+                                                       const std::string& path, bool remove);
   // Writes an export's records in one batch. FAILED_PRECONDITION when the
   // directory already holds state of that account (never merged); DATA_LOSS
   // when the file is not a whole export.

@@ -58,12 +58,8 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
   } else if (!s.IsNotFound()) {
     return FromRocks(s, absl::StrCat("loading profile of ", AbslView(identity)));
   }
-  const std::string end = keys::PrefixEnd(prefix);
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice upper(end);
-  ro.iterate_upper_bound = &upper;
-  ro.prefix_same_as_start = true;  // one owner (internal::OneOwnerReads)
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kBaseline)));
+  // The identity's baselines: its owner prefix is exactly `prefix`.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(internal::OneOwnerReads(), cf(kBaseline)));
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     std::optional<engine::Network> net = keys::ParseNetworkBytes(key.substr(prefix.size()));

@@ -61,19 +61,6 @@ bool GlobMatch(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
-std::string_view ArnAccount(std::string_view arn) {
-  // arn:partition:service:region:account:resource
-  size_t pos = 0;
-  for (int i = 0; i < 4; ++i) {
-    pos = arn.find(':', pos);
-    if (pos == std::string_view::npos) return {};
-    ++pos;
-  }
-  const size_t end = arn.find(':', pos);
-  if (end == std::string_view::npos) return {};
-  return arn.substr(pos, end - pos);
-}
-
 EventClassifier::EventClassifier(const Config& config) {
   std::vector<std::string> sources;
   for (const std::string& p : config.discovery.providers) {

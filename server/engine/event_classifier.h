@@ -72,9 +72,6 @@ bool IsAwsCliUserAgent(std::string_view user_agent);
 // Shell-style glob: '*' matches any run, '?' one character; case-sensitive.
 bool GlobMatch(std::string_view pattern, std::string_view text);
 
-// The account field of an ARN ("arn:aws:iam::123456789012:user/x" -> "123456789012").
-std::string_view ArnAccount(std::string_view arn);
-
 }  // namespace trailsentry::engine
 
 #endif  // TRAILSENTRY_SERVER_ENGINE_EVENT_CLASSIFIER_H_

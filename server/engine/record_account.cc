@@ -1,7 +1,7 @@
 #include "server/engine/record_account.h"
 
 #include "server/engine/event_classifier.h"
-#include "trailsentry/shard_header.h"
+#include "trailsentry/shard_key.h"
 
 namespace trailsentry::engine {
 namespace {
@@ -24,8 +24,6 @@ std::string_view EventAccount(std::string_view account_id, std::string_view arn,
   if (std::string_view from_arn = ArnAccount(arn); !from_arn.empty()) return from_arn;
   return recipient_account_id;
 }
-
-std::string_view IdentityAccount(std::string_view identity) { return ShardKeyOfIdentity(identity); }
 
 bool RecordAccountReader::ReadFields(object obj, Fields& out, Fields* detail, bool& envelope) {
   for (auto field : obj) {

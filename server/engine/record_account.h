@@ -20,12 +20,6 @@ namespace trailsentry::engine {
 std::string_view EventAccount(std::string_view account_id, std::string_view arn,
                               std::string_view recipient_account_id);
 
-// The account of a stored identity key: the account in its ARN, or the part
-// before the first ':' of an identity composed as "account:principalId" (spec
-// §2). For CloudTrail's records the ARN's account is userIdentity.accountId, so
-// this is the account EventAccount routed the identity's events by.
-std::string_view IdentityAccount(std::string_view identity);
-
 // Reads the account of raw CloudTrail records (EventBridge envelopes unwrapped)
 // in one pass over their keys, without building a DOM. Reused across records;
 // not thread-safe.

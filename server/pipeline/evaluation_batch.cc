@@ -8,7 +8,7 @@
 #include "server/engine/printable.h"
 #include "server/engine/record_account.h"
 #include "server/pipeline/drift_gate.h"
-#include "trailsentry/shard_header.h"
+#include "trailsentry/shard_key.h"
 
 namespace trailsentry::pipeline {
 namespace {

@@ -6,6 +6,7 @@
 #include "server/engine/config_loader.h"
 #include "server/engine/ip_address.h"
 #include "server/engine/network.h"
+#include "trailsentry/shard_key.h"
 
 namespace trailsentry::engine {
 namespace {

@@ -61,10 +61,9 @@ TEST_F(AccountTransferTest, ExportDeleteImportGivesTheStateBackExactly) {
   const uint64_t keys_before = db_->CountKeys("identity");
 
   const std::string file = dir_.path() + "/moved.tsacct";
-  auto records = db_->ExportAccount(moved, file);
+  auto records = db_->ExportAccount(moved, file, /*remove=*/true);
   ASSERT_TRUE(records.ok()) << records.status();
   EXPECT_GT(*records, 10u);
-  ASSERT_TRUE(db_->DeleteAccount(moved).ok());
   // Gone from the source: its identities, its account baseline, its alerts;
   // the other account and the other tenant's same account id stay, and so do
   // the tenant's hostile networks.
@@ -115,7 +114,7 @@ TEST_F(AccountTransferTest, ExportDeleteImportGivesTheStateBackExactly) {
 TEST_F(AccountTransferTest, ACutOrForeignFileIsRefusedAndWritesNothing) {
   Fill();
   const std::string file = dir_.path() + "/a.tsacct";
-  ASSERT_TRUE(db_->ExportAccount({"default", "444455556666"}, file).ok());
+  ASSERT_TRUE(db_->ExportAccount({"default", "444455556666"}, file, /*remove=*/false).ok());
   std::string bytes;
   {
     std::ifstream in(file, std::ios::binary);
