@@ -1,11 +1,15 @@
 #include "client/client.h"
 
 #include <algorithm>
+#include <deque>
 #include <fstream>
 #include <sstream>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "client/evaluate_pipeline.h"
+#include "client/verdict_merge.h"
+#include "server/engine/record_account.h"
 #include "trailsentry/grpc_status.h"
 #include "trailsentry/shard_key.h"
 
@@ -174,19 +178,61 @@ absl::StatusOr<v1::BackupResponse> Client::Backup(std::string_view name) {
                                                      request);
 }
 
-absl::Status Client::EvaluateRecords(
-    const std::vector<std::string>& records, int batch_size,
-    absl::FunctionRef<void(const v1::EvaluateResponse&)> on_response) {
+absl::StatusOr<Client::RecordsResult> Client::EvaluateRecords(
+    const std::vector<std::string>& records, int batch_size, int in_flight) {
   if (batch_size < 1) return absl::InvalidArgumentError("batch size must be at least 1");
-  EvaluatePipeline pipeline(*this, {.streams = 1},
-                            [&](const v1::EvaluateResponse& response) { on_response(response); });
-  for (size_t start = 0; start < records.size(); start += static_cast<size_t>(batch_size)) {
-    v1::EvaluateRequest request;
-    const size_t end = std::min(records.size(), start + static_cast<size_t>(batch_size));
-    for (size_t i = start; i < end; ++i) request.add_events()->set_raw_json(records[i]);
-    if (absl::Status s = pipeline.Send(request); !s.ok()) return s;
+  if (in_flight < 1) return absl::InvalidArgumentError("in_flight must be at least 1");
+  // Each account's records, in record order; accounts in order of appearance.
+  std::vector<std::pair<std::string, std::vector<int>>> accounts;
+  {
+    absl::flat_hash_map<std::string, size_t> index;
+    engine::RecordAccountReader reader;
+    std::string padded;
+    for (size_t i = 0; i < records.size(); ++i) {
+      padded.assign(records[i]);
+      padded.resize(records[i].size() + simdjson::SIMDJSON_PADDING);
+      const std::string_view account =
+          reader.Read(std::string_view(padded.data(), records[i].size()), padded.size());
+      auto [it, inserted] = index.try_emplace(std::string(account), accounts.size());
+      if (inserted) accounts.emplace_back(std::string(account), std::vector<int>());
+      accounts[it->second].second.push_back(static_cast<int>(i));
+    }
   }
-  return pipeline.Finish();
+  RecordsResult result;
+  VerdictMerge merge(&result.response, static_cast<int>(records.size()));
+  std::deque<std::vector<int>> unanswered;  // each sent request's records, oldest first
+  absl::Status merge_error;
+  EvaluatePipeline pipeline(
+      *this, {.window = 4, .by_shard_key = true, .max_unanswered = in_flight},
+      [&](const v1::EvaluateResponse& response) {
+        absl::Status s = merge.Add(unanswered.front(), response);
+        if (!s.ok() && merge_error.ok()) merge_error = s;
+        unanswered.pop_front();
+      },
+      [&](std::string_view account, const absl::Status& why) {
+        merge.Fail(unanswered.front(), why.ToString());
+        result.failed.try_emplace(std::string(account), why);
+        unanswered.pop_front();
+      });
+  for (const auto& [account, indexes] : accounts) {
+    for (size_t start = 0; start < indexes.size(); start += static_cast<size_t>(batch_size)) {
+      const size_t end = std::min(indexes.size(), start + static_cast<size_t>(batch_size));
+      v1::EvaluateRequest request;
+      for (size_t i = start; i < end; ++i) {
+        request.add_events()->set_raw_json(records[static_cast<size_t>(indexes[i])]);
+      }
+      unanswered.emplace_back(indexes.begin() + static_cast<std::ptrdiff_t>(start),
+                              indexes.begin() + static_cast<std::ptrdiff_t>(end));
+      if (absl::Status s = pipeline.SendFor(request, account); !s.ok()) return s;
+    }
+  }
+  if (absl::Status s = pipeline.Finish(); !s.ok()) return s;
+  if (!merge_error.ok()) return merge_error;
+  if (!accounts.empty() && result.failed.size() == accounts.size()) {
+    return result.failed.begin()->second;
+  }
+  merge.Finish();
+  return result;
 }
 
 absl::StatusOr<v1::Alert> Client::GetAlert(std::string_view alert_id) {

@@ -6,7 +6,7 @@
 //
 //   auto client = trailsentry::Client::Connect({.target = "127.0.0.1:50051"}).value();
 //   absl::StatusOr<v1::EvaluateResponse> r = client->Evaluate(request);
-//   client->EvaluateRecords(records, /*batch_size=*/500, [](const auto& response) {...});
+//   auto result = client->EvaluateRecords(records, /*batch_size=*/500);  // split by account
 //
 // Long runs of requests with several in flight: EvaluatePipeline.
 #ifndef TRAILSENTRY_CLIENT_CLIENT_H_
@@ -14,6 +14,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -73,12 +74,23 @@ class Client {
   // Admin: a backup of the server's database, under its --backup_dir.
   [[nodiscard]] absl::StatusOr<v1::BackupResponse> Backup(std::string_view name);
 
-  // Sends raw CloudTrail records in requests of at most `batch_size` events over
-  // one EvaluateStream (an EvaluatePipeline of one stream); `on_response` sees
-  // each response, in order. Stops at the first error.
-  [[nodiscard]] absl::Status EvaluateRecords(
-      const std::vector<std::string>& records, int batch_size,
-      absl::FunctionRef<void(const v1::EvaluateResponse&)> on_response);
+  // What EvaluateRecords answers: one verdict per record, in record order, and
+  // each alert the records opened or updated once, in its latest state.
+  // `failed`: accounts whose replica could not evaluate them, with why; their
+  // records' verdicts are REJECTED (field "account", "account: not evaluated:
+  // ..."), the other accounts' stand.
+  struct RecordsResult {
+    v1::EvaluateResponse response;
+    std::map<std::string, absl::Status> failed;
+  };
+  // The batching helper: sends raw CloudTrail records split by account, each
+  // account's in requests of at most `batch_size` on an EvaluateStream of its
+  // own that carries the account as shard key (so a proxy in front of
+  // account-sharded replicas takes each to its replica; one server takes them
+  // all), at most `in_flight` requests unanswered, and merges the answers. Fails
+  // when the call as a whole does (every account failed, or an answer overdue).
+  [[nodiscard]] absl::StatusOr<RecordsResult> EvaluateRecords(
+      const std::vector<std::string>& records, int batch_size, int in_flight = 8);
 
   // An EvaluateStream call on `context`, with the token and no deadline (a stream
   // may run for hours; EvaluatePipeline bounds the wait for each response).
@@ -86,6 +98,8 @@ class Client {
   OpenEvaluateStream(grpc::ClientContext& context);
 
   const Options& options() const { return options_; }
+  // The connection, for more Clients over it (another token, say).
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
  private:
   template <typename Request, typename Response, typename Stub, typename Method>

@@ -1,6 +1,5 @@
 #include "server/engine/record_account.h"
 
-#include "server/engine/event_classifier.h"
 #include "trailsentry/shard_key.h"
 
 namespace trailsentry::engine {

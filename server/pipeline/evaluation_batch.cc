@@ -97,12 +97,22 @@ EvaluationBatch::EvaluationBatch(engine::Engine& engine, storage::Database* db,
                                  std::string_view tenant, VerdictSink& sink, engine::EventTime now)
     : engine_(engine), tx_(engine, db), tenant_(tenant), sink_(sink), now_(now) {}
 
+void VerdictSink::Forward(std::string_view /*account*/, std::string_view owner,
+                          v1::Event /*event*/) {
+  Rejected(RecordError{"account", absl::StrCat("belongs to replica ", AbslView(owner),
+                                               ", and this caller forwards nothing")});
+}
+
 void EvaluationBatch::AddRecord(simdjson::dom::element record) {
+  AddParsed(record, Input{.record = &record});
+}
+
+void EvaluationBatch::AddParsed(simdjson::dom::element record, const Input& input) {
   Event ev;
   if (std::optional<RecordError> err = engine::ParseRecord(record, ev)) {
     return sink_.Rejected(*err);
   }
-  Add(ev);
+  Add(ev, input);
 }
 
 void EvaluationBatch::AddJson(std::string_view json) {
@@ -113,7 +123,7 @@ void EvaluationBatch::AddJson(std::string_view json) {
   if (auto error = buf.parser.parse(buf.padded.data(), buf.padded.size(), false).get(doc)) {
     sink_.Rejected({"raw_json", absl::StrCat("invalid JSON: ", simdjson::error_message(error))});
   } else {
-    AddRecord(engine::UnwrapEventBridge(doc));
+    AddParsed(engine::UnwrapEventBridge(doc), Input{.json = json});
   }
   if (buf.padded.capacity() > kKeepBufferBytes) std::string().swap(buf.padded);
   if (buf.parser.capacity() > kKeepBufferBytes) buf.parser = simdjson::dom::parser();
@@ -122,25 +132,40 @@ void EvaluationBatch::AddJson(std::string_view json) {
 void EvaluationBatch::AddStructured(const v1::CloudTrailEvent& event) {
   Event ev;
   if (std::optional<RecordError> err = FromStructured(event, ev)) return sink_.Rejected(*err);
-  Add(ev);
+  Add(ev, Input{.structured = &event});
 }
 
-void EvaluationBatch::Add(const Event& ev) {
+bool EvaluationBatch::Misrouted(const Event& ev, const Input& input) {
+  if (ring_ == nullptr) return false;
+  const std::string_view account =
+      engine::EventAccount(ev.account_id, ev.arn, ev.recipient_account_id);
+  const std::string_view owner = ring_->Owner(account);
+  if (owner == self_) return false;
+  if (!forward_) {
+    sink_.Rejected(RecordError{
+        "account", absl::StrCat("account \"", engine::Printable(account), "\" belongs to replica ",
+                                AbslView(owner), ", not to this one (", AbslView(self_),
+                                "): senders must set the ", kShardHeader,
+                                " header to the event's account and the proxy must route on it")});
+    return true;
+  }
+  v1::Event event;
+  if (input.structured != nullptr) {
+    *event.mutable_structured() = *input.structured;
+  } else if (input.record == nullptr) {
+    event.set_raw_json(std::string(input.json));
+  } else {
+    event.set_raw_json(simdjson::minify(*input.record));
+  }
+  sink_.Forward(account, owner, std::move(event));
+  return true;
+}
+
+void EvaluationBatch::Add(const Event& ev, const Input& input) {
   if (std::optional<RecordError> err = engine::CheckNotInFuture(ev.time, now_)) {
     return sink_.Rejected(*err);
   }
-  if (ring_ != nullptr) {
-    const std::string_view account =
-        engine::EventAccount(ev.account_id, ev.arn, ev.recipient_account_id);
-    if (const std::string_view owner = ring_->Owner(account); owner != self_) {
-      return sink_.Rejected(RecordError{
-          "account",
-          absl::StrCat("account \"", engine::Printable(account), "\" belongs to replica ",
-                       AbslView(owner), ", not to this one (", AbslView(self_),
-                       "): senders must set the ", kShardHeader,
-                       " header to the event's account and the proxy must route on it")});
-    }
-  }
+  if (Misrouted(ev, input)) return;
   if (gate_ != nullptr) gate_->Admit(lane_, ev.time);
   engine::Verdict verdict = engine_.Evaluate(tenant_, ev, changes_, tx_.writer());
   if (!verdict.storage.ok() && storage_.ok()) storage_ = verdict.storage;

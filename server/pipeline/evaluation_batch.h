@@ -38,6 +38,10 @@ class VerdictSink {
   virtual void Rejected(const engine::RecordError& error) = 0;
   // `verdict.identity` is valid only during the call.
   virtual void Evaluated(const engine::Event& event, const engine::Verdict& verdict) = 0;
+  // An event of an account another replica (`owner`) owns, from a batch that
+  // forwards them (EvaluationBatch::SetShard): `event` as the input gave it
+  // (raw JSON text, or structured). It is not evaluated here.
+  virtual void Forward(std::string_view account, std::string_view owner, v1::Event event);
 };
 
 class EvaluationBatch {
@@ -59,11 +63,13 @@ class EvaluationBatch {
 
   // A replica of account-sharded replicas: events of an account `ring` gives to
   // another replica than `self` are rejected (field "account", naming the
-  // owner), so a misrouting sender or proxy cannot split an account's state.
-  // Both must outlive the batch.
-  void SetShard(const engine::ShardRing* ring, std::string_view self) {
+  // owner), so a misrouting sender or proxy cannot split an account's state;
+  // with `forward`, they go to the sink's Forward instead, to be sent on to
+  // their owner. Both must outlive the batch.
+  void SetShard(const engine::ShardRing* ring, std::string_view self, bool forward = false) {
     ring_ = ring;
     self_ = self;
+    forward_ = forward;
   }
 
   // One JSON record, as RecordReader gives it.
@@ -93,7 +99,16 @@ class EvaluationBatch {
   [[nodiscard]] absl::Status Commit();
 
  private:
-  void Add(const engine::Event& event);
+  // Where an event came from, to forward it as it came.
+  struct Input {
+    const simdjson::dom::element* record = nullptr;
+    std::string_view json;
+    const v1::CloudTrailEvent* structured = nullptr;
+  };
+  void AddParsed(simdjson::dom::element record, const Input& input);
+  void Add(const engine::Event& event, const Input& input);
+  // True when the event is another replica's (rejected, or forwarded).
+  bool Misrouted(const engine::Event& event, const Input& input);
 
   engine::Engine& engine_;
   storage::Transaction tx_;
@@ -104,6 +119,7 @@ class EvaluationBatch {
   int lane_ = -1;
   const engine::ShardRing* ring_ = nullptr;
   std::string_view self_;
+  bool forward_ = false;
   uint64_t evaluated_ = 0;
   absl::Status storage_;  // the first failed state read
   std::vector<engine::AlertChange> changes_;

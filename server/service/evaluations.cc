@@ -6,13 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/engine/printable.h"
-#include "server/service/request_evaluator.h"
 
 namespace trailsentry::service {
 
 absl::Status Evaluations::Evaluate(std::string_view api, std::string_view tenant,
                                    const v1::EvaluateRequest& request,
-                                   v1::EvaluateResponse* response) {
+                                   v1::EvaluateResponse* response,
+                                   std::vector<ForwardedEvent>* forwarded) {
   // Counted down however the evaluation ends (an exception included), so the
   // gauge and the gate never drift.
   struct InFlight {
@@ -30,13 +30,14 @@ absl::Status Evaluations::Evaluate(std::string_view api, std::string_view tenant
   }
   const auto start = std::chrono::steady_clock::now();
   RequestEvaluator evaluator(engine_, db_, config_);
-  absl::Status status = evaluator.Evaluate(tenant, request, response);
+  absl::Status status = evaluator.Evaluate(tenant, request, response, forwarded);
   metrics_.RecordRequest(
       api, "Evaluate",
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), status.ok());
   if (!status.ok()) return status;
   metrics_.RecordEvaluation(*response);
-  events_evaluated_.fetch_add(static_cast<uint64_t>(response->verdicts_size()),
+  // Events forwarded to another replica are counted there.
+  events_evaluated_.fetch_add(static_cast<uint64_t>(response->accepted() + response->rejected()),
                               std::memory_order_relaxed);
   for (const v1::AlertChange& change : response->alerts()) {
     spdlog::info("tenant {}: alert {} {} rule={} identity={} actions={}", engine::Printable(tenant),

@@ -12,11 +12,13 @@
 #include <atomic>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "server/engine/config.h"
 #include "server/engine/engine.h"
 #include "server/service/metrics.h"
+#include "server/service/request_evaluator.h"
 #include "storage/database.h"
 #include "trailsentry/v1/detection.pb.h"
 
@@ -31,10 +33,12 @@ class Evaluations {
 
   // RESOURCE_EXHAUSTED ("retry later") while max_in_flight requests are being
   // evaluated: turned away, not queued. Otherwise RequestEvaluator::Evaluate's
-  // answer. `api` ("grpc", "http") labels the metrics.
+  // answer. `api` ("grpc", "http") labels the metrics. `forwarded`: see
+  // RequestEvaluator::Evaluate.
   [[nodiscard]] absl::Status Evaluate(std::string_view api, std::string_view tenant,
                                       const v1::EvaluateRequest& request,
-                                      v1::EvaluateResponse* response);
+                                      v1::EvaluateResponse* response,
+                                      std::vector<ForwardedEvent>* forwarded = nullptr);
 
   uint64_t events_evaluated() const { return events_evaluated_.load(std::memory_order_relaxed); }
   int in_flight() const { return in_flight_.load(std::memory_order_relaxed); }

@@ -17,6 +17,7 @@
 #include "server/service/http_routes.h"
 #include "server/service/lookups.h"
 #include "server/service/proto_json.h"
+#include "trailsentry/shard_key.h"
 
 namespace trailsentry::service {
 namespace {
@@ -132,6 +133,23 @@ absl::StatusOr<std::pair<std::string, int>> HostPort(const char* flag, const std
 }
 
 // ?format=json (the default) or ?format=ocsf: true for OCSF.
+// Sharded: a client of the replica owning `account` when that is another one
+// (calling with this request's credentials); null to answer here.
+std::unique_ptr<Client> OwnerOf(const HttpGateway::Dependencies& d, std::string_view account,
+                                const httplib::Request& req) {
+  if (d.forwarder == nullptr || account.empty()) return nullptr;
+  return d.forwarder->OwnerOf(account, req.get_header_value("Authorization"));
+}
+
+// The account a trusted-network call is about: the identity's, or the
+// account's; "" for hostile networks (each replica holds its own).
+template <typename Request>
+std::string_view ScopeAccount(const Request& r) {
+  if (r.hostile()) return "";
+  if (!r.identity().empty()) return IdentityAccount(r.identity());
+  return r.account_id();
+}
+
 absl::StatusOr<bool> OcsfFormat(const httplib::Request& req) {
   if (!req.has_param("format")) return false;
   const std::string format = req.get_param_value("format");
@@ -331,10 +349,21 @@ void HttpGateway::Routes() {
                                 if (absl::Status s = ParseProtoJson(req.body, &request); !s.ok())
                                   return s;
                                 v1::EvaluateResponse response;
-                                if (absl::Status s =
-                                        d.evaluations->Evaluate("http", tenant, request, &response);
+                                // Sharded: other replicas' events go on to them.
+                                std::vector<ForwardedEvent> others;
+                                if (absl::Status s = d.evaluations->Evaluate(
+                                        "http", tenant, request, &response,
+                                        d.forwarder != nullptr ? &others : nullptr);
                                     !s.ok()) {
                                   return s;
+                                }
+                                if (!others.empty()) {
+                                  if (absl::Status s = d.forwarder->Forward(
+                                          req.get_header_value("Authorization"), std::move(others),
+                                          &response);
+                                      !s.ok()) {
+                                    return s;
+                                  }
                                 }
                                 ReplyMessage(res, response);
                                 return absl::OkStatus();
@@ -346,8 +375,11 @@ void HttpGateway::Routes() {
                      if (absl::Status s = OnlyParams(req, {}); !s.ok()) return s;
                      v1::GetIdentityRequest request;
                      request.set_identity(req.matches[1]);
+                     std::unique_ptr<Client> owner =
+                         OwnerOf(d, IdentityAccount(request.identity()), req);
                      absl::StatusOr<v1::IdentityProfile> r =
-                         GetIdentity(*d.engine, d.db, tenant, request);
+                         owner != nullptr ? owner->GetIdentity(request.identity())
+                                          : GetIdentity(*d.engine, d.db, tenant, request);
                      if (!r.ok()) return r.status();
                      ReplyMessage(res, *r);
                      return absl::OkStatus();
@@ -359,6 +391,14 @@ void HttpGateway::Routes() {
                         if (absl::Status s = OnlyParams(req, {}); !s.ok()) return s;
                         v1::ForgetIdentityRequest request;
                         request.set_identity(req.matches[1]);
+                        if (std::unique_ptr<Client> owner =
+                                OwnerOf(d, IdentityAccount(request.identity()), req)) {
+                          if (absl::Status s = owner->ForgetIdentity(request.identity()); !s.ok()) {
+                            return s;
+                          }
+                          ReplyMessage(res, v1::ForgetIdentityResponse());
+                          return absl::OkStatus();
+                        }
                         absl::StatusOr<v1::ForgetIdentityResponse> r =
                             ForgetIdentity(*d.engine, d.db, tenant, request);
                         if (!r.ok()) return r.status();
@@ -412,7 +452,11 @@ void HttpGateway::Routes() {
               }
               absl::StatusOr<bool> ocsf = OcsfFormat(req);
               if (!ocsf.ok()) return ocsf.status();
-              absl::StatusOr<v1::ListAlertsResponse> r = ListAlerts(d.db, tenant, request);
+              // Sharded: every replica's alerts, as one list.
+              absl::StatusOr<v1::ListAlertsResponse> r =
+                  d.forwarder != nullptr
+                      ? d.forwarder->ListAlerts(req.get_header_value("Authorization"), request)
+                      : ListAlerts(d.db, tenant, request);
               if (!r.ok()) return r.status();
               if (!*ocsf) {
                 ReplyMessage(res, *r);
@@ -438,6 +482,12 @@ void HttpGateway::Routes() {
                      v1::GetAlertRequest request;
                      request.set_alert_id(req.matches[1]);
                      absl::StatusOr<v1::Alert> r = GetAlert(d.db, tenant, request);
+                     // Sharded: the alert may be another replica's.
+                     if (d.forwarder != nullptr && absl::IsNotFound(r.status())) {
+                       r = d.forwarder->OnOthers(
+                           req.get_header_value("Authorization"),
+                           [&](Client& c) { return c.GetAlert(request.alert_id()); }, r.status());
+                     }
                      if (!r.ok()) return r.status();
                      if (*ocsf) {
                        ReplyMessage(res, engine::ToOcsf(*r));
@@ -459,31 +509,38 @@ void HttpGateway::Routes() {
             }
             request.set_alert_id(req.matches[1]);
             absl::StatusOr<v1::Alert> r = UpdateAlert(*d.engine, d.db, tenant, request);
+            // Sharded: the alert may be another replica's.
+            if (d.forwarder != nullptr && absl::IsNotFound(r.status())) {
+              r = d.forwarder->OnOthers(
+                  req.get_header_value("Authorization"),
+                  [&](Client& c) { return c.UpdateAlert(request); }, r.status());
+            }
             if (!r.ok()) return r.status();
             spdlog::info("tenant {}: alert {} triaged (HTTP)", engine::Printable(tenant),
                          engine::Printable(request.alert_id()));
             ReplyMessage(res, *r);
             return absl::OkStatus();
           })));
-  http_->Post("/v1/known-networks",
-              with_body(route("AddKnownNetwork",
-                              [&d](const std::string& tenant, const httplib::Request& req,
-                                   httplib::Response& res) -> absl::Status {
-                                v1::AddKnownNetworkRequest request;
-                                if (absl::Status s = ParseProtoJson(req.body, &request); !s.ok())
-                                  return s;
-                                absl::StatusOr<v1::AddKnownNetworkResponse> r =
-                                    AddKnownNetwork(*d.engine, d.db, tenant, request);
-                                if (!r.ok()) return r.status();
-                                spdlog::info("tenant {}: trusted network {} for {} (HTTP)",
-                                             engine::Printable(tenant),
-                                             engine::Printable(r->network()),
-                                             engine::Printable(request.identity().empty()
-                                                                   ? request.account_id()
-                                                                   : request.identity()));
-                                ReplyMessage(res, *r);
-                                return absl::OkStatus();
-                              })));
+  http_->Post(
+      "/v1/known-networks",
+      with_body(route("AddKnownNetwork",
+                      [&d](const std::string& tenant, const httplib::Request& req,
+                           httplib::Response& res) -> absl::Status {
+                        v1::AddKnownNetworkRequest request;
+                        if (absl::Status s = ParseProtoJson(req.body, &request); !s.ok()) return s;
+                        std::unique_ptr<Client> owner = OwnerOf(d, ScopeAccount(request), req);
+                        absl::StatusOr<v1::AddKnownNetworkResponse> r =
+                            owner != nullptr ? owner->AddKnownNetwork(request)
+                                             : AddKnownNetwork(*d.engine, d.db, tenant, request);
+                        if (!r.ok()) return r.status();
+                        spdlog::info(
+                            "tenant {}: trusted network {} for {} (HTTP)",
+                            engine::Printable(tenant), engine::Printable(r->network()),
+                            engine::Printable(request.identity().empty() ? request.account_id()
+                                                                         : request.identity()));
+                        ReplyMessage(res, *r);
+                        return absl::OkStatus();
+                      })));
   // GET ?identity=K | ?account_id=A lists; DELETE with cidr=C removes one.
   http_->Get(
       "/v1/known-networks",
@@ -496,8 +553,10 @@ void HttpGateway::Routes() {
             }
             v1::ListKnownNetworksRequest request;
             if (absl::Status s = ScopeParams(req, request); !s.ok()) return s;
+            std::unique_ptr<Client> owner = OwnerOf(d, ScopeAccount(request), req);
             absl::StatusOr<v1::ListKnownNetworksResponse> r =
-                ListKnownNetworks(*d.engine, tenant, request);
+                owner != nullptr ? owner->ListKnownNetworks(request)
+                                 : ListKnownNetworks(*d.engine, tenant, request);
             if (!r.ok()) return r.status();
             ReplyMessage(res, *r);
             return absl::OkStatus();
@@ -514,8 +573,10 @@ void HttpGateway::Routes() {
               v1::RemoveKnownNetworkRequest request;
               if (absl::Status s = ScopeParams(req, request); !s.ok()) return s;
               request.set_cidr(req.get_param_value("cidr"));
+              std::unique_ptr<Client> owner = OwnerOf(d, ScopeAccount(request), req);
               absl::StatusOr<v1::RemoveKnownNetworkResponse> r =
-                  RemoveKnownNetwork(*d.engine, d.db, tenant, request);
+                  owner != nullptr ? owner->RemoveKnownNetwork(request)
+                                   : RemoveKnownNetwork(*d.engine, d.db, tenant, request);
               if (!r.ok()) return r.status();
               spdlog::info("tenant {}: no longer trusts network {} for {} (HTTP)",
                            engine::Printable(tenant), engine::Printable(r->network()),

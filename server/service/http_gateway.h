@@ -34,6 +34,7 @@
 #include "server/service/connection_reaper.h"
 #include "server/service/evaluations.h"
 #include "server/service/metrics.h"
+#include "server/service/shard_forwarder.h"
 #include "storage/database.h"
 
 namespace httplib {
@@ -56,6 +57,9 @@ class HttpGateway {
     storage::Database* db = nullptr;
     const Authenticator* auth = nullptr;
     Evaluations* evaluations = nullptr;
+    // Account-sharded replicas: what belongs to another replica goes there
+    // (null on a single node).
+    const ShardForwarder* forwarder = nullptr;
     Metrics* metrics = nullptr;
     const engine::ServerConfig* config = nullptr;
     std::function<absl::Status()> ready;  // /readyz: 200 when OK, else 503 with the reason

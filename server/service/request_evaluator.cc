@@ -30,7 +30,8 @@ constexpr size_t kKeepBufferBytes = size_t{32} << 20;
 // Verdicts into the response, in request order.
 class ResponseSink : public pipeline::VerdictSink {
  public:
-  explicit ResponseSink(v1::EvaluateResponse* response) : response_(response) {}
+  ResponseSink(v1::EvaluateResponse* response, std::vector<ForwardedEvent>* forwarded)
+      : response_(response), forwarded_(forwarded) {}
 
   void Rejected(const RecordError& err) override {
     v1::Verdict* v = response_->add_verdicts();
@@ -44,6 +45,14 @@ class ResponseSink : public pipeline::VerdictSink {
   void Evaluated(const engine::Event& ev, const engine::Verdict& verdict) override {
     engine::ToProto(verdict, ev.event_id, response_->add_verdicts());
     response_->set_accepted(response_->accepted() + 1);
+  }
+
+  void Forward(std::string_view account, std::string_view owner, v1::Event event) override {
+    forwarded_->push_back(ForwardedEvent{.index = response_->verdicts_size(),
+                                         .account = std::string(account),
+                                         .owner = std::string(owner),
+                                         .event = std::move(event)});
+    response_->add_verdicts();
   }
 
   // Each alert once, in its final state; NEW if this request opened it. With a
@@ -77,12 +86,14 @@ class ResponseSink : public pipeline::VerdictSink {
 
  private:
   v1::EvaluateResponse* response_;
+  std::vector<ForwardedEvent>* forwarded_;
 };
 
 }  // namespace
 
 absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::EvaluateRequest& request,
-                                        v1::EvaluateResponse* response) {
+                                        v1::EvaluateResponse* response,
+                                        std::vector<ForwardedEvent>* forwarded) {
   const int max_events = limits_.max_events_per_request;
   if (request.events_size() > max_events) {
     return absl::InvalidArgumentError(absl::StrCat("request holds ", request.events_size(),
@@ -118,9 +129,9 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
       payload = true;
     }
   }
-  ResponseSink sink(response);
+  ResponseSink sink(response, forwarded);
   pipeline::EvaluationBatch batch(engine_, db_, tenant, sink, absl::ToUnixMillis(absl::Now()));
-  if (!ring_.replicas().empty()) batch.SetShard(&ring_, limits_.shard.self);
+  if (!ring_.replicas().empty()) batch.SetShard(&ring_, limits_.shard.self, forwarded != nullptr);
   for (const v1::Event& event : request.events()) {
     switch (event.body_case()) {
       case v1::Event::kRawJson:

@@ -11,7 +11,9 @@
 #ifndef TRAILSENTRY_SERVER_SERVICE_REQUEST_EVALUATOR_H_
 #define TRAILSENTRY_SERVER_SERVICE_REQUEST_EVALUATOR_H_
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "server/engine/engine.h"
@@ -20,6 +22,15 @@
 #include "trailsentry/v1/detection.pb.h"
 
 namespace trailsentry::service {
+
+// An event of a request that another replica owns, taken out to be sent on to
+// it (HTTP on account-sharded replicas: see ShardForwarder). `index`: its
+// verdict's place in the response, left empty for the owner's.
+struct ForwardedEvent {
+  int index = 0;
+  std::string account, owner;
+  v1::Event event;
+};
 
 class RequestEvaluator {
  public:
@@ -38,8 +49,11 @@ class RequestEvaluator {
   // nothing stored. UNAVAILABLE when state
   // could not be read or committed: nothing of the request stands (in memory or
   // on disk), so a retry is judged as this try would have been.
+  // With `forwarded` (and a shard), events another replica owns are not
+  // rejected but moved there, each with an empty verdict in its place.
   [[nodiscard]] absl::Status Evaluate(std::string_view tenant, const v1::EvaluateRequest& request,
-                                      v1::EvaluateResponse* response);
+                                      v1::EvaluateResponse* response,
+                                      std::vector<ForwardedEvent>* forwarded = nullptr);
 
  private:
   absl::Status OverLimit(const absl::Status& read, int events) const;

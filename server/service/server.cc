@@ -116,6 +116,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.server.listen, " (address in use or invalid?)"));
   }
+  if (!options.http_listen.empty() && !config.server.shard.replicas.empty()) {
+    absl::StatusOr<std::unique_ptr<ShardForwarder>> forwarder = ShardForwarder::Create(
+        config.server.shard, {.tls_ca = options.tls_client_ca,
+                              .tls_cert = options.tls_cert,
+                              .tls_key = options.tls_key,
+                              .max_message_bytes = config.server.max_message_bytes,
+                              .timeout = config.server.http_request_timeout});
+    if (!forwarder.ok()) return forwarder.status();
+    server->forwarder_ = *std::move(forwarder);
+  }
   if (!options.http_listen.empty()) {
     Server* raw = server.get();
     absl::StatusOr<std::unique_ptr<HttpGateway>> http =
@@ -128,6 +138,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
                             .db = server->db_.get(),
                             .auth = server->auth_.get(),
                             .evaluations = server->evaluations_.get(),
+                            .forwarder = server->forwarder_.get(),
                             .metrics = &server->metrics_,
                             .config = &server->engine_->config().server,
                             .ready = [raw] { return raw->Ready(); },

@@ -21,6 +21,7 @@
 #include "server/service/evaluations.h"
 #include "server/service/http_gateway.h"
 #include "server/service/metrics.h"
+#include "server/service/shard_forwarder.h"
 #include "storage/database.h"
 
 namespace trailsentry::service {
@@ -78,6 +79,7 @@ class Server {
   std::atomic<bool> ready_{false};
   std::unique_ptr<DetectionService> service_;
   std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<ShardForwarder> forwarder_;  // HTTP on account-sharded replicas
   std::unique_ptr<HttpGateway> http_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

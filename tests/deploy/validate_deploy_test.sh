@@ -48,8 +48,15 @@ assert sorted(d["kind"] for d in proxy) == ["ConfigMap", "Deployment", "Service"
 nginx = next(d for d in proxy if d["kind"] == "ConfigMap")["data"]
 assert nginx["trailsentry.conf"] == open(f"{deploy}/nginx/trailsentry.conf").read(), \
     "deploy/k8s/proxy.yaml's trailsentry.conf differs from deploy/nginx/trailsentry.conf"
+assert nginx["trailsentry-http.conf"] == open(f"{deploy}/nginx/trailsentry-http.conf").read(), \
+    "deploy/k8s/proxy.yaml's trailsentry-http.conf differs from deploy/nginx/trailsentry-http.conf"
 names = [l.split()[1] for l in nginx["trailsentry-replicas.inc"].splitlines() if l.strip()]
 assert names and all(f'"{n}"' in cm for n in names), (names, cm)
+# HTTP goes to the same pods' HTTP port (--http_listen).
+http_names = [l.split()[1].rstrip(";") for l in nginx["trailsentry-http-replicas.inc"].splitlines()
+              if l.strip()]
+assert [n.rsplit(":", 1)[0] for n in http_names] == [n.rsplit(":", 1)[0] for n in names], http_names
+assert all(n.endswith(":8080") for n in http_names) and "--http_listen=0.0.0.0:8080" in c["args"]
 compose = yaml.safe_load(open(f"{deploy}/docker-compose.yml"))
 assert "trailsentryd" in compose["services"]
 print("k8s and compose YAML: ok")
@@ -57,12 +64,12 @@ PY
 # The shipped nginx routing, with its example replicas, passes `nginx -t`.
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [[ -x "$NGINX" ]] || fail "nginx is not installed (deploy/dev.sh setup installs it)"
-cp "$DEPLOY/nginx/trailsentry.conf" "$DEPLOY/nginx/trailsentry-replicas.inc" "$WORK/"
+cp "$DEPLOY"/nginx/trailsentry{,-http}.conf "$DEPLOY"/nginx/trailsentry{,-http}-replicas.inc "$WORK/"
 cat >"$WORK/nginx.conf" <<EOF
 pid $WORK/nginx.pid;
 error_log $WORK/error.log;
 events {}
-http { access_log off; include trailsentry.conf; }
+http { access_log off; include trailsentry.conf; include trailsentry-http.conf; }
 EOF
 "$NGINX" -p "$WORK" -c "$WORK/nginx.conf" -t 2>"$WORK/nginx-t.txt" ||
   fail "deploy/nginx does not pass nginx -t: $(cat "$WORK/nginx-t.txt")"

@@ -5,8 +5,10 @@
 # multi-account, multi-day workload submitted through nginx gives the alerts of a
 # single node; each replica holds only the accounts the ring gives it; a
 # misrouted event is refused naming its owner; a fourth replica joins and takes
-# its accounts by export/import, alerts still a single node's; with one replica
-# killed, only its accounts fail, by name, and the others go on.
+# its accounts by export/import, and the next part, sent over HTTP/JSON through
+# nginx (replicas forward what they do not own), still gives a single node's
+# alerts; with one replica killed, only its accounts fail, by name, over gRPC
+# and over HTTP, and the others go on.
 source "$(dirname "$0")/e2e_lib.sh"
 
 
@@ -84,10 +86,12 @@ every_replica_owns() {  # OWNERS REPLICA...
   for r in "$@"; do grep -q "$r" "$f" || return 1; done
 }
 for attempt in $(seq 1 50); do
-  read -r -a PORTS <<<"$(free_ports 6)"
-  NGINX_PORT=${PORTS[5]}
+  read -r -a PORTS <<<"$(free_ports 10)"
+  NGINX_PORT=${PORTS[4]} NGINX_HTTP=${PORTS[9]}
   REPLICAS=("127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}" "127.0.0.1:${PORTS[2]}")
   FOURTH="127.0.0.1:${PORTS[3]}"
+  # Each replica's HTTP gateway.
+  HTTP_OF=("127.0.0.1:${PORTS[5]}" "127.0.0.1:${PORTS[6]}" "127.0.0.1:${PORTS[7]}" "127.0.0.1:${PORTS[8]}")
   RING="$(IFS=,; echo "${REPLICAS[*]}")"
   RING4="$RING,$FOURTH"
   owners "$RING" "$WORK/owners.tsv"
@@ -107,7 +111,7 @@ start_replica() {  # INDEX: with the ring of REPLICAS
   printf 'server { shard { self: "%s" replicas: [%s] } }\n' "$addr" "${quoted// /, }" |
     sed 's/, \]/]/' >"$WORK/replica$i.textproto"
   : >"$WORK/replica$i.log"
-  "$TRAILSENTRYD" --config "$WORK/replica$i.textproto" --listen "$addr" --http_listen 127.0.0.1:0 \
+  "$TRAILSENTRYD" --config "$WORK/replica$i.textproto" --listen "$addr" --http_listen "${HTTP_OF[$i]}" \
     --data_dir "$WORK/data$i" >>"$WORK/replica$i.log" 2>&1 &
   PIDS[$i]=$!
   for _ in $(seq 1 300); do
@@ -126,7 +130,35 @@ stop_replica() {  # INDEX: SIGTERM, flushed and exited 0
 # nginx with the shipped routing (deploy/nginx/local.sh: its own prefix, pid
 # and logs in $WORK/nginx).
 "$SOURCE_DIR/deploy/nginx/local.sh" "$WORK/nginx" "127.0.0.1:$NGINX_PORT" "${REPLICAS[@]}" \
-  >"$WORK/nginx.txt" 2>&1 || fail "nginx: $(cat "$WORK/nginx.txt")"
+  --http "127.0.0.1:$NGINX_HTTP" "${HTTP_OF[@]:0:3}" >"$WORK/nginx.txt" 2>&1 || fail "nginx: $(cat "$WORK/nginx.txt")"
+PROXY_HTTP="http://127.0.0.1:$NGINX_HTTP"
+# HTTP/JSON: POST FILE's records to URL in requests of 500, in file order; each
+# alert of the responses to OUT. Prints the events rejected; fails on an error
+# status, printing it.
+post_records() {  # URL FILE OUT
+  python3 - "$@" <<'PY'
+import json, sys, urllib.error, urllib.request
+lines = open(sys.argv[2]).read().splitlines()
+rejected = 0
+with open(sys.argv[3], "w") as out:
+    for i in range(0, len(lines), 500):
+        part = lines[i:i + 500]
+        body = json.dumps({"events": [{"rawJson": l} for l in part]}).encode()
+        request = urllib.request.Request(sys.argv[1] + "/v1/evaluate", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            r = json.load(urllib.request.urlopen(request, timeout=60))
+        except urllib.error.HTTPError as e:
+            print(e.code, e.read().decode())
+            sys.exit(1)
+        assert len(r["verdicts"]) == len(part), (len(r["verdicts"]), len(part))
+        assert all(v.get("status") in ("ACCEPTED", "REJECTED") for v in r["verdicts"])
+        rejected += sum(v["status"] == "REJECTED" for v in r["verdicts"])
+        for change in r.get("alerts", []):
+            out.write(json.dumps(change["alert"]) + "\n")
+print(rejected)
+PY
+}
 
 # 1. Through nginx: the single node's alerts, and no event refused (every
 # account reached the replica that owns it).
@@ -242,11 +274,19 @@ fi
 expect_contains "$WORK/import2.err" "already holds state of account" "a second import is refused"
 REPLICAS+=("$FOURTH")
 for i in 0 1 2 3; do start_replica "$i"; done
-"$SOURCE_DIR/deploy/nginx/local.sh" "$WORK/nginx" --reload "${REPLICAS[@]}" || fail "nginx reload"
+"$SOURCE_DIR/deploy/nginx/local.sh" "$WORK/nginx" --reload "${REPLICAS[@]}" --http "${HTTP_OF[@]}" ||
+  fail "nginx reload"
 sleep 1  # the reload's new worker takes over
-"$TRAILSENTRY" submit --server "127.0.0.1:$NGINX_PORT" "$WORK/middle.jsonl" >"$WORK/middle-sharded.jsonl" \
-  2>"$WORK/middle.err" || fail "submit after the move: $(tail -n 5 "$WORK/middle.err")"
-expect_contains "$WORK/middle.err" " 0 rejected" "no event refused after the move"
+# This part over HTTP/JSON: nginx spreads the requests over the replicas, and
+# each forwards the events of accounts it does not own to their owner.
+rejected="$(post_records "$PROXY_HTTP" "$WORK/middle.jsonl" "$WORK/middle-sharded.jsonl")" ||
+  fail "HTTP through nginx after the move: $rejected"
+expect_eq "$rejected" "0" "no event refused over HTTP after the move"
+for i in 0 1 2 3; do
+  n="$(curl -s "http://${HTTP_OF[$i]}/metrics" | awk '$1 ~ /^trailsentry_events_total/ {s += $2} END {print s + 0}')"
+  echo "replica $i evaluated $n events"
+  [[ $n -gt 0 ]] || fail "replica $i evaluated nothing"
+done
 cat "$WORK/early.jsonl" "$WORK/middle.jsonl" >"$WORK/two-parts.jsonl"
 "$TRAILSENTRY" scan --threads 1 --data_dir "" "$WORK/two-parts.jsonl" >"$WORK/reference2.jsonl" 2>/dev/null ||
   fail "reference scan of two parts"
@@ -255,6 +295,43 @@ expect_eq "$(final_alerts "$WORK/sharded.jsonl" "$WORK/middle-sharded.jsonl")" \
   "after moving $moved accounts to a fourth replica, alerts equal a single node's"
 echo "fourth replica: $moved accounts moved by export/import"
 cp "$WORK/owners4.tsv" "$WORK/owners.tsv"
+
+# HTTP lookups through nginx reach the identity's replica, whichever replica
+# nginx picks: one identity of each replica, asked several times.
+for r in "${REPLICAS[@]}"; do
+  account="$(awk -v r="$r" '$2 == r {print $1; exit}' "$WORK/owners.tsv")"
+  arn="$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    u = json.loads(line)["userIdentity"]
+    if u.get("accountId") == sys.argv[2] and u.get("arn", "").startswith("arn:"):
+        print(u["arn"]); break' "$WORK/middle.jsonl" "$account")"
+  [[ -n "$arn" ]] || continue
+  encoded="$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$arn")"
+  for _ in 1 2 3; do
+    curl -sf "$PROXY_HTTP/v1/identities/$encoded" >"$WORK/identity.json" ||
+      fail "HTTP identity lookup through nginx: $(cat "$WORK/identity.json")"
+    python3 -c 'import json, sys; p = json.load(open(sys.argv[1])); assert int(p.get("eventCount", 0)) > 0, p' \
+      "$WORK/identity.json" || fail "HTTP lookup of $arn through nginx did not reach its replica $r"
+  done
+done
+# HTTP alert lists through nginx are the fleet's, in pages.
+python3 - "$PROXY_HTTP" "$WORK/http-alerts.jsonl" <<'PY' || fail "HTTP alert list through nginx"
+import json, sys, urllib.request
+token, n = "", 0
+with open(sys.argv[2], "w") as out:
+    while True:
+        page = json.load(urllib.request.urlopen(f"{sys.argv[1]}/v1/alerts?page_size=9&page_token={token}"))
+        for a in page.get("alerts", []):
+            out.write(json.dumps(a) + "\n")
+        token = page.get("nextPageToken", "")
+        if not token:
+            break
+PY
+"$TRAILSENTRY" alerts --replicas "$(IFS=,; echo "${REPLICAS[*]}")" --limit 100000 >"$WORK/fleet4.jsonl" ||
+  fail "alerts --replicas after the move"
+expect_eq "$(final_alerts "$WORK/http-alerts.jsonl")" "$(final_alerts "$WORK/fleet4.jsonl")" \
+  "GET /v1/alerts through nginx lists every replica's alerts"
 
 # 4. One replica killed: its accounts fail, by name, and only they; the others'
 # last part is evaluated as a single node would.
@@ -278,6 +355,19 @@ expect_eq "$(cat "$WORK/failed-accounts.txt")" "$(cat "$WORK/dead-accounts.txt")
 expect_contains "$WORK/late.err" "UNAVAILABLE: the replica that owns this account is unavailable" \
   "the failure says the replica is unavailable"
 echo "replica 1 killed: $(wc -l <"$WORK/failed-accounts.txt") accounts failed by name"
+# Over HTTP, a request holding a dead account's events fails UNAVAILABLE (503)
+# naming it, whichever replica took it; a request of live accounts goes on.
+dead="$(head -n 1 "$WORK/dead-accounts.txt")"
+grep -m 5 "\"$dead\"" "$WORK/late.jsonl" >"$WORK/http-dead.jsonl"
+if out="$(post_records "$PROXY_HTTP" "$WORK/http-dead.jsonl" /dev/null)"; then
+  fail "HTTP with the owner down succeeded: $out"
+fi
+[[ $out == 503* ]] || fail "HTTP with the owner down: not 503: $out"
+[[ $out == *"$dead"*"did not evaluate them"* ]] || fail "the HTTP error does not name the account: $out"
+live_account="$(awk -v r="${REPLICAS[1]}" '$2 != r {print $1}' "$WORK/owners.tsv" | grep -xFf "$WORK/late-accounts.txt" | head -n 1)"
+grep -m 5 "\"$live_account\"" "$WORK/late.jsonl" >"$WORK/http-live.jsonl"
+rejected="$(post_records "$PROXY_HTTP" "$WORK/http-live.jsonl" /dev/null)" ||
+  fail "HTTP of a live account with a replica down: $rejected"
 # The reference for the live accounts: the whole workload on a single node,
 # alerts of accounts the dead replica does not own.
 "$TRAILSENTRY" scan --threads 1 --data_dir "" "$WORK/w.jsonl" >"$WORK/whole.jsonl" 2>/dev/null ||

@@ -161,20 +161,42 @@ TEST_F(DetectionServiceTest, OversizedMessageIsResourceExhausted) {
 
 TEST_F(DetectionServiceTest, BatchingHelperSendsEverything) {
   std::vector<std::string> records = Burst(7, 0);
-  int responses = 0, verdicts = 0;
-  std::set<std::string> alert_ids;
-  ASSERT_TRUE(client_
-                  ->EvaluateRecords(records, 3,
-                                    [&](const v1::EvaluateResponse& r) {
-                                      ++responses;
-                                      verdicts += r.verdicts_size();
-                                      for (const auto& a : r.alerts())
-                                        alert_ids.insert(a.alert().alert_id());
-                                    })
-                  .ok());
-  EXPECT_EQ(responses, 3);
-  EXPECT_EQ(verdicts, 7);
-  EXPECT_EQ(alert_ids.size(), 1u);
+  absl::StatusOr<Client::RecordsResult> r = client_->EvaluateRecords(records, 3);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->failed.empty());
+  EXPECT_EQ(r->response.verdicts_size(), 7);
+  EXPECT_EQ(r->response.accepted(), 7);
+  // Opened by the 6th call, updated by the 7th, sent in three requests: once.
+  ASSERT_EQ(r->response.alerts_size(), 1);
+  EXPECT_EQ(r->response.alerts(0).kind(), v1::AlertChange::NEW);
+  EXPECT_EQ(r->response.alerts(0).alert().distinct_action_count(), 7);
+}
+
+TEST_F(DetectionServiceTest, BatchingHelperSplitsByAccountAndKeepsRecordOrder) {
+  // Three accounts interleaved, one a burst: each account goes in its own
+  // requests, and the verdicts come back in the records' order.
+  std::vector<std::string> records;
+  for (int i = 0; i < 21; ++i) {
+    const std::string account = std::to_string(111111111111 + 111111111111 * (i % 3));
+    records.push_back(Record()
+                          .Account(account)
+                          .User("user" + std::to_string(i % 3))
+                          .AtSecond(i / 3)
+                          .Action(kActions[i / 3])
+                          .Id(absl::StrCat("e", i))
+                          .Json());
+  }
+  records.push_back("{not json");
+  absl::StatusOr<Client::RecordsResult> r = client_->EvaluateRecords(records, 2);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->response.verdicts_size(), 22);
+  for (int i = 0; i < 21; ++i) {
+    EXPECT_EQ(r->response.verdicts(i).event_id(), absl::StrCat("e", i));
+  }
+  EXPECT_EQ(r->response.verdicts(21).status(), v1::Verdict::REJECTED);
+  EXPECT_EQ(r->response.accepted(), 21);
+  EXPECT_EQ(r->response.rejected(), 1);
+  EXPECT_EQ(r->response.alerts_size(), 3);  // one burst per account's user
 }
 
 TEST_F(DetectionServiceTest, DeadlineExceededWhenServerIsUnreachable) {
@@ -333,13 +355,11 @@ TEST_F(DetectionServiceTest, BatchBoundariesAndOrderDoNotChangeFinalAlerts) {
   auto final_alerts = [&](const std::vector<std::string>& input, int batch) {
     Start(engine::Config{});
     std::map<std::string, v1::Alert> alerts;
-    EXPECT_TRUE(client_
-                    ->EvaluateRecords(input, batch,
-                                      [&](const v1::EvaluateResponse& r) {
-                                        for (const auto& a : r.alerts())
-                                          alerts[a.alert().alert_id()] = a.alert();
-                                      })
-                    .ok());
+    absl::StatusOr<Client::RecordsResult> r = client_->EvaluateRecords(input, batch);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (r.ok()) {
+      for (const auto& a : r->response.alerts()) alerts[a.alert().alert_id()] = a.alert();
+    }
     std::set<std::tuple<std::string, int64_t, int64_t, int64_t>> out;
     for (const auto& [id, a] : alerts) {
       if (a.superseded_by().empty()) {
@@ -384,13 +404,11 @@ TEST_F(DetectionServiceTest, ConcurrentCallersGetTheSameAlertsAsOne) {
     return out;
   };
   std::map<std::string, v1::Alert> serial;
-  ASSERT_TRUE(client_
-                  ->EvaluateRecords(records, 50,
-                                    [&](const v1::EvaluateResponse& r) {
-                                      for (const auto& a : r.alerts())
-                                        serial[a.alert().alert_id()] = a.alert();
-                                    })
-                  .ok());
+  {
+    absl::StatusOr<Client::RecordsResult> r = client_->EvaluateRecords(records, 50);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const auto& a : r->response.alerts()) serial[a.alert().alert_id()] = a.alert();
+  }
   Start(engine::Config{});
   std::mutex mu;
   std::map<std::string, v1::Alert> concurrent;
@@ -402,18 +420,14 @@ TEST_F(DetectionServiceTest, ConcurrentCallersGetTheSameAlertsAsOne) {
           Client::Connect({.target = "127.0.0.1:" + std::to_string(server_->port())}).value();
       std::vector<std::string> mine;
       for (size_t i = t; i < records.size(); i += 4) mine.push_back(records[i]);
-      ASSERT_TRUE(client
-                      ->EvaluateRecords(mine, 7,
-                                        [&](const v1::EvaluateResponse& r) {
-                                          std::lock_guard<std::mutex> lock(mu);
-                                          for (const auto& a : r.alerts()) {
-                                            // Keep the most complete state seen of each alert.
-                                            auto& kept = concurrent[a.alert().alert_id()];
-                                            if (a.alert().update_count() >= kept.update_count())
-                                              kept = a.alert();
-                                          }
-                                        })
-                      .ok());
+      absl::StatusOr<Client::RecordsResult> r = client->EvaluateRecords(mine, 7);
+      ASSERT_TRUE(r.ok()) << r.status();
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& a : r->response.alerts()) {
+        // Keep the most complete state seen of each alert.
+        auto& kept = concurrent[a.alert().alert_id()];
+        if (a.alert().update_count() >= kept.update_count()) kept = a.alert();
+      }
     });
   }
   std::thread reader([&] {

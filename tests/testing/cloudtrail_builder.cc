@@ -111,9 +111,14 @@ Record& Record::Without(const std::string& f) {
   return *this;
 }
 
+Record& Record::Account(const std::string& account) {
+  account_ = account;
+  return *this;
+}
+
 Record& Record::User(const std::string& user) {
   type_ = "IAMUser";
-  arn_ = absl::StrCat("arn:aws:iam::", kAccount, ":user/", user);
+  arn_ = absl::StrCat("arn:aws:iam::", account_, ":user/", user);
   principal_ = "AIDAEXAMPLE" + user;
   user_name_ = user;
   issuer_user_name_.clear();
@@ -123,11 +128,11 @@ Record& Record::User(const std::string& user) {
 
 Record& Record::Role(const std::string& role, const std::string& session) {
   type_ = "AssumedRole";
-  arn_ = absl::StrCat("arn:aws:sts::", kAccount, ":assumed-role/", role, "/", session);
+  arn_ = absl::StrCat("arn:aws:sts::", account_, ":assumed-role/", role, "/", session);
   principal_ = absl::StrCat("AROAEXAMPLE", role, ":", session);
   user_name_.clear();
   issuer_user_name_ = role;
-  issuer_arn_ = absl::StrCat("arn:aws:iam::", kAccount, ":role/", role);
+  issuer_arn_ = absl::StrCat("arn:aws:iam::", account_, ":role/", role);
   return *this;
 }
 
@@ -142,7 +147,7 @@ std::string Record::Json() const {
   std::vector<std::string> identity = {absl::StrCat("\"type\":", Quoted(type_))};
   if (!principal_.empty()) identity.push_back(absl::StrCat("\"principalId\":", Quoted(principal_)));
   if (!arn_.empty()) identity.push_back(absl::StrCat("\"arn\":", Quoted(arn_)));
-  identity.push_back(absl::StrCat("\"accountId\":", Quoted(kAccount)));
+  identity.push_back(absl::StrCat("\"accountId\":", Quoted(account_)));
   identity.push_back("\"accessKeyId\":\"AKIAEXAMPLEKEY000001\"");
   if (!user_name_.empty()) identity.push_back(absl::StrCat("\"userName\":", Quoted(user_name_)));
   if (!issuer_user_name_.empty()) {
@@ -164,7 +169,7 @@ std::string Record::Json() const {
   add("eventID", Quoted(event_id_));
   add("readOnly", "true");
   add("eventType", "\"AwsApiCall\"");
-  add("recipientAccountId", Quoted(kAccount));
+  add("recipientAccountId", Quoted(account_));
   if (console_) add("sessionCredentialFromConsole", *console_);
   for (const std::string& m : extra_) members.push_back(m);
   return absl::StrCat("{", absl::StrJoin(members, ","), "}");

@@ -32,7 +32,8 @@ class Record {
   Record& Id(const std::string& event_id);
   Record& NewId();  // a fresh, unique eventID
   Record& Error(const std::string& error_code);
-  Record& User(const std::string& user_name);                         // IAM user in kAccount
+  Record& Account(const std::string& account);  // instead of kAccount; before User/Role
+  Record& User(const std::string& user_name);   // IAM user in kAccount
   Record& Role(const std::string& role, const std::string& session);  // assumed role
   Record& Type(const std::string& identity_type);
   Record& NoArn();
@@ -48,6 +49,7 @@ class Record {
 
  private:
   std::string time_, name_, source_, agent_, ip_, event_id_, error_, type_, region_;
+  std::string account_ = kAccount;
   std::string arn_, principal_, user_name_, issuer_user_name_, issuer_arn_;
   std::optional<std::string> console_;
   std::vector<std::string> extra_, without_;

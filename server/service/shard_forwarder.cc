@@ -1,0 +1,153 @@
+#include "server/service/shard_forwarder.h"
+
+#include <future>
+#include <set>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/fleet_alerts.h"
+#include "client/verdict_merge.h"
+#include "server/engine/absl_view.h"
+#include "server/engine/printable.h"
+
+namespace trailsentry::service {
+namespace {
+
+// The token of an "authorization" header value ("Bearer <token>"); "" if none.
+std::string TokenOf(std::string_view authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!absl::StartsWith(AbslView(authorization), AbslView(kBearer))) return "";
+  return std::string(authorization.substr(kBearer.size()));
+}
+
+// One owner's share of a request.
+struct Part {
+  std::string owner;
+  std::vector<int> indexes;
+  std::set<std::string> accounts;
+  v1::EvaluateRequest request;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ShardForwarder>> ShardForwarder::Create(
+    const engine::ShardConfig& shard, const Options& options) {
+  if (shard.replicas.empty()) {
+    return absl::InvalidArgumentError("server.shard names no replicas: nothing to forward to");
+  }
+  std::unique_ptr<ShardForwarder> f(new ShardForwarder(shard, options));
+  for (const std::string& replica : shard.replicas) {
+    // No waiting for a replica that is down: its accounts' events fail in
+    // seconds (after gRPC's retries), the rest of a request goes on.
+    absl::StatusOr<std::unique_ptr<Client>> peer =
+        Client::Connect({.target = replica,
+                         .timeout = options.timeout,
+                         .max_message_bytes = options.max_message_bytes,
+                         .tls_ca_file = options.tls_ca,
+                         .tls_cert_file = options.tls_cert,
+                         .tls_key_file = options.tls_key,
+                         .wait_for_ready = false});
+    if (!peer.ok()) {
+      return absl::Status(peer.status().code(),
+                          absl::StrCat("replica ", replica, ": ", peer.status().message()));
+    }
+    f->peers_.emplace(replica, *std::move(peer));
+  }
+  return f;
+}
+
+std::unique_ptr<Client> ShardForwarder::ClientOf(std::string_view owner,
+                                                 std::string_view authorization) const {
+  auto it = peers_.find(AbslView(owner));
+  if (it == peers_.end()) return nullptr;
+  Client::Options options = it->second->options();
+  options.token = TokenOf(authorization);
+  return std::make_unique<Client>(it->second->channel(), std::move(options));
+}
+
+std::unique_ptr<Client> ShardForwarder::OwnerOf(std::string_view account,
+                                                std::string_view authorization) const {
+  const std::string_view owner = ring_.Owner(account);
+  if (owner == self_) return nullptr;
+  return ClientOf(owner, authorization);
+}
+
+absl::StatusOr<v1::ListAlertsResponse> ShardForwarder::ListAlerts(
+    std::string_view authorization, const v1::ListAlertsRequest& request) const {
+  std::vector<std::unique_ptr<Client>> clients;
+  std::vector<Client*> replicas;
+  clients.reserve(ring_.replicas().size());
+  replicas.reserve(ring_.replicas().size());
+  for (const std::string& replica : ring_.replicas()) {
+    clients.push_back(ClientOf(replica, authorization));
+    replicas.push_back(clients.back().get());
+  }
+  return ListAlertsAcross(replicas, request);
+}
+
+absl::StatusOr<v1::Alert> ShardForwarder::OnOthers(
+    std::string_view authorization, absl::FunctionRef<absl::StatusOr<v1::Alert>(Client&)> call,
+    const absl::Status& not_found) const {
+  for (const std::string& replica : ring_.replicas()) {
+    if (replica == self_) continue;
+    absl::StatusOr<v1::Alert> r = call(*ClientOf(replica, authorization));
+    if (!absl::IsNotFound(r.status())) return r;
+  }
+  return not_found;
+}
+
+absl::Status ShardForwarder::Forward(std::string_view authorization,
+                                     std::vector<ForwardedEvent> events,
+                                     v1::EvaluateResponse* response) const {
+  if (events.empty()) return absl::OkStatus();
+  std::vector<Part> parts;
+  absl::flat_hash_map<std::string, size_t> by_owner;
+  for (ForwardedEvent& e : events) {
+    auto [it, inserted] = by_owner.try_emplace(e.owner, parts.size());
+    if (inserted) parts.push_back(Part{.owner = e.owner});
+    Part& part = parts[it->second];
+    part.indexes.push_back(e.index);
+    part.accounts.insert(std::move(e.account));
+    *part.request.add_events() = std::move(e.event);
+  }
+  std::vector<std::future<absl::StatusOr<v1::EvaluateResponse>>> answers;
+  answers.reserve(parts.size());
+  for (const Part& part : parts) {
+    std::unique_ptr<Client> client = ClientOf(part.owner, authorization);
+    if (client == nullptr) {
+      // The ring named a replica this one has no connection to: cannot happen
+      // (both come from the same list), but never guess.
+      answers.push_back(std::async(std::launch::deferred, [&part] {
+        return absl::StatusOr<v1::EvaluateResponse>(
+            absl::InternalError(absl::StrCat("no connection to replica ", part.owner)));
+      }));
+      continue;
+    }
+    answers.push_back(std::async(
+        std::launch::async, [&part, c = std::move(client)] { return c->Evaluate(part.request); }));
+  }
+  VerdictMerge merge(response, response->verdicts_size());
+  absl::Status first;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    absl::StatusOr<v1::EvaluateResponse> answer = answers[i].get();
+    absl::Status s =
+        answer.ok() ? merge.Add(parts[i].indexes, *std::move(answer)) : answer.status();
+    if (s.ok()) continue;
+    const std::string why = absl::StrCat(
+        "the replica that owns account", parts[i].accounts.size() > 1 ? "s " : " ",
+        engine::Printable(absl::StrJoin(parts[i].accounts, ", ")), " (", parts[i].owner,
+        ") did not evaluate them: ", absl::StatusCodeToString(s.code()), ": ", s.message());
+    merge.Fail(parts[i].indexes, why);
+    if (first.ok()) {
+      first = absl::Status(s.code(), absl::StrCat(why,
+                                                  "; this request's other events were evaluated "
+                                                  "(sent again, they are judged duplicates)"));
+    }
+  }
+  merge.Finish();
+  return first;
+}
+
+}  // namespace trailsentry::service
