@@ -1,9 +1,15 @@
 #include "client/fleet_alerts.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <deque>
 #include <string>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -134,6 +140,51 @@ absl::StatusOr<v1::ListAlertsResponse> ListAlertsAcross(const std::vector<Client
     }
   }
   if (more) out.set_next_page_token(EncodeToken(fetch, cursors));
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> ResolveReplicas(const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (const std::string& name : names) {
+    if (!absl::StartsWith(name, "dns:")) {
+      out.push_back(name);
+      continue;
+    }
+    const std::string hostport = name.substr(4);
+    const size_t colon = hostport.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == hostport.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("replica \"", name, "\": dns:NAME:PORT expected"));
+    }
+    const std::string host = hostport.substr(0, colon), port = hostport.substr(colon + 1);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+      return absl::NotFoundError(absl::StrCat("replica \"", name, "\": ", gai_strerror(rc)));
+    }
+    std::vector<std::string> resolved;
+    for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+      char text[INET6_ADDRSTRLEN] = {};
+      if (a->ai_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr, text,
+                  sizeof(text));
+        resolved.push_back(absl::StrCat(text, ":", port));
+      } else if (a->ai_family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr, text,
+                  sizeof(text));
+        resolved.push_back(absl::StrCat("[", text, "]:", port));
+      }
+    }
+    freeaddrinfo(found);
+    std::sort(resolved.begin(), resolved.end());
+    resolved.erase(std::unique(resolved.begin(), resolved.end()), resolved.end());
+    if (resolved.empty()) {
+      return absl::NotFoundError(absl::StrCat("replica \"", name, "\": no address"));
+    }
+    out.insert(out.end(), resolved.begin(), resolved.end());
+  }
   return out;
 }
 

@@ -13,6 +13,7 @@
 #ifndef TRAILSENTRY_CLIENT_FLEET_ALERTS_H_
 #define TRAILSENTRY_CLIENT_FLEET_ALERTS_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -23,6 +24,13 @@ namespace trailsentry {
 
 [[nodiscard]] absl::StatusOr<v1::ListAlertsResponse> ListAlertsAcross(
     const std::vector<Client*>& replicas, const v1::ListAlertsRequest& request);
+
+// The replicas named: "host:port" as given; "dns:NAME:PORT" is every address
+// NAME resolves to (a Kubernetes headless service lists its pods), each with
+// PORT, sorted, so every page of a listing asks the same replicas in the same
+// order. NOT_FOUND naming NAME when it resolves to nothing.
+[[nodiscard]] absl::StatusOr<std::vector<std::string>> ResolveReplicas(
+    const std::vector<std::string>& names);
 
 }  // namespace trailsentry
 

@@ -84,9 +84,11 @@ int RunAlerts(const Client::Options& server, const AlertsOptions& o) {
     return kExitUsage;
   }
   // One server, or every replica of a sharded fleet.
+  absl::StatusOr<std::vector<std::string>> targets =
+      o.replicas.empty() ? std::vector<std::string>{server.target} : ResolveReplicas(o.replicas);
+  if (!targets.ok()) return Fail("alerts", targets.status());
   std::vector<std::unique_ptr<Client>> clients;
-  for (const std::string& target :
-       o.replicas.empty() ? std::vector<std::string>{server.target} : o.replicas) {
+  for (const std::string& target : *targets) {
     Client::Options options = server;
     options.target = target;
     auto client = Connect(options);

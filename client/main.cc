@@ -35,7 +35,8 @@ ABSL_FLAG(int, concurrency, 2, "submit: streams to the server at once");
 ABSL_FLAG(int, window, 4, "submit: requests in flight per stream");
 ABSL_FLAG(std::vector<std::string>, replicas, {},
           "alerts (every replica's, merged), admin owner, admin export: the replicas as in nginx's "
-          "upstream and server.shard.replicas");
+          "upstream and server.shard.replicas; for alerts, dns:NAME:PORT stands for every address "
+          "NAME resolves to (a headless service's pods)");
 ABSL_FLAG(int, page_size, 1000, "alerts: alerts per request (1..1000)");
 ABSL_FLAG(std::string, out, "", "admin export: directory for the account files");
 ABSL_FLAG(std::string, shard_self, "",

@@ -11,6 +11,10 @@
 // With `health_listen`, /healthz and /readyz also answer on a plain-HTTP port of
 // their own (probes that cannot present a client certificate under mTLS).
 //
+// On account-sharded replicas (a ShardForwarder), what another replica owns goes
+// there: its accounts' events, identity and trusted-network calls; alert lists
+// are every replica's.
+//
 // The same bearer tokens as gRPC ("Authorization: Bearer <token>"), the same
 // limits, and the same handlers behind both. Every error answers a JSON body
 // {"code": "...", "message": "..."}; a known path asked with another method gets
