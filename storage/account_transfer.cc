@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -193,6 +194,17 @@ absl::StatusOr<uint64_t> Database::ExportAccount(const AccountRef& a, const std:
   if (::fsync(fd) != 0 || ::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
     return absl::UnavailableError(absl::StrCat(path, ": ", std::strerror(errno)));
   }
+  // The rename itself made durable (the directory synced) before anything is
+  // deleted from the source: a crash cannot leave the account in neither place.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
+    const int err = errno;
+    if (dir_fd >= 0) ::close(dir_fd);
+    return absl::UnavailableError(
+        absl::StrCat(dir, ": syncing the directory: ", std::strerror(err)));
+  }
+  ::close(dir_fd);
   if (!remove) return records.size();
 
   // Deleted only now that the file is whole on disk: the records just written.
