@@ -118,17 +118,22 @@ int RunExport(const engine::Config& config, const ExportOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.out_dir, ec);
   if (ec) return Fail("export", absl::UnavailableError(options.out_dir + ": " + ec.message()));
-  for (const storage::Database::AccountRef& a : chosen) {
-    const std::string path = absl::StrCat(options.out_dir, "/", FileNamePart(a.tenant), ".",
-                                          FileNamePart(a.account), ".tsacct");
-    absl::StatusOr<uint64_t> n = (*db)->ExportAccount(a, path, options.remove);
-    if (!n.ok()) return Fail("export", n.status());
-    std::printf(
-        "%s\t%llu records%s%s%s\n", path.c_str(), static_cast<unsigned long long>(*n),
-        options.remove ? ", removed from " : "", options.remove ? options.data_dir.c_str() : "",
-        by_ring ? absl::StrCat(" (now owned by ", AbslView(ring.Owner(a.account)), ")").c_str()
-                : "");
-  }
+  absl::Status exported = (*db)->ExportAccounts(
+      chosen,
+      [&](const storage::Database::AccountRef& a) {
+        return absl::StrCat(options.out_dir, "/", FileNamePart(a.tenant), ".",
+                            FileNamePart(a.account), ".tsacct");
+      },
+      options.remove,
+      [&](const storage::Database::AccountRef& a, const std::string& path, uint64_t records) {
+        std::printf(
+            "%s\t%llu records%s%s%s\n", path.c_str(), static_cast<unsigned long long>(records),
+            options.remove ? ", removed from " : "", options.remove ? options.data_dir.c_str() : "",
+            by_ring ? absl::StrCat(" (now owned by ", AbslView(ring.Owner(a.account)), ")").c_str()
+                    : "");
+        std::fflush(stdout);
+      });
+  if (!exported.ok()) return Fail("export", exported);
   if (chosen.empty()) std::printf("nothing to export\n");
   return kExitOk;
 }

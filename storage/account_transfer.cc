@@ -60,7 +60,35 @@ absl::StatusOr<std::vector<Database::AccountRef>> Database::ListAccounts() {
   return out;
 }
 
-absl::Status Database::CollectAccount(const AccountRef& a, std::vector<TransferRecord>& out) {
+absl::StatusOr<std::map<std::string, std::set<std::string>>> Database::IdentitiesByAccount(
+    std::string_view tenant) {
+  std::map<std::string, std::set<std::string>> out;
+  const std::string tenant_prefix = keys::Tenant(tenant);
+  auto add_owners = [&](Cf c, const std::string& prefix) -> absl::Status {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(internal::AllOwnersReads(), cf(c)));
+    std::string last;
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      size_t pos = prefix.size();
+      std::optional<std::string_view> id = keys::ReadComponent(it->key().ToStringView(), pos);
+      if (!id) return absl::DataLossError("corrupt key exporting an account");
+      if (*id == last) continue;
+      last = std::string(*id);
+      out[std::string(IdentityAccount(*id))].insert(last);
+    }
+    return it->status().ok() ? absl::OkStatus() : FromRocks(it->status(), "exporting");
+  };
+  for (Cf c : {kIdentity, kBaseline, kEventLog, kAlertsByIdentity}) {
+    if (absl::Status s = add_owners(c, tenant_prefix); !s.ok()) return s;
+  }
+  // Identities with trusted networks only: tenant | 'i' | identity | ...
+  const std::string trusted = keys::TrustedPrefix(tenant, engine::TrustScope::kIdentity, "")
+                                  .substr(0, tenant_prefix.size() + 1);
+  if (absl::Status s = add_owners(kTrusted, trusted); !s.ok()) return s;
+  return out;
+}
+
+absl::Status Database::CollectAccount(const AccountRef& a, const std::set<std::string>& identities,
+                                      std::vector<TransferRecord>& out) {
   out.clear();
   auto scan = [&](Cf c, const std::string& prefix, bool one_owner) -> absl::Status {
     rocksdb::ReadOptions ro = one_owner ? internal::OneOwnerReads() : internal::AllOwnersReads();
@@ -79,24 +107,6 @@ absl::Status Database::CollectAccount(const AccountRef& a, std::vector<TransferR
     return absl::OkStatus();
   };
 
-  // The account's identities: every profile of the tenant whose identity is
-  // the account's (identities with state but no profile have trusted networks
-  // only, found below by the same test).
-  std::set<std::string> identities;
-  const std::string tenant_prefix = keys::Tenant(a.tenant);
-  for (Cf c : {kIdentity, kBaseline, kEventLog, kAlertsByIdentity}) {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(internal::AllOwnersReads(), cf(c)));
-    std::string last;
-    for (it->Seek(tenant_prefix); it->Valid() && it->key().starts_with(tenant_prefix); it->Next()) {
-      size_t pos = tenant_prefix.size();
-      std::optional<std::string_view> id = keys::ReadComponent(it->key().ToStringView(), pos);
-      if (!id) return absl::DataLossError("corrupt key exporting an account");
-      if (*id == last) continue;
-      last = std::string(*id);
-      if (IdentityAccount(*id) == a.account) identities.insert(last);
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "exporting");
-  }
   for (const std::string& id : identities) {
     const std::string prefix = keys::Identity(a.tenant, id);
     if (absl::Status s = get(kIdentity, prefix); !s.ok()) return s;
@@ -125,21 +135,6 @@ absl::Status Database::CollectAccount(const AccountRef& a, std::vector<TransferR
       if (absl::Status s = get(kAlertTriage, keys::Alert(a.tenant, alert_id)); !s.ok()) return s;
     }
   }
-  // Trusted networks of identities with no other state.
-  {
-    const std::string p = keys::TrustedPrefix(a.tenant, engine::TrustScope::kIdentity, "");
-    const std::string scope = p.substr(0, tenant_prefix.size() + 1);  // tenant | 'i'
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(internal::AllOwnersReads(), cf(kTrusted)));
-    for (it->Seek(scope); it->Valid() && it->key().starts_with(scope); it->Next()) {
-      size_t pos = scope.size();
-      std::optional<std::string_view> id = keys::ReadComponent(it->key().ToStringView(), pos);
-      if (!id) return absl::DataLossError("corrupt trusted key");
-      if (IdentityAccount(*id) != a.account || identities.contains(std::string(*id))) continue;
-      out.push_back({kTrusted, it->key().ToString(), it->value().ToString()});
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "exporting");
-  }
   // The account's own baseline and trusted networks, and the tenant's hostile
   // networks (tenant-wide: every replica of the tenant should know them).
   if (absl::Status s = scan(kAccountBaseline, keys::Identity(a.tenant, a.account), true); !s.ok()) {
@@ -152,7 +147,7 @@ absl::Status Database::CollectAccount(const AccountRef& a, std::vector<TransferR
   }
   {
     const std::string hostile = keys::TrustedPrefix(a.tenant, engine::TrustScope::kHostile, "")
-                                    .substr(0, tenant_prefix.size() + 1);
+                                    .substr(0, keys::Tenant(a.tenant).size() + 1);
     if (absl::Status s = scan(kTrusted, hostile, false); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -160,8 +155,44 @@ absl::Status Database::CollectAccount(const AccountRef& a, std::vector<TransferR
 
 absl::StatusOr<uint64_t> Database::ExportAccount(const AccountRef& a, const std::string& path,
                                                  bool remove) {
+  uint64_t written = 0;
+  absl::Status s = ExportAccounts(
+      {a}, [&](const AccountRef&) { return path; }, remove,
+      [&](const AccountRef&, const std::string&, uint64_t records) { written = records; });
+  if (!s.ok()) return s;
+  return written;
+}
+
+absl::Status Database::ExportAccounts(
+    const std::vector<AccountRef>& accounts,
+    absl::FunctionRef<std::string(const AccountRef&)> path_of, bool remove,
+    absl::FunctionRef<void(const AccountRef&, const std::string& path, uint64_t records)>
+        on_exported) {
+  // Each tenant's identities read once, then every account of it exported.
+  std::map<std::string, std::vector<const AccountRef*>> by_tenant;
+  for (const AccountRef& a : accounts) by_tenant[a.tenant].push_back(&a);
+  for (const auto& [tenant, refs] : by_tenant) {
+    absl::StatusOr<std::map<std::string, std::set<std::string>>> identities =
+        IdentitiesByAccount(tenant);
+    if (!identities.ok()) return identities.status();
+    static const std::set<std::string> kNone;
+    for (const AccountRef* a : refs) {
+      auto it = identities->find(a->account);
+      const std::string path = path_of(*a);
+      absl::StatusOr<uint64_t> n =
+          WriteExport(*a, it == identities->end() ? kNone : it->second, path, remove);
+      if (!n.ok()) return n.status();
+      on_exported(*a, path, *n);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Database::WriteExport(const AccountRef& a,
+                                               const std::set<std::string>& identities,
+                                               const std::string& path, bool remove) {
   std::vector<TransferRecord> records;
-  if (absl::Status s = CollectAccount(a, records); !s.ok()) return s;
+  if (absl::Status s = CollectAccount(a, identities, records); !s.ok()) return s;
   std::string out(kMagic);
   internal::PutVarint(out, kExportSchema);
   keys::AppendComponent(out, a.tenant);

@@ -19,8 +19,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -282,6 +284,14 @@ class Database final : public engine::StateReader {
   // those records from this directory, but the tenant's hostile networks.
   [[nodiscard]] absl::StatusOr<uint64_t> ExportAccount(const AccountRef& account,
                                                        const std::string& path, bool remove);
+  // ExportAccount for each of `accounts`, to `path_of(account)`, reading the
+  // directory's identity keys once for them all (not once per account);
+  // `on_exported` after each file is in place. Stops at the first error.
+  [[nodiscard]] absl::Status ExportAccounts(
+      const std::vector<AccountRef>& accounts,
+      absl::FunctionRef<std::string(const AccountRef&)> path_of, bool remove,
+      absl::FunctionRef<void(const AccountRef&, const std::string& path, uint64_t records)>
+          on_exported);
   // Writes an export's records in one batch. FAILED_PRECONDITION when the
   // directory already holds state of that account (never merged); DATA_LOSS
   // when the file is not a whole export.
@@ -320,7 +330,15 @@ class Database final : public engine::StateReader {
     int cf;
     std::string key, value;
   };
-  absl::Status CollectAccount(const AccountRef& account, std::vector<TransferRecord>& out);
+  // Each account's identities with state (profile, baselines, event log,
+  // alerts or trusted networks) in one tenant, from one pass over its keys.
+  absl::StatusOr<std::map<std::string, std::set<std::string>>> IdentitiesByAccount(
+      std::string_view tenant);
+  absl::Status CollectAccount(const AccountRef& account, const std::set<std::string>& identities,
+                              std::vector<TransferRecord>& out);
+  absl::StatusOr<uint64_t> WriteExport(const AccountRef& account,
+                                       const std::set<std::string>& identities,
+                                       const std::string& path, bool remove);
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
   // Reads the identity's event log: its newest record's time, then every record
   // of each kind within reach of it.

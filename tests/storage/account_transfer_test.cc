@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "storage/database.h"
@@ -38,6 +39,9 @@ class AccountTransferTest : public DatabaseTest {
         a.tenant = tenant;
         batch.PutAlert(a);
       }
+      // An identity with nothing but a trusted network.
+      batch.PutTrusted(tenant, engine::TrustScope::kIdentity, Arn(account, 9),
+                       {Net("203.0.113.0/24")});
       // An identity composed as "account:principalId" (no ARN).
       batch.PutProfile(tenant, absl::StrCat(account, ":AIDAEXAMPLE"), {kBase, kBase, 1});
       batch.PutAccountBaseline(tenant, account, Net("198.51.100.7/32"), {kBase, kBase, 4});
@@ -133,6 +137,43 @@ TEST_F(AccountTransferTest, ACutOrForeignFileIsRefusedAndWritesNothing) {
             absl::StatusCode::kNotFound);
   ASSERT_TRUE(other->ImportAccount(file).ok());  // the whole file still imports
   EXPECT_EQ(other->CountKeys("identity"), 3u);
+}
+
+TEST_F(AccountTransferTest, ExportingEveryAccountAtOnceMovesAllOfItAndOnlyIt) {
+  // Every account, in one pass over the directory's identities: the source is
+  // left with the tenant-wide hostile networks only; imported elsewhere, every
+  // column family holds what the source held.
+  Fill();
+  const std::vector<std::string> families = {
+      "identity",       "baseline",           "account_baseline", "trusted",     "alerts",
+      "alerts_by_time", "alerts_by_identity", "event_log",        "alert_triage"};
+  std::map<std::string, uint64_t> before;
+  for (const std::string& f : families) before[f] = db_->CountKeys(f);
+  std::vector<std::string> files;
+  ASSERT_TRUE(
+      db_->ExportAccounts(
+             db_->ListAccounts().value(),
+             [&](const storage::Database::AccountRef& a) {
+               return absl::StrCat(dir_.path(), "/", a.tenant, ".", a.account, ".tsacct");
+             },
+             /*remove=*/true,
+             [&](const storage::Database::AccountRef&, const std::string& path, uint64_t records) {
+               EXPECT_GT(records, 10u);
+               files.push_back(path);
+             })
+          .ok());
+  ASSERT_EQ(files.size(), 3u);
+  for (const std::string& f : families) {
+    EXPECT_EQ(db_->CountKeys(f), f == "trusted" ? 1u : 0u) << f;  // the hostile network
+  }
+  engine::Config config;
+  auto other = storage::Database::Open({.path = dir_.path() + "/other", .config = &config}).value();
+  for (const std::string& file : files) ASSERT_TRUE(other->ImportAccount(file).ok()) << file;
+  for (const std::string& f : families) EXPECT_EQ(other->CountKeys(f), before[f]) << f;
+  EXPECT_EQ(other->LoadTrusted("default", engine::TrustScope::kIdentity, Arn("444455556666", 9))
+                .value()
+                .size(),
+            1u);
 }
 
 }  // namespace
