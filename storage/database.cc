@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/escaping.h"
@@ -455,18 +456,34 @@ void StateBatch::DeleteIdentity(std::string_view tenant, std::string_view identi
 
 absl::Status Database::Commit(StateBatch& batch) {
   if (batch.writes_ == 0) return absl::OkStatus();
+  // In key order: the memtable's skip list then finds each key's place from
+  // the previous one's (its insert splice is reused) instead of from the top,
+  // which on a large memtable is most of a commit's cost.
+  std::vector<const std::pair<const std::string, StateBatch::SeenRecord>*> seen;
+  seen.reserve(batch.seen_.size());
+  for (const auto& entry : batch.seen_) seen.push_back(&entry);
+  std::sort(seen.begin(), seen.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
   // A batch's seen-only records of an identity: keyed by their newest time and
   // the XOR of their ids (distinct sets of new ids give distinct keys).
-  for (const auto& [prefix, r] : batch.seen_) {
-    std::string key = prefix;
+  std::string key;
+  for (const auto* entry : seen) {
+    const StateBatch::SeenRecord& r = entry->second;
+    key.assign(entry->first);
     key.push_back(static_cast<char>(engine::LogKind::kSeen));
     keys::AppendBigEndian64(key, static_cast<uint64_t>(r.newest));
     keys::AppendBigEndian64(key, r.ids);
     batch.batch_->Put(cf(kEventLog), key, r.packed);
   }
-  for (const auto& [key, value] : batch.latest_) {
-    batch.batch_->Put(cf(static_cast<Cf>(key[0])), rocksdb::Slice(key.data() + 1, key.size() - 1),
-                      value);
+  std::vector<const std::pair<const std::string, std::string>*> latest;
+  latest.reserve(batch.latest_.size());
+  for (const auto& entry : batch.latest_) latest.push_back(&entry);
+  std::sort(latest.begin(), latest.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* entry : latest) {
+    const std::string& k = entry->first;
+    batch.batch_->Put(cf(static_cast<Cf>(k[0])), rocksdb::Slice(k.data() + 1, k.size() - 1),
+                      entry->second);
   }
   if (batch.newest_ > watermark_->load()) {
     batch.batch_->Put(cf(kMeta), kWatermarkKey, EncodeWatermark(batch.newest_));
