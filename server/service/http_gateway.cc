@@ -132,7 +132,6 @@ absl::StatusOr<std::pair<std::string, int>> HostPort(const char* flag, const std
   return std::make_pair(host, port);
 }
 
-// ?format=json (the default) or ?format=ocsf: true for OCSF.
 // Sharded: a client of the replica owning `account` when that is another one
 // (calling with this request's credentials); null to answer here.
 std::unique_ptr<Client> OwnerOf(const HttpGateway::Dependencies& d, std::string_view account,
@@ -150,6 +149,7 @@ std::string_view ScopeAccount(const Request& r) {
   return r.account_id();
 }
 
+// ?format=json (the default) or ?format=ocsf: true for OCSF.
 absl::StatusOr<bool> OcsfFormat(const httplib::Request& req) {
   if (!req.has_param("format")) return false;
   const std::string format = req.get_param_value("format");

@@ -23,11 +23,18 @@ std::string TokenOf(std::string_view authorization) {
 }
 
 // One owner's share of a request.
+// One owner's share of a request, in requests of at most half the message
+// limit (a gzip payload's records, inflated, may be larger than the request
+// was), sent one after another so each account's events stay in order.
 struct Part {
+  struct Chunk {
+    std::vector<int> indexes;
+    v1::EvaluateRequest request;
+    size_t bytes = 0;
+  };
   std::string owner;
-  std::vector<int> indexes;
   std::set<std::string> accounts;
-  v1::EvaluateRequest request;
+  std::vector<Chunk> chunks;
 };
 
 }  // namespace
@@ -102,48 +109,67 @@ absl::Status ShardForwarder::Forward(std::string_view authorization,
                                      std::vector<ForwardedEvent> events,
                                      v1::EvaluateResponse* response) const {
   if (events.empty()) return absl::OkStatus();
+  const size_t max_chunk = static_cast<size_t>(options_.max_message_bytes) / 2;
   std::vector<Part> parts;
   absl::flat_hash_map<std::string, size_t> by_owner;
   for (ForwardedEvent& e : events) {
     auto [it, inserted] = by_owner.try_emplace(e.owner, parts.size());
     if (inserted) parts.push_back(Part{.owner = e.owner});
     Part& part = parts[it->second];
-    part.indexes.push_back(e.index);
     part.accounts.insert(std::move(e.account));
-    *part.request.add_events() = std::move(e.event);
+    const size_t bytes = e.event.ByteSizeLong();
+    if (part.chunks.empty() || part.chunks.back().bytes + bytes > max_chunk)
+      part.chunks.emplace_back();
+    Part::Chunk& chunk = part.chunks.back();
+    chunk.indexes.push_back(e.index);
+    chunk.bytes += bytes;
+    *chunk.request.add_events() = std::move(e.event);
   }
-  std::vector<std::future<absl::StatusOr<v1::EvaluateResponse>>> answers;
+  // Every owner at once; each owner's chunks in order, stopping at its first
+  // failure (the chunks after it are not evaluated either).
+  using Answers = std::vector<absl::StatusOr<v1::EvaluateResponse>>;
+  std::vector<std::future<Answers>> answers;
   answers.reserve(parts.size());
   for (const Part& part : parts) {
-    std::unique_ptr<Client> client = ClientOf(part.owner, authorization);
-    if (client == nullptr) {
-      // The ring named a replica this one has no connection to: cannot happen
-      // (both come from the same list), but never guess.
-      answers.push_back(std::async(std::launch::deferred, [&part] {
-        return absl::StatusOr<v1::EvaluateResponse>(
-            absl::InternalError(absl::StrCat("no connection to replica ", part.owner)));
-      }));
-      continue;
-    }
-    answers.push_back(std::async(
-        std::launch::async, [&part, c = std::move(client)] { return c->Evaluate(part.request); }));
+    answers.push_back(
+        std::async(std::launch::async, [&part, c = ClientOf(part.owner, authorization)] {
+          Answers out;
+          out.reserve(part.chunks.size());
+          for (const Part::Chunk& chunk : part.chunks) {
+            // The ring named a replica this one has no connection to: cannot
+            // happen (both come from the same list), but never guess.
+            out.push_back(c == nullptr ? absl::StatusOr<v1::EvaluateResponse>(absl::InternalError(
+                                             absl::StrCat("no connection to replica ", part.owner)))
+                                       : c->Evaluate(chunk.request));
+            if (!out.back().ok()) break;
+          }
+          return out;
+        }));
   }
   VerdictMerge merge(response, response->verdicts_size());
   absl::Status first;
   for (size_t i = 0; i < parts.size(); ++i) {
-    absl::StatusOr<v1::EvaluateResponse> answer = answers[i].get();
-    absl::Status s =
-        answer.ok() ? merge.Add(parts[i].indexes, *std::move(answer)) : answer.status();
-    if (s.ok()) continue;
-    const std::string why = absl::StrCat(
-        "the replica that owns account", parts[i].accounts.size() > 1 ? "s " : " ",
-        engine::Printable(absl::StrJoin(parts[i].accounts, ", ")), " (", parts[i].owner,
-        ") did not evaluate them: ", absl::StatusCodeToString(s.code()), ": ", s.message());
-    merge.Fail(parts[i].indexes, why);
-    if (first.ok()) {
-      first = absl::Status(s.code(), absl::StrCat(why,
-                                                  "; this request's other events were evaluated "
-                                                  "(sent again, they are judged duplicates)"));
+    Answers answer = answers[i].get();
+    absl::Status failed;
+    for (size_t c = 0; c < parts[i].chunks.size(); ++c) {
+      if (failed.ok()) {
+        failed = c < answer.size() && answer[c].ok()
+                     ? merge.Add(parts[i].chunks[c].indexes, *std::move(answer[c]))
+                     : answer.back().status();
+      }
+      if (failed.ok()) continue;
+      const std::string why = absl::StrCat(
+          "the replica that owns account", parts[i].accounts.size() > 1 ? "s " : " ",
+          engine::Printable(absl::StrJoin(parts[i].accounts, ", ")), " (", parts[i].owner,
+          ") did not evaluate them: ", absl::StatusCodeToString(failed.code()), ": ",
+          failed.message());
+      merge.Fail(parts[i].chunks[c].indexes, why);
+      if (first.ok()) {
+        first =
+            absl::Status(failed.code(), absl::StrCat(why,
+                                                     "; this request's other events were evaluated "
+                                                     "(sent again, they are judged duplicates)"));
+      }
     }
   }
   merge.Finish();

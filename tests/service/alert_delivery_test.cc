@@ -2,11 +2,7 @@
 // UpdateAlert), ListAlerts by status and updated_since, WatchAlerts from a
 // cursor across restarts and shutdowns, and webhooks to a real HTTP receiver
 // that is down at first.
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -20,6 +16,7 @@
 #include "server/engine/alert_proto.h"
 #include "tests/service/detection_fixture.h"
 #include "tests/testing/certificates.h"
+#include "tests/testing/free_port.h"
 
 namespace trailsentry::testing {
 namespace {
@@ -411,20 +408,6 @@ class Receiver {
   std::vector<std::string> bodies_;
   bool signed_ = true;
 };
-
-// A loopback port nothing listens on (bound, read, closed: never listened, so
-// nothing is left accepting on it).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 class WebhookTest : public AlertDeliveryTest {
  protected:
