@@ -191,6 +191,16 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  // Compactions yield the CPU to requests: they run at the lowest CPU priority
+  // (nice 19), so a request never waits behind one for a core; they catch up
+  // in idle time, and if they fall far behind, RocksDB slows writes itself.
+  // Flushes keep normal priority (they must keep up with writes).
+  static const bool kLowered = [] {
+    rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW,
+                                                        rocksdb::CpuPriority::kLow);
+    return true;
+  }();
+  (void)kLowered;
   db_options.keep_log_file_num = 5;
   // Acknowledged commits are in the WAL: a WAL that cannot be replayed whole is
   // refused, never silently cut short (see RepairWal).

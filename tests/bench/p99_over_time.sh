@@ -1,0 +1,38 @@
+#!/bin/bash
+# p99 of 100-event Evaluate calls over a long run at a fixed rate while RocksDB
+# flushes and compacts (issue 8): for each server binary given, a fresh
+# persisted server and `trailsentry-load --mode unary --clients 4 --rate RATE`
+# for SECONDS, reporting every REPORT seconds with the live SST bytes beside
+# each line. Binaries run one after another (compare them in one command).
+#
+#   tests/bench/p99_over_time.sh BUILD_DIR SECONDS RATE REPORT SERVER_BINARY...
+#   tests/bench/p99_over_time.sh build 600 380 60 /tmp/trailsentryd.before build/server/trailsentryd
+set -euo pipefail
+build=$1 seconds=$2 rate=$3 report=$4
+shift 4
+work=$(mktemp -d)
+pid=""
+trap '[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+ports=($(python3 -c '
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))'))
+for server in "$@"; do
+  echo "== $server"
+  rm -rf "$work/data"
+  "$server" --listen "127.0.0.1:${ports[0]}" --http_listen "127.0.0.1:${ports[1]}" \
+    --data_dir "$work/data" >"$work/server.log" 2>&1 &
+  pid=$!
+  until grep -q "listening on" "$work/server.log"; do sleep 0.1; done
+  "$build/tests/bench/trailsentry-load" --server "127.0.0.1:${ports[0]}" --mode unary --clients 4 \
+    --rate "$rate" --duration "$seconds" --report "$report" 2>&1 |
+    while IFS= read -r line; do
+      sst=$(curl -s "127.0.0.1:${ports[1]}/metrics" |
+        awk '$1 ~ /^trailsentry_rocksdb_live_sst_bytes/ {s += $2} END {printf "%.0f", s / 1e6}')
+      printf '%s  sst %s MB\n' "$line" "$sst"
+    done
+  kill -TERM "$pid"
+  wait "$pid" || true
+  pid=""
+done
