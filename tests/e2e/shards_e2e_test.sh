@@ -204,16 +204,21 @@ for held in sys.argv[2:]:
     assert [a for a in fleet if a in mine] == own, held  # each replica's order kept
 PY
 
-# Lookups through nginx reach the identity's replica (the client sends the
-# identity's account as the shard key): one identity of each replica.
-for r in "${REPLICAS[@]}"; do
-  account="$(awk -v r="$r" '$2 == r {print $1; exit}' "$WORK/owners.tsv")"
-  arn="$(python3 -c '
+# An ARN of FILE from an account REPLICA owns ("" if none).
+arn_of_replica() {  # REPLICA FILE
+  local account
+  account="$(awk -v r="$1" '$2 == r {print $1; exit}' "$WORK/owners.tsv")"
+  python3 -c '
 import json, sys
 for line in open(sys.argv[1]):
     u = json.loads(line)["userIdentity"]
     if u.get("accountId") == sys.argv[2] and u.get("arn", "").startswith("arn:"):
-        print(u["arn"]); break' "$WORK/early.jsonl" "$account")"
+        print(u["arn"]); break' "$2" "$account"
+}
+# Lookups through nginx reach the identity's replica (the client sends the
+# identity's account as the shard key): one identity of each replica.
+for r in "${REPLICAS[@]}"; do
+  arn="$(arn_of_replica "$r" "$WORK/early.jsonl")"
   [[ -n "$arn" ]] || continue
   "$TRAILSENTRY" identity --server "127.0.0.1:$NGINX_PORT" "$arn" >"$WORK/identity.json" 2>&1 ||
     fail "identity lookup through nginx: $(cat "$WORK/identity.json")"
@@ -299,13 +304,7 @@ cp "$WORK/owners4.tsv" "$WORK/owners.tsv"
 # HTTP lookups through nginx reach the identity's replica, whichever replica
 # nginx picks: one identity of each replica, asked several times.
 for r in "${REPLICAS[@]}"; do
-  account="$(awk -v r="$r" '$2 == r {print $1; exit}' "$WORK/owners.tsv")"
-  arn="$(python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    u = json.loads(line)["userIdentity"]
-    if u.get("accountId") == sys.argv[2] and u.get("arn", "").startswith("arn:"):
-        print(u["arn"]); break' "$WORK/middle.jsonl" "$account")"
+  arn="$(arn_of_replica "$r" "$WORK/middle.jsonl")"
   [[ -n "$arn" ]] || continue
   encoded="$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$arn")"
   for _ in 1 2 3; do
