@@ -22,7 +22,6 @@ std::string TokenOf(std::string_view authorization) {
   return std::string(authorization.substr(kBearer.size()));
 }
 
-// One owner's share of a request.
 // One owner's share of a request, in requests of at most half the message
 // limit (a gzip payload's records, inflated, may be larger than the request
 // was), sent one after another so each account's events stay in order.
