@@ -98,7 +98,7 @@ EvaluationBatch::EvaluationBatch(engine::Engine& engine, storage::Database* db,
     : engine_(engine), tx_(engine, db), tenant_(tenant), sink_(sink), now_(now) {}
 
 void VerdictSink::Forward(std::string_view /*account*/, std::string_view owner,
-                          v1::Event /*event*/) {
+                          v1::Event&& /*event*/) {
   Rejected(RecordError{"account", absl::StrCat("belongs to replica ", AbslView(owner),
                                                ", and this caller forwards nothing")});
 }

@@ -41,7 +41,7 @@ class VerdictSink {
   // An event of an account another replica (`owner`) owns, from a batch that
   // forwards them (EvaluationBatch::SetShard): `event` as the input gave it
   // (raw JSON text, or structured). It is not evaluated here.
-  virtual void Forward(std::string_view account, std::string_view owner, v1::Event event);
+  virtual void Forward(std::string_view account, std::string_view owner, v1::Event&& event);
 };
 
 class EvaluationBatch {

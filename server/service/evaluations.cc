@@ -37,8 +37,9 @@ absl::Status Evaluations::Evaluate(std::string_view api, std::string_view tenant
   if (!status.ok()) return status;
   metrics_.RecordEvaluation(*response);
   // Events forwarded to another replica are counted there.
-  events_evaluated_.fetch_add(static_cast<uint64_t>(response->accepted() + response->rejected()),
-                              std::memory_order_relaxed);
+  events_evaluated_.fetch_add(
+      static_cast<uint64_t>(response->accepted()) + static_cast<uint64_t>(response->rejected()),
+      std::memory_order_relaxed);
   for (const v1::AlertChange& change : response->alerts()) {
     spdlog::info("tenant {}: alert {} {} rule={} identity={} actions={}", engine::Printable(tenant),
                  change.kind() == v1::AlertChange::NEW ? "opened" : "updated",

@@ -47,7 +47,7 @@ class ResponseSink : public pipeline::VerdictSink {
     response_->set_accepted(response_->accepted() + 1);
   }
 
-  void Forward(std::string_view account, std::string_view owner, v1::Event event) override {
+  void Forward(std::string_view account, std::string_view owner, v1::Event&& event) override {
     forwarded_->push_back(ForwardedEvent{.index = response_->verdicts_size(),
                                          .account = std::string(account),
                                          .owner = std::string(owner),
