@@ -336,8 +336,7 @@ StateBatch::~StateBatch() = default;
 
 void StateBatch::Reset() {
   batch_->Clear();
-  latest_.clear();
-  seen_.clear();
+  coalesced_.Clear();
   alerts_.clear();
   writes_ = 0;
   newest_ = INT64_MIN;
@@ -350,14 +349,7 @@ void StateBatch::PutLatest(int cf, std::string_view tenant, std::string_view nam
   key_.assign(1, static_cast<char>(cf));
   keys::AppendIdentity(key_, tenant, name);
   if (network != nullptr) keys::AppendNetwork(key_, *network);
-  value_.clear();
-  internal::AppendEntry(value_, entry);
-  auto it = latest_.find(key_);
-  if (it != latest_.end()) {
-    it->second.assign(value_);
-  } else {
-    latest_.emplace(key_, value_);
-  }
+  coalesced_.PutLatest(key_, entry);
   newest_ = std::max(newest_, entry.last_seen);
   ++writes_;
 }
@@ -418,13 +410,7 @@ void StateBatch::PutEvent(std::string_view tenant, std::string_view identity,
     // Seen-only records of one identity are packed into one record per batch.
     key_.clear();
     keys::AppendIdentity(key_, tenant, identity);
-    auto it = seen_.find(key_);
-    if (it == seen_.end()) it = seen_.emplace(key_, SeenRecord{}).first;
-    SeenRecord& r = it->second;
-    keys::AppendBigEndian64(r.packed, static_cast<uint64_t>(e.time));
-    keys::AppendBigEndian64(r.packed, e.id_hash);
-    r.newest = std::max(r.newest, e.time);
-    r.ids ^= e.id_hash;
+    coalesced_.AddSeen(key_, e.time, e.id_hash);
     return;
   }
   std::string value;
@@ -450,12 +436,12 @@ void StateBatch::DeleteEvent(std::string_view tenant, std::string_view identity,
 void StateBatch::DeleteIdentity(std::string_view tenant, std::string_view identity) {
   const std::string prefix = keys::Identity(tenant, identity);
   // What this batch wrote of the identity before is dropped with it.
-  seen_.erase(prefix);
-  absl::erase_if(latest_, [&](const auto& kv) {
-    const std::string_view key = std::string_view(kv.first).substr(1);
-    return (kv.first[0] == Database::kIdentity || kv.first[0] == Database::kBaseline) &&
-           key.starts_with(prefix);
-  });
+  coalesced_.Drop(
+      [&](std::string_view key) {
+        return (key[0] == Database::kIdentity || key[0] == Database::kBaseline) &&
+               key.substr(1).starts_with(prefix);
+      },
+      prefix);
   batch_->Delete(db_.cf(Database::kIdentity), prefix);
   batch_->DeleteRange(db_.cf(Database::kBaseline), prefix, keys::PrefixEnd(prefix));
   const std::string trusted = keys::TrustedPrefix(tenant, engine::TrustScope::kIdentity, identity);
@@ -466,35 +452,24 @@ void StateBatch::DeleteIdentity(std::string_view tenant, std::string_view identi
 
 absl::Status Database::Commit(StateBatch& batch) {
   if (batch.writes_ == 0) return absl::OkStatus();
-  // In key order: the memtable's skip list then finds each key's place from
-  // the previous one's (its insert splice is reused) instead of from the top,
-  // which on a large memtable is most of a commit's cost.
-  std::vector<const std::pair<const std::string, StateBatch::SeenRecord>*> seen;
-  seen.reserve(batch.seen_.size());
-  for (const auto& entry : batch.seen_) seen.push_back(&entry);
-  std::sort(seen.begin(), seen.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  // A batch's seen-only records of an identity: keyed by their newest time and
-  // the XOR of their ids (distinct sets of new ids give distinct keys).
-  std::string key;
-  for (const auto* entry : seen) {
-    const StateBatch::SeenRecord& r = entry->second;
-    key.assign(entry->first);
-    key.push_back(static_cast<char>(engine::LogKind::kSeen));
-    keys::AppendBigEndian64(key, static_cast<uint64_t>(r.newest));
-    keys::AppendBigEndian64(key, r.ids);
-    batch.batch_->Put(cf(kEventLog), key, r.packed);
-  }
-  std::vector<const std::pair<const std::string, std::string>*> latest;
-  latest.reserve(batch.latest_.size());
-  for (const auto& entry : batch.latest_) latest.push_back(&entry);
-  std::sort(latest.begin(), latest.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (const auto* entry : latest) {
-    const std::string& k = entry->first;
-    batch.batch_->Put(cf(static_cast<Cf>(k[0])), rocksdb::Slice(k.data() + 1, k.size() - 1),
-                      entry->second);
-  }
+  // Written in key order (CoalescedWrites): a batch's seen-only records of an
+  // identity are keyed by their newest time and the XOR of their ids (distinct
+  // sets of new ids give distinct keys).
+  std::string& key = batch.key_;
+  batch.coalesced_.ForEachSeen(
+      [&](std::string_view identity_key, int64_t newest, uint64_t ids, std::string_view packed) {
+        key.assign(identity_key);
+        key.push_back(static_cast<char>(engine::LogKind::kSeen));
+        keys::AppendBigEndian64(key, static_cast<uint64_t>(newest));
+        keys::AppendBigEndian64(key, ids);
+        batch.batch_->Put(cf(kEventLog), key, rocksdb::Slice(packed.data(), packed.size()));
+      });
+  std::string& value = batch.value_;
+  batch.coalesced_.ForEachLatest([&](std::string_view k, const engine::BaselineEntry& entry) {
+    value.clear();
+    internal::AppendEntry(value, entry);
+    batch.batch_->Put(cf(static_cast<Cf>(k[0])), rocksdb::Slice(k.data() + 1, k.size() - 1), value);
+  });
   if (batch.newest_ > watermark_->load()) {
     batch.batch_->Put(cf(kMeta), kWatermarkKey, EncodeWatermark(batch.newest_));
   }

@@ -35,6 +35,7 @@
 #include "server/engine/config.h"
 #include "server/engine/mutex.h"
 #include "server/engine/state_store.h"
+#include "storage/internal/coalesced_writes.h"
 #include "trailsentry/v1/alert.pb.h"
 
 namespace rocksdb {
@@ -93,14 +94,14 @@ class StateBatch final : public engine::StateWriter {
   friend class Database;
   // Empties the batch (after a commit, whether it went through or not).
   void Reset();
-  // The last value of a profile or baseline key in this batch, by column family
-  // byte + key.
+  // Coalesces a profile or baseline key's writes: its last value is written.
   void PutLatest(int cf, std::string_view tenant, std::string_view name,
                  const engine::Network* network, const engine::BaselineEntry& entry);
 
   Database& db_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
-  absl::flat_hash_map<std::string, std::string> latest_;
+  // Profiles, baselines and seen-only event records, written at Commit.
+  internal::CoalescedWrites coalesced_;
   // The last state of each alert the batch changed, by its alerts key.
   struct PendingAlert {
     v1::Alert proto;
@@ -109,13 +110,7 @@ class StateBatch final : public engine::StateWriter {
   };
   absl::flat_hash_map<std::string, PendingAlert> alerts_;
   std::vector<v1::AlertChange> committed_;
-  std::string key_, value_;  // reused by PutLatest
-  struct SeenRecord {
-    std::string packed;  // (time, id hash) pairs, big-endian
-    int64_t newest = INT64_MIN;
-    uint64_t ids = 0;  // XOR of the id hashes
-  };
-  absl::flat_hash_map<std::string, SeenRecord> seen_;  // by identity key
+  std::string key_, value_;  // reused to build keys and values
   size_t writes_ = 0;
   int64_t newest_ = INT64_MIN;
 };

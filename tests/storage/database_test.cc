@@ -179,6 +179,46 @@ TEST_F(DatabaseTest, EventLogReturnsEachKindWithinReachAndOpenAlerts) {
   EXPECT_TRUE(db_->LoadIdentity("default", "arn:b", reach).value().events.empty());
 }
 
+// What a batch wrote of an identity before deleting it is dropped with it;
+// what it writes after is kept. Other identities, even one whose name extends
+// the deleted one's, and the account baseline are untouched.
+TEST_F(DatabaseTest, DeletingAnIdentityInABatchKeepsOnlyWhatCameAfter) {
+  const int64_t base = 1773567000000;
+  {
+    storage::StateBatch batch(*db_);
+    batch.PutProfile("default", "arn:a", {base - 1000, base - 1000, 3});
+    batch.PutBaseline("default", "arn:a", Net("203.0.113.1/32"), {base - 1000, base - 1000, 3});
+    ASSERT_TRUE(db_->Commit(batch).ok());
+  }
+  storage::StateBatch batch(*db_);
+  batch.PutProfile("default", "arn:a", {base - 1000, base, 4});
+  batch.PutBaseline("default", "arn:a", Net("203.0.113.2/32"), {base, base, 1});
+  batch.PutEvent("default", "arn:a", {engine::LogKind::kSeen, base, 1});
+  batch.PutProfile("default", "arn:ab", {base, base, 1});
+  batch.PutBaseline("default", "arn:ab", Net("203.0.113.2/32"), {base, base, 1});
+  batch.PutEvent("default", "arn:ab", {engine::LogKind::kSeen, base, 2});
+  batch.PutAccountBaseline("default", "111122223333", Net("203.0.113.2/32"), {base, base, 2});
+  batch.DeleteIdentity("default", "arn:a");
+  batch.PutBaseline("default", "arn:a", Net("198.51.100.9/32"), {base + 5, base + 5, 1});
+  batch.PutEvent("default", "arn:a", {engine::LogKind::kSeen, base + 5, 3});
+  ASSERT_TRUE(db_->Commit(batch).ok());
+  Open();
+
+  auto a = db_->LoadIdentity("default", "arn:a", kReach).value();
+  EXPECT_FALSE(a.profile.has_value());
+  ASSERT_EQ(a.networks.size(), 1u);
+  EXPECT_EQ(a.networks[0].first.ToString(), "198.51.100.9/32");
+  EXPECT_EQ(a.networks[0].second, (BaselineEntry{base + 5, base + 5, 1}));
+  ASSERT_EQ(a.events.size(), 1u);
+  EXPECT_EQ(a.events[0].id_hash, 3u);
+  auto ab = db_->LoadIdentity("default", "arn:ab", kReach).value();
+  EXPECT_EQ(ab.profile, (BaselineEntry{base, base, 1}));
+  EXPECT_EQ(ab.networks.size(), 1u);
+  EXPECT_EQ(ab.events.size(), 1u);
+  EXPECT_EQ(db_->LoadAccountBaseline("default", "111122223333", Net("203.0.113.2/32")).value(),
+            (BaselineEntry{base, base, 2}));
+}
+
 // Column families keyed by owner have Bloom filters of owners (issue 8):
 // whether an owner's records are in the memtable, in flushed SST files or split
 // between both, and whatever the owners' names share, reads find exactly that
