@@ -3,7 +3,9 @@
 # one command (the machines are shared and noisy: compare ratios within a round):
 #   - DuckDB running Elastic's reference ES|QL burst rule as SQL (what a user
 #     would pick instead), on 1 thread and on every core;
-#   - simdjson On-Demand reading the 7 fields the rules need (the parse ceiling);
+#   - simdjson On-Demand reading the 7 fields the rules need (the parse limit),
+#     beside what each of `scan`'s threads does before the rules (DOM parse + the
+#     spec §1 fields, `parse-ceiling --fields`) and its share of the limit;
 #   - `trailsentry scan` as it runs by default (both rules, SLIDING, persisted)
 #     on 1 thread and on every core, and in TUMBLING mode (the peer's alert set).
 # The peers come from ../shared/bench (or PEERS=DIR); they are copied to a work
@@ -34,7 +36,11 @@ row() { printf '%-44s %10s events/s  %s\n' "$1" "$2" "$3"; }
 for ((r = 1; r <= rounds; r++)); do
   echo "== round $r ($(basename "$file"), $cores cores)"
   out=$("$work/limit/build/parse_limit" "$file" 3 --stream-only 2>&1)
-  row "limit (simdjson On-Demand, 7 fields, 1 thread)" "$(grep 'limit stream' <<<"$out" | rate)" ""
+  limit=$(grep 'limit stream' <<<"$out" | rate)
+  row "limit (simdjson On-Demand, 7 fields, 1 thread)" "$limit" ""
+  fields=$("$build/tests/bench/parse-ceiling" --fields "$file" | sed -n 's/.* \([0-9]*\) records\/s.*/\1/p')
+  row "trailsentry parse + fields, 1 thread" "$fields" \
+    "$(awk -v f="$fields" -v l="$limit" 'BEGIN { printf "%.2f of the limit", f / l }')"
   for t in 1 "$cores"; do
     out=$(node "$work/esql_duckdb.mjs" "$file" --threads "$t" 2>&1 >/dev/null)
     row "DuckDB reference rule, $t thread(s)" "$(rate <<<"$out")" "$(sed -n 's/.* \([0-9]*\) alerts.*/\1 alerts/p' <<<"$out")"
