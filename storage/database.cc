@@ -195,10 +195,16 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   // (nice 19), so a request never waits behind one for a core; they catch up
   // in idle time, and if they fall far behind, RocksDB slows writes itself.
   // Flushes keep normal priority (they must keep up with writes).
+  // Lowering needs no privilege, but a sandbox (seccomp) may forbid it: then
+  // compactions keep normal priority, and the log says so once.
   static const bool kLowered = [] {
-    rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW,
-                                                        rocksdb::CpuPriority::kLow);
-    return true;
+    const rocksdb::Status s = rocksdb::Env::Default()->LowerThreadPoolCPUPriority(
+        rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow);
+    if (!s.ok()) {
+      spdlog::warn("storage: compactions keep normal CPU priority (lowering it failed: {})",
+                   s.ToString());
+    }
+    return s.ok();
   }();
   (void)kLowered;
   db_options.keep_log_file_num = 5;
