@@ -34,7 +34,7 @@ int RunScan(const ScanOptions& options, const std::vector<std::string>& paths);
 
 struct SubmitOptions {
   Client::Options connection;
-  int batch = 500;      // records per request
+  int batch = 1000;     // records per request
   int concurrency = 2;  // EvaluateStream calls at once
   int window = 4;       // requests in flight per stream
   bool ocsf = false;    // alerts as OCSF Detection Findings

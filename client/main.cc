@@ -30,7 +30,7 @@ ABSL_FLAG(std::string, tls_ca, "", "PEM CA to verify the server: connect with TL
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert");
 ABSL_FLAG(std::string, tls_server_name, "", "name to check in the server certificate");
-ABSL_FLAG(int, batch, 500, "submit: records per request");
+ABSL_FLAG(int, batch, 1000, "submit: records per request");
 ABSL_FLAG(int, concurrency, 2, "submit: streams to the server at once");
 ABSL_FLAG(int, window, 4, "submit: requests in flight per stream");
 ABSL_FLAG(std::vector<std::string>, replicas, {},
