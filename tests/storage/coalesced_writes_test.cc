@@ -49,52 +49,29 @@ std::string Packed(std::vector<std::pair<int64_t, uint64_t>> pairs) {
   return out;
 }
 
+// A latest-entry key: its column family byte, then the rest.
+std::string Key(char cf, std::string_view rest) {
+  std::string key(1, cf);
+  key.append(rest);
+  return key;
+}
+
 TEST(CoalescedWritesTest, EachKeyKeepsItsLastEntryInKeyOrder) {
   CoalescedWrites w;
   EXPECT_TRUE(w.empty());
-  // Keys that share prefixes, put out of order and again.
-  w.PutLatest(
-      "\x02"
-      "b",
-      {1, 1, 1});
-  w.PutLatest(
-      "\x01"
-      "zz",
-      {2, 2, 1});
-  w.PutLatest(
-      "\x02"
-      "a",
-      {3, 3, 1});
-  w.PutLatest(
-      "\x02"
-      "ab",
-      {4, 4, 1});
-  w.PutLatest(
-      "\x02"
-      "b",
-      {1, 5, 2});
-  w.PutLatest(std::string("\x02"
-                          "a\0",
-                          3),
-              {6, 6, 1});  // an embedded NUL is a byte like others
+  // Keys that share prefixes, put out of order and again; an embedded NUL is a
+  // byte like the others.
+  const std::string a_nul("a\0", 2);
+  w.PutLatest(Key(2, "b"), {1, 1, 1});
+  w.PutLatest(Key(1, "zz"), {2, 2, 1});
+  w.PutLatest(Key(2, "a"), {3, 3, 1});
+  w.PutLatest(Key(2, "ab"), {4, 4, 1});
+  w.PutLatest(Key(2, "b"), {1, 5, 2});
+  w.PutLatest(Key(2, a_nul), {6, 6, 1});
   EXPECT_FALSE(w.empty());
   const std::vector<std::pair<std::string, BaselineEntry>> want = {
-      {"\x01"
-       "zz",
-       {2, 2, 1}},
-      {"\x02"
-       "a",
-       {3, 3, 1}},
-      {std::string("\x02"
-                   "a\0",
-                   3),
-       {6, 6, 1}},
-      {"\x02"
-       "ab",
-       {4, 4, 1}},
-      {"\x02"
-       "b",
-       {1, 5, 2}},
+      {Key(1, "zz"), {2, 2, 1}}, {Key(2, "a"), {3, 3, 1}}, {Key(2, a_nul), {6, 6, 1}},
+      {Key(2, "ab"), {4, 4, 1}}, {Key(2, "b"), {1, 5, 2}},
   };
   EXPECT_EQ(Latest(w), want);
   EXPECT_EQ(Latest(w), want);  // handing them out changes nothing
@@ -117,49 +94,22 @@ TEST(CoalescedWritesTest, SeenPairsStayWithTheirIdentityInTheOrderAdded) {
 
 TEST(CoalescedWritesTest, DroppedKeysAreForgottenAndWrittenAfreshAfter) {
   CoalescedWrites w;
-  w.PutLatest(
-      "\x01"
-      "alice",
-      {1, 1, 1});
-  w.PutLatest(
-      "\x02"
-      "alice"
-      "N1",
-      {1, 1, 1});
-  w.PutLatest(
-      "\x03"
-      "alice"
-      "N1",
-      {1, 1, 1});  // another family: kept
-  w.PutLatest(
-      "\x01"
-      "bob",
-      {1, 1, 1});
+  w.PutLatest(Key(1, "alice"), {1, 1, 1});
+  w.PutLatest(Key(2, "aliceN1"), {1, 1, 1});
+  w.PutLatest(Key(3, "aliceN1"), {1, 1, 1});  // another family: kept
+  w.PutLatest(Key(1, "bob"), {1, 1, 1});
   w.AddSeen("alice", 10, 1);
   w.AddSeen("bob", 11, 2);
   w.AddSeen("alice", 12, 3);
-  w.Drop(
-      [](std::string_view key) { return key[0] != '\x03' && key.substr(1).starts_with("alice"); },
-      "alice");
+  w.Drop([](std::string_view key) { return key[0] != 3 && key.substr(1).starts_with("alice"); },
+         "alice");
   // Written again after the drop: only what came after it.
-  w.PutLatest(
-      "\x02"
-      "alice"
-      "N1",
-      {7, 7, 1});
+  w.PutLatest(Key(2, "aliceN1"), {7, 7, 1});
   w.AddSeen("alice", 13, 4);
   const std::vector<std::pair<std::string, BaselineEntry>> want_latest = {
-      {"\x01"
-       "bob",
-       {1, 1, 1}},
-      {"\x02"
-       "alice"
-       "N1",
-       {7, 7, 1}},
-      {"\x03"
-       "alice"
-       "N1",
-       {1, 1, 1}},
+      {Key(1, "bob"), {1, 1, 1}},
+      {Key(2, "aliceN1"), {7, 7, 1}},
+      {Key(3, "aliceN1"), {1, 1, 1}},
   };
   EXPECT_EQ(Latest(w), want_latest);
   const std::vector<SeenOut> want_seen = {
@@ -175,7 +125,7 @@ TEST(CoalescedWritesTest, ClearedItStartsEmptyAndIsReused) {
     // Enough keys that the tables and the arena grow and are reused.
     for (int i = 0; i < 5000; ++i) {
       const std::string key = absl::StrCat("identity-", i % 1000);
-      w.PutLatest(absl::StrCat("\x01", key), {round, i, 1});
+      w.PutLatest(Key(1, key), {round, i, 1});
       w.AddSeen(key, i, static_cast<uint64_t>(i));
     }
     const auto latest = Latest(w);
