@@ -12,6 +12,19 @@ size_t CoalescedWrites::AddKey(std::string_view key) {
   return offset;
 }
 
+template <typename Entry>
+void CoalescedWrites::OrderByKey(const std::vector<Entry>& entries) {
+  // In key order: the memtable's skip list then finds each key's place from the
+  // previous one's (its insert splice is reused) instead of from the top.
+  order_.clear();
+  for (uint32_t i = 0; i < entries.size(); ++i) {
+    if (!entries[i].dropped) order_.push_back(i);
+  }
+  std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
+    return KeyOf(entries[a].offset, entries[a].size) < KeyOf(entries[b].offset, entries[b].size);
+  });
+}
+
 void CoalescedWrites::PutLatest(std::string_view key, const engine::BaselineEntry& entry) {
   const auto [it, added] = latest_index_.try_emplace(engine::StableHash128Of(key),
                                                      static_cast<uint32_t>(latest_.size()));
@@ -58,15 +71,7 @@ void CoalescedWrites::Drop(absl::FunctionRef<bool(std::string_view key)> drop,
 
 void CoalescedWrites::ForEachLatest(
     absl::FunctionRef<void(std::string_view key, const engine::BaselineEntry& entry)> fn) {
-  // In key order: the memtable's skip list then finds each key's place from the
-  // previous one's (its insert splice is reused) instead of from the top.
-  order_.clear();
-  for (uint32_t i = 0; i < latest_.size(); ++i) {
-    if (!latest_[i].dropped) order_.push_back(i);
-  }
-  std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-    return KeyOf(latest_[a].offset, latest_[a].size) < KeyOf(latest_[b].offset, latest_[b].size);
-  });
+  OrderByKey(latest_);
   for (const uint32_t i : order_) fn(KeyOf(latest_[i].offset, latest_[i].size), latest_[i].entry);
 }
 
@@ -81,13 +86,7 @@ void CoalescedWrites::ForEachSeen(
   order_.assign(starts_.begin(), starts_.end() - 1);  // the next free place of each record
   for (uint32_t p = 0; p < pairs_.size(); ++p) placed_[order_[pairs_[p].record]++] = p;
 
-  order_.clear();
-  for (uint32_t i = 0; i < seen_.size(); ++i) {
-    if (!seen_[i].dropped) order_.push_back(i);
-  }
-  std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-    return KeyOf(seen_[a].offset, seen_[a].size) < KeyOf(seen_[b].offset, seen_[b].size);
-  });
+  OrderByKey(seen_);
   for (const uint32_t i : order_) {
     const Seen& s = seen_[i];
     packed_.clear();

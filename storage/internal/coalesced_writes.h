@@ -79,6 +79,9 @@ class CoalescedWrites {
     return std::string_view(keys_).substr(offset, size);
   }
   size_t AddKey(std::string_view key);  // its offset
+  // order_ = the indices of the entries not dropped, in key order.
+  template <typename Entry>
+  void OrderByKey(const std::vector<Entry>& entries);
 
   std::string keys_;  // every key, once
   std::vector<Latest> latest_;

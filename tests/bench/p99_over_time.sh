@@ -24,7 +24,10 @@ for server in "$@"; do
   "$server" --listen "127.0.0.1:${ports[0]}" --http_listen "127.0.0.1:${ports[1]}" \
     --data_dir "$work/data" >"$work/server.log" 2>&1 &
   pid=$!
-  until grep -q "listening on" "$work/server.log"; do sleep 0.1; done
+  until grep -q "listening on" "$work/server.log"; do
+    kill -0 "$pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }  # it did not start
+    sleep 0.1
+  done
   "$build/tests/bench/trailsentry-load" --server "127.0.0.1:${ports[0]}" --mode unary --clients 4 \
     --rate "$rate" --duration "$seconds" --report "$report" 2>&1 |
     while IFS= read -r line; do
