@@ -340,6 +340,26 @@ Database::~Database() {
 StateBatch::StateBatch(Database& db) : db_(db), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 StateBatch::~StateBatch() = default;
 
+std::unique_ptr<StateBatch> Database::TakeBatch() {
+  {
+    engine::MutexLock lock(&batches_mu_);
+    if (!batches_.empty()) {
+      std::unique_ptr<StateBatch> batch = std::move(batches_.back());
+      batches_.pop_back();
+      return batch;
+    }
+  }
+  return std::make_unique<StateBatch>(*this);
+}
+
+void Database::GiveBackBatch(std::unique_ptr<StateBatch> batch) {
+  if (batch == nullptr || &batch->db_ != this) return;
+  batch->Reset();
+  batch->committed_.clear();
+  engine::MutexLock lock(&batches_mu_);
+  if (batches_.size() < kPooledBatches) batches_.push_back(std::move(batch));
+}
+
 void StateBatch::Reset() {
   batch_->Clear();
   coalesced_.Clear();

@@ -92,6 +92,7 @@ class StateBatch final : public engine::StateWriter {
 
  private:
   friend class Database;
+  friend class Transaction;  // takes committed_ before giving the batch back
   // Empties the batch (after a commit, whether it went through or not).
   void Reset();
   // Coalesces a profile or baseline key's writes: its last value is written.
@@ -292,6 +293,15 @@ class Database final : public engine::StateReader {
   // when the file is not a whole export.
   [[nodiscard]] absl::StatusOr<ImportReport> ImportAccount(const std::string& path);
 
+  // A batch for the next transaction: one an earlier transaction gave back
+  // (its write batch, key arena and tables keep their capacity, so a batch
+  // like the last one grows nothing), or a new one.
+  std::unique_ptr<StateBatch> TakeBatch();
+  // Empties `batch` and keeps it for TakeBatch; at most kPooledBatches are
+  // kept, so what stays allocated is at most what that many batches at once
+  // needed before.
+  void GiveBackBatch(std::unique_ptr<StateBatch> batch);
+
   // Forces a full compaction (expiry runs then); for tests and operators.
   [[nodiscard]] absl::Status CompactAll();
   // Newest event time committed so far: expiry is relative to it, never to the clock.
@@ -380,6 +390,10 @@ class Database final : public engine::StateReader {
   std::vector<std::pair<int, std::function<void(int64_t)>>> listeners_
       ABSL_GUARDED_BY(listeners_mu_);
   int next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 0;
+
+  static constexpr size_t kPooledBatches = 16;
+  engine::Mutex batches_mu_;  // taken once per transaction, never per event
+  std::vector<std::unique_ptr<StateBatch>> batches_ ABSL_GUARDED_BY(batches_mu_);
 
   // Why writes stopped; ok while they go through. Guarded by health_mu_.
   std::atomic<bool> failed_{false};

@@ -145,6 +145,12 @@ absl::Status Database::LoadEventLog(std::string_view prefix, const engine::LogRe
     p.push_back(static_cast<char>(kind));
     return p;
   };
+  // Whether the identity logged anything: a forward seek, which the owner
+  // Bloom filters answer for an identity that did not (most first reads),
+  // where SeekForPrev would still search the memtables for their last key.
+  it->Seek(prefix);
+  if (!it->status().ok()) return FromRocks(it->status(), "reading event log");
+  if (!it->Valid() || !it->key().starts_with(prefix)) return absl::OkStatus();
   // The newest record of any kind: the identity's newest logged event.
   for (LogKind kind : {LogKind::kSeen, LogKind::kBurst, LogKind::kUnusualIp}) {
     const std::string p = kind_prefix(kind);

@@ -6,13 +6,14 @@ namespace trailsentry::storage {
 
 Transaction::Transaction(engine::Engine& engine, Database* db) : engine_(engine), db_(db) {
   if (db_ == nullptr) return;
-  batch_ = std::make_unique<StateBatch>(*db_);
+  batch_ = db_->TakeBatch();
   engine_.BeginBatch(*batch_);
 }
 
 Transaction::~Transaction() {
   if (batch_ != nullptr && !ended_) {
     engine_.EndBatch(*batch_, absl::AbortedError("it was abandoned uncommitted"));
+    db_->GiveBackBatch(std::move(batch_));
   }
 }
 
@@ -21,19 +22,19 @@ absl::Status Transaction::Commit() {
   ended_ = true;
   if (absl::Status earlier = engine_.AwaitCommitTurn(*batch_); !earlier.ok()) {
     engine_.EndBatch(*batch_, earlier);
+    db_->GiveBackBatch(std::move(batch_));
     return absl::UnavailableError(absl::StrCat("an earlier batch failed to commit (",
                                                earlier.message(),
                                                ") and this one may have seen its changes; retry"));
   }
   absl::Status s = db_->Commit(*batch_);
   engine_.EndBatch(*batch_, s);
+  committed_.swap(batch_->committed_);
+  // Ended: the batch goes back now, so a transaction that outlives its
+  // database (kept after the commit) never touches it again.
+  db_->GiveBackBatch(std::move(batch_));
   if (!s.ok()) return absl::UnavailableError(s.message());
   return absl::OkStatus();
-}
-
-const std::vector<v1::AlertChange>& Transaction::committed_changes() const {
-  static const std::vector<v1::AlertChange> kNone;
-  return batch_ == nullptr ? kNone : batch_->committed_changes();
 }
 
 }  // namespace trailsentry::storage

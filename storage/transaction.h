@@ -26,7 +26,8 @@ class Transaction {
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
-  // Where the engine writes this batch's changes; null without a database.
+  // Where the engine writes this batch's changes; null without a database,
+  // and once committed.
   engine::StateWriter* writer() { return batch_.get(); }
 
   // Waits until every earlier batch has ended, then commits. UNAVAILABLE when an
@@ -34,12 +35,14 @@ class Transaction {
   // failed; either way nothing of this batch stands. Call once.
   [[nodiscard]] absl::Status Commit();
   // After Commit: each alert written, as the change log holds it.
-  const std::vector<v1::AlertChange>& committed_changes() const;
+  const std::vector<v1::AlertChange>& committed_changes() const { return committed_; }
 
  private:
   engine::Engine& engine_;
   Database* const db_;
+  // Taken from the database's pool; given back when the transaction ends.
   std::unique_ptr<StateBatch> batch_;
+  std::vector<v1::AlertChange> committed_;
   bool ended_ = false;
 };
 

@@ -180,8 +180,8 @@ void ToProto(const Verdict& v, std::string_view event_id, v1::Verdict* out) {
     if (v.flags & (1u << flag)) out->add_flags(static_cast<v1::VerdictFlag>(flag));
   }
   out->set_exclusion(static_cast<v1::Exclusion>(v.exclusion));
-  out->set_identity(std::string(v.identity));
-  out->set_event_id(std::string(event_id));
+  out->set_identity(v.identity.data(), v.identity.size());
+  out->set_event_id(event_id.data(), event_id.size());
   if (!v.burst_alert_id.empty()) out->add_alert_ids(v.burst_alert_id);
   if (!v.unusual_ip_alert_id.empty()) out->add_alert_ids(v.unusual_ip_alert_id);
 }

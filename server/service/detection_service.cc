@@ -1,5 +1,6 @@
 #include "server/service/detection_service.h"
 
+#include <google/protobuf/arena.h>
 #include <spdlog/spdlog.h>
 
 #include <vector>
@@ -28,13 +29,19 @@ grpc::Status DetectionService::EvaluateOne(grpc::CallbackServerContext* context,
   if (context->deadline() < std::chrono::system_clock::now()) {
     return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before evaluation");
   }
-  v1::EvaluateRequest decoded;
-  if (absl::Status s = DecodeRequest(request, decoded); !s.ok()) return ToGrpcStatus(s);
-  v1::EvaluateResponse evaluated;
-  if (absl::Status s = evaluations_.Evaluate("grpc", tenant, decoded, &evaluated); !s.ok()) {
+  // The request's events and the response's verdicts live in one arena: a few
+  // blocks per request instead of allocations per event.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = size_t{64} << 10;
+  arena_options.max_block_size = size_t{1} << 20;
+  google::protobuf::Arena arena(arena_options);
+  auto* decoded = google::protobuf::Arena::CreateMessage<v1::EvaluateRequest>(&arena);
+  if (absl::Status s = DecodeRequest(request, *decoded); !s.ok()) return ToGrpcStatus(s);
+  auto* evaluated = google::protobuf::Arena::CreateMessage<v1::EvaluateResponse>(&arena);
+  if (absl::Status s = evaluations_.Evaluate("grpc", tenant, *decoded, evaluated); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  return ToGrpcStatus(EncodeResponse(evaluated, *response));
+  return ToGrpcStatus(EncodeResponse(*evaluated, *response));
 }
 
 grpc::ServerUnaryReactor* DetectionService::Evaluate(grpc::CallbackServerContext* context,

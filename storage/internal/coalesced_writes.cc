@@ -102,10 +102,15 @@ void CoalescedWrites::ForEachSeen(
 void CoalescedWrites::Clear() {
   keys_.clear();
   latest_.clear();
-  latest_index_.clear();
   seen_.clear();
-  seen_index_.clear();
   pairs_.clear();
+  // A large table's clear() frees it: reserving what the last batch held
+  // allocates once instead of growing (and rehashing) step by step again.
+  const size_t latest = latest_index_.size(), seen = seen_index_.size();
+  latest_index_.clear();
+  latest_index_.reserve(latest);
+  seen_index_.clear();
+  seen_index_.reserve(seen);
 }
 
 }  // namespace trailsentry::storage::internal

@@ -219,6 +219,59 @@ TEST_F(DatabaseTest, DeletingAnIdentityInABatchKeepsOnlyWhatCameAfter) {
             (BaselineEntry{base, base, 2}));
 }
 
+// Transactions reuse batches (issue 8: a batch like the last grows nothing):
+// a batch given back uncommitted, or after its commit, comes back empty, and
+// nothing of what it held before reaches the disk or its next commit's alerts.
+TEST_F(DatabaseTest, ABatchGivenBackComesBackEmpty) {
+  const int64_t base = 1773567000000;
+  std::unique_ptr<storage::StateBatch> batch = db_->TakeBatch();
+  storage::StateBatch* const first = batch.get();
+  batch->PutProfile("default", "arn:abandoned", {base, base, 1});
+  batch->PutBaseline("default", "arn:abandoned", Net("203.0.113.1/32"), {base, base, 1});
+  batch->PutAccountBaseline("default", "111122223333", Net("203.0.113.1/32"), {base, base, 1});
+  batch->PutEvent("default", "arn:abandoned", {engine::LogKind::kSeen, base, 1});
+  batch->PutTrusted("default", engine::TrustScope::kIdentity, "arn:abandoned",
+                    {Net("192.0.2.0/24")});
+  batch->PutAlert(MakeAlert("abandoned-alert", "arn:abandoned", base));
+  db_->GiveBackBatch(std::move(batch));  // uncommitted
+
+  batch = db_->TakeBatch();
+  EXPECT_EQ(batch.get(), first);  // reused, not a new one
+  EXPECT_EQ(batch->writes(), 0u);
+  EXPECT_EQ(batch->newest(), INT64_MIN);
+  batch->PutProfile("default", "arn:kept", {base, base + 10, 2});
+  batch->PutAlert(MakeAlert("kept-alert", "arn:kept", base + 10));
+  ASSERT_TRUE(db_->Commit(*batch).ok());
+  ASSERT_EQ(batch->committed_changes().size(), 1u);
+  EXPECT_EQ(batch->committed_changes()[0].alert().alert_id(), "kept-alert");
+  db_->GiveBackBatch(std::move(batch));
+
+  batch = db_->TakeBatch();  // after a commit: no alerts of that commit left
+  EXPECT_EQ(batch.get(), first);
+  EXPECT_TRUE(batch->committed_changes().empty());
+  batch->PutProfile("default", "arn:second", {base + 20, base + 20, 1});
+  ASSERT_TRUE(db_->Commit(*batch).ok());
+  EXPECT_TRUE(batch->committed_changes().empty());
+  db_->GiveBackBatch(std::move(batch));
+  Open();
+
+  auto abandoned = db_->LoadIdentity("default", "arn:abandoned", kReach).value();
+  EXPECT_FALSE(abandoned.profile.has_value());
+  EXPECT_TRUE(abandoned.networks.empty());
+  EXPECT_TRUE(abandoned.events.empty());
+  EXPECT_TRUE(abandoned.trusted.empty());
+  EXPECT_EQ(
+      db_->LoadAccountBaseline("default", "111122223333", Net("203.0.113.1/32")).value().count, 0);
+  EXPECT_EQ(db_->LoadIdentity("default", "arn:kept", kReach).value().profile,
+            (BaselineEntry{base, base + 10, 2}));
+  EXPECT_EQ(db_->LoadIdentity("default", "arn:second", kReach).value().profile,
+            (BaselineEntry{base + 20, base + 20, 1}));
+  auto alerts = db_->ListAlerts(Query("default"));
+  ASSERT_TRUE(alerts.ok()) << alerts.status();
+  ASSERT_EQ(alerts->alerts.size(), 1u);
+  EXPECT_EQ(alerts->alerts[0].alert_id(), "kept-alert");
+}
+
 // Column families keyed by owner have Bloom filters of owners (issue 8):
 // whether an owner's records are in the memtable, in flushed SST files or split
 // between both, and whatever the owners' names share, reads find exactly that
