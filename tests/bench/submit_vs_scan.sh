@@ -7,6 +7,7 @@
 #   tests/bench/submit_vs_scan.sh BUILD_DIR FILE.jsonl [ROUNDS] [CONCURRENCY...]
 #   tests/bench/submit_vs_scan.sh build /tmp/w1m.jsonl 2 1 2 4
 set -euo pipefail
+source "$(dirname "$0")/bench_lib.sh"
 build=$1 file=$2 rounds=${3:-2}
 shift $(($# < 3 ? $# : 3))
 levels=("$@")
@@ -32,16 +33,7 @@ for ((r = 1; r <= rounds; r++)); do
   rm -rf "$work/scan"
   measure "scan --threads 1 (persisted)" "$build/client/trailsentry" scan --threads 1 --data_dir "$work/scan" "$file"
   for c in "${levels[@]}"; do
-    rm -rf "$work/data"
-    "$build/server/trailsentryd" --listen 127.0.0.1:0 --http_listen 127.0.0.1:0 --data_dir "$work/data" \
-      >"$work/server.log" 2>&1 &
-    server_pid=$!
-    port=""
-    for _ in $(seq 1 100); do
-      port=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$work/server.log" | head -n1)
-      [[ -n $port ]] && break
-      sleep 0.1
-    done
+    start_server "$build/server/trailsentryd" "$work/data" "$work/server.log"
     measure "submit --concurrency $c" "$build/client/trailsentry" submit --concurrency "$c" \
       --server "127.0.0.1:$port" "$file"
     kill $server_pid
