@@ -208,11 +208,13 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   }();
   (void)kLowered;
   db_options.keep_log_file_num = 5;
-  // Acknowledged commits are in the WAL: a WAL that cannot be replayed whole is
-  // refused, never silently cut short (see RepairWal).
+  // Acknowledged commits are in the WAL. Its last record may be cut short by a
+  // crash inside its append (kill -9, the OOM killer): that commit never
+  // returned, so nothing acknowledged is lost by dropping it. Damage anywhere
+  // else is refused, never silently cut short (see Repair).
   db_options.wal_recovery_mode = options.salvage_wal
                                      ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
-                                     : rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+                                     : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   // Memory is bounded: all memtables together flush past memtable_bytes.
   const auto& server = options.config->server;
   db_options.write_buffer_manager =

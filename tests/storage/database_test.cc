@@ -272,6 +272,47 @@ TEST_F(DatabaseTest, ABatchGivenBackComesBackEmpty) {
   EXPECT_EQ(alerts->alerts[0].alert_id(), "kept-alert");
 }
 
+// A process killed inside a write-ahead log append (kill -9, the OOM killer)
+// can leave that last record cut short: its commit never returned, so nothing
+// acknowledged is in it. The directory opens without it (it used to be refused
+// as damaged until an operator ran `admin repair`: faults_e2e_test's kill -9
+// loop met it under ASan); commits before it are all there.
+TEST_F(DatabaseTest, ALastLogRecordCutShortByACrashIsDroppedAndTheRestKept) {
+  const int64_t base = 1773567000000;
+  {
+    storage::StateBatch batch(*db_);
+    batch.PutProfile("default", "arn:acknowledged", {base, base, 1});
+    ASSERT_TRUE(db_->Commit(batch).ok());
+  }
+  {
+    storage::StateBatch batch(*db_);
+    batch.PutProfile("default", "arn:in-flight", {base, base, 1});
+    for (int i = 0; i < 200; ++i) {
+      batch.PutBaseline("default", "arn:in-flight",
+                        Net(absl::StrCat("198.51.", i / 250, ".", i % 250, "/32").c_str()),
+                        {base, base, 1});
+    }
+    ASSERT_TRUE(db_->Commit(batch).ok());
+  }
+  db_.reset();  // with the WAL on, nothing is flushed: the log holds both commits
+  std::filesystem::path wal;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path() + "/data")) {
+    if (entry.path().extension() == ".log" &&
+        (wal.empty() || entry.file_size() > std::filesystem::file_size(wal))) {
+      wal = entry.path();
+    }
+  }
+  ASSERT_FALSE(wal.empty());
+  std::filesystem::resize_file(wal, std::filesystem::file_size(wal) - 100);  // the append cut
+
+  Open();
+  EXPECT_EQ(db_->LoadIdentity("default", "arn:acknowledged", kReach).value().profile,
+            (BaselineEntry{base, base, 1}));
+  auto cut = db_->LoadIdentity("default", "arn:in-flight", kReach).value();
+  EXPECT_FALSE(cut.profile.has_value());
+  EXPECT_TRUE(cut.networks.empty());
+}
+
 // Column families keyed by owner have Bloom filters of owners (issue 8):
 // whether an owner's records are in the memtable, in flushed SST files or split
 // between both, and whatever the owners' names share, reads find exactly that
