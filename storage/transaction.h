@@ -38,6 +38,9 @@ class Transaction {
   const std::vector<v1::AlertChange>& committed_changes() const { return committed_; }
 
  private:
+  // Ends the engine's batch with `committed` and gives the batch back.
+  void End(const absl::Status& committed);
+
   engine::Engine& engine_;
   Database* const db_;
   // Taken from the database's pool; given back when the transaction ends.
