@@ -19,7 +19,7 @@ namespace {
 using simdjson::dom::element;
 
 size_t SkipSpace(std::string_view s, size_t pos) {
-  if (pos == 0 && s.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;  // UTF-8 byte order mark
+  if (pos == 0 && s.starts_with("\xEF\xBB\xBF")) pos = 3;  // UTF-8 byte order mark
   while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\n' || s[pos] == '\r' || s[pos] == '\t')) {
     ++pos;
   }
@@ -281,19 +281,28 @@ class FileSource {
   // Appends up to `max` bytes to `out`; returns how many (0 at the end).
   absl::StatusOr<size_t> Read(std::string& out, size_t max) {
     if (!started_) {
+      // The first two bytes say whether it is gzip. They are kept, not read
+      // again: a pipe (/dev/stdin, a process substitution) cannot rewind.
       started_ = true;
-      unsigned char magic[2] = {0, 0};
-      const size_t got = std::fread(magic, 1, 2, f_);
-      if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        gzip_ = true;
+      in_.resize(2);
+      in_.resize(std::fread(in_.data(), 1, 2, f_));
+      gzip_ = in_.size() == 2 && static_cast<unsigned char>(in_[0]) == 0x1f &&
+              static_cast<unsigned char>(in_[1]) == 0x8b;
+      if (gzip_) {
         if (inflateInit2(&zs_, 15 + 32) != Z_OK) return absl::InternalError("gzip: init failed");
+        zs_.next_in = reinterpret_cast<Bytef*>(in_.data());
+        zs_.avail_in = static_cast<uInt>(in_.size());
       }
-      std::rewind(f_);
     }
     const size_t old = out.size();
     out.resize(old + max);
-    size_t n = gzip_ ? 0 : std::fread(out.data() + old, 1, max, f_);
-    if (gzip_) {
+    size_t n = 0;
+    if (!gzip_) {
+      const size_t head = std::min(max, in_.size());  // the bytes read to tell
+      std::copy_n(in_.data(), head, out.data() + old);
+      in_.erase(0, head);
+      n = head + std::fread(out.data() + old + head, 1, max - head, f_);
+    } else {
       zs_.next_out = reinterpret_cast<Bytef*>(out.data() + old);
       zs_.avail_out = static_cast<uInt>(max);
       while (zs_.avail_out > 0 && !done_) {

@@ -3,6 +3,7 @@
 #include "server/engine/record_reader.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <map>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "server/engine/engine.h"
 #include "server/engine/event_classifier.h"
@@ -203,6 +205,37 @@ TEST(RecordReader, FilesWithLinesLongerThanTheBuffer) {
                     .ok())
         << path;
     EXPECT_EQ(fields, (std::vector<std::string>{"ok", "userAgent", "ok"})) << path;
+  }
+}
+
+// A pipe (`scan /dev/stdin`, `scan <(aws s3 cp ... -)`) cannot rewind: the two
+// bytes read to tell gzip from plain text must not be lost (they were).
+TEST(RecordReader, PipesAreReadFromTheirFirstByte) {
+  TempDir dir;
+  const std::string a = Record().Action("ListUsers").Json(),
+                    b = Record().Action("ListRoles").Json();
+  const std::map<std::string, std::string> inputs = {
+      {"s3 delivery", "{\"Records\":[" + a + "," + b + "]}"},
+      {"json lines", a + "\n" + b + "\n"},
+      {"json lines gz", Gzip(a + "\n" + b + "\n")},
+      {"s3 delivery gz", Gzip("{\"Records\":[" + a + "," + b + "]}")},
+  };
+  RecordReader reader;
+  for (const auto& [name, bytes] : inputs) {
+    const std::string fifo = dir.path() + "/pipe";
+    std::filesystem::remove(fifo);
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << name;
+    std::thread writer([&fifo, &bytes] { std::ofstream(fifo, std::ios::binary) << bytes; });
+    std::vector<std::string> names;
+    const absl::Status st = reader.ReadFile(fifo, [&](size_t, const RecordOrError& r) {
+      ASSERT_EQ(r.error, nullptr) << name << ": " << r.error->reason;
+      engine::Event ev;
+      ASSERT_FALSE(engine::ParseRecord(r.record, ev)) << name;
+      names.emplace_back(ev.event_name);
+    });
+    writer.join();
+    EXPECT_TRUE(st.ok()) << name << ": " << st;
+    EXPECT_EQ(names, (std::vector<std::string>{"ListUsers", "ListRoles"})) << name;
   }
 }
 
