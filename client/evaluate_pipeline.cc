@@ -30,7 +30,7 @@ struct EvaluatePipeline::Stream {
     while (true) {
       v1::EvaluateResponse response;
       const bool ok = rw->Read(&response);
-      std::lock_guard<std::mutex> lock(mu);
+      std::scoped_lock lock(mu);
       if (!ok) {
         ended = true;
         cv.notify_all();

@@ -56,7 +56,7 @@ absl::StatusOr<AlertPage> Database::ListAlerts(const AlertQuery& q) {
       by_identity ? keys::Identity(q.tenant, q.identity) : keys::Tenant(q.tenant);
   std::string start;  // iterate backwards from here (exclusive)
   if (!q.page_token.empty()) {
-    if (!absl::WebSafeBase64Unescape(q.page_token, &start) || start.rfind(prefix, 0) != 0) {
+    if (!absl::WebSafeBase64Unescape(q.page_token, &start) || !start.starts_with(prefix)) {
       return absl::InvalidArgumentError("page_token is not from this query");
     }
   } else {
@@ -76,7 +76,7 @@ absl::StatusOr<AlertPage> Database::ListAlerts(const AlertQuery& q) {
   std::string last_key;
   for (; it->Valid(); it->Prev()) {
     const std::string_view key = it->key().ToStringView();
-    if (key.rfind(prefix, 0) != 0 || key < since_key) break;
+    if (!key.starts_with(prefix) || key < since_key) break;
     const std::string_view alert_id = key.substr(prefix.size() + 8);
     absl::StatusOr<std::optional<v1::Alert>> alert = GetAlert(q.tenant, alert_id);
     if (!alert.ok()) return alert.status();

@@ -122,7 +122,7 @@ std::string EncodeWatermark(int64_t t) {
 // itself (a full disk: it polls for room and resumes) or needs Resume().
 class HealthListener final : public rocksdb::EventListener {
  public:
-  enum State { kOk, kRecovering, kStopped };
+  enum State : uint8_t { kOk, kRecovering, kStopped };
   State state() const { return state_.load(std::memory_order_acquire); }
 
   void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* error) override {

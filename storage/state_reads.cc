@@ -127,7 +127,7 @@ Database::LoadHostile() {
     std::optional<std::string_view> tenant = keys::ReadComponent(key, pos);
     if (!tenant || pos >= key.size() || key[pos] != 'h') continue;
     const std::string prefix = keys::TrustedPrefix(*tenant, engine::TrustScope::kHostile, "");
-    if (key.rfind(prefix, 0) != 0) continue;
+    if (!key.starts_with(prefix)) continue;
     std::optional<engine::TrustedNetwork> t =
         DecodeTrusted(key.substr(prefix.size()), it->value().ToStringView());
     if (t) out.emplace_back(std::string(*tenant), *t);

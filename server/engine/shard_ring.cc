@@ -17,7 +17,7 @@ uint32_t Crc32(uint32_t crc, std::string_view bytes) {
 void SplitHostPort(std::string_view server, std::string_view& host, std::string_view& port) {
   host = server;
   port = {};
-  if (server.size() >= 5 && server.substr(0, 5) == "unix:") {
+  if (server.starts_with("unix:")) {
     host = server.substr(5);
     return;
   }

@@ -192,7 +192,7 @@ class ScanRun {
     try {
       MutexLock lock(&mu_);
       buffers_.push_back(std::move(unit.input.bytes));
-    } catch (const std::exception&) {
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch)
       // A spare buffer fewer: the splitter allocates another.
     }
     if (worker.batch && worker.batch->evaluated() >= kCommitEvents) Commit(worker);

@@ -7,8 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdlib>
-
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -85,8 +84,8 @@ void ConnectionReaper::Sweep() {
   engine::MutexLock lock(&mu_);
   for (auto& [key, peer] : peers_) peer.seen = false;
   while (dirent* e = readdir(dir)) {
-    const int fd = std::atoi(e->d_name);
-    if (fd <= 2 || fd == dirfd(dir)) continue;
+    int fd = -1;
+    if (!absl::SimpleAtoi(e->d_name, &fd) || fd <= 2 || fd == dirfd(dir)) continue;  // ".", ".."
     int listening = 0;
     socklen_t len = sizeof listening;
     if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening) continue;

@@ -33,8 +33,8 @@ std::optional<std::string> Find(std::string_view bytes, const Descriptor& type,
     const FieldDescriptor* fd = type.FindFieldByNumber(f.number());
     if (fd == nullptr) continue;
     const int n = seen[f.number()]++;
-    const std::string name = fd->is_repeated() ? absl::StrCat(path, fd->name(), "[", n, "]")
-                                               : absl::StrCat(path, fd->name());
+    std::string name = fd->is_repeated() ? absl::StrCat(path, fd->name(), "[", n, "]")
+                                         : absl::StrCat(path, fd->name());
     if (fd->type() == FieldDescriptor::TYPE_STRING && !engine::IsValidUtf8(f.length_delimited())) {
       return name;
     }

@@ -28,7 +28,7 @@ bool IsLoopback(const std::string& listen) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(

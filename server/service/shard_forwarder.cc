@@ -153,7 +153,7 @@ absl::Status ShardForwarder::Forward(std::string_view authorization,
     for (size_t c = 0; c < parts[i].chunks.size(); ++c) {
       if (failed.ok()) {
         failed = c < answer.size() && answer[c].ok()
-                     ? merge.Add(parts[i].chunks[c].indexes, *std::move(answer[c]))
+                     ? merge.Add(parts[i].chunks[c].indexes, std::move(*answer[c]))
                      : answer.back().status();
       }
       if (failed.ok()) continue;
