@@ -57,7 +57,7 @@ expect_eq "$(final_alerts "${outs[@]}")" "$(final_alerts "$WORK/p1.jsonl")" \
 # (a message and a non-zero exit): never exit 0 with other alerts. (Not under
 # AddressSanitizer, which reserves terabytes of address space for itself.)
 limits="200000 400000 700000 1500000"
-case "$(ldd "$TRAILSENTRY" 2>/dev/null)" in *libasan*) limits="" ;; esac
+if [[ "$(sanitizer_of "$TRAILSENTRY")" == address ]]; then limits=""; fi
 for limit in $limits; do
   rm -rf "$WORK/limited"
   set +e

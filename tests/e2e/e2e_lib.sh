@@ -16,6 +16,18 @@ fail() {
   exit 1
 }
 
+# Prints "address" or "thread" when BIN was built with that sanitizer, else
+# nothing. Reads the dynamic symbols: GCC links the sanitizer runtime as a shared
+# library, clang links it statically and exports its entry points.
+sanitizer_of() {
+  local symbols
+  symbols="$(nm -D "$1" 2>/dev/null)"
+  case "$symbols" in
+    *__asan_init*) echo address ;;
+    *__tsan_init*) echo thread ;;
+  esac
+}
+
 # Starts trailsentryd on free ports, on $DATA_DIR (default $WORK/data); sets PORT
 # (gRPC), HTTP_PORT and SERVER_PID.
 start_server() {

@@ -90,7 +90,7 @@ read -r rss_kb rc < <(run_measured /dev/null "$WORK/big.txt" "$TRAILSENTRY" subm
 expect_eq "$rc" "0" "submit of the big file: $(tail -n 2 "$WORK/big.txt")"
 expect_contains "$WORK/big.txt" "210000 accepted, 0 rejected" "every record of the big file"
 max_rss_kb=$((100 * 1024))
-case "$(ldd "$TRAILSENTRY" 2>/dev/null)" in *libasan* | *libtsan*) max_rss_kb=$((1024 * 1024)) ;; esac
+if [[ -n "$(sanitizer_of "$TRAILSENTRY")" ]]; then max_rss_kb=$((1024 * 1024)); fi
 [[ "$rss_kb" -gt 1000 && "$rss_kb" -lt "$max_rss_kb" ]] || fail "submit's RSS was $rss_kb KiB for a $(du -m "$WORK/big.jsonl" | cut -f1) MB file"
 echo "submit e2e: $(du -m "$WORK/big.jsonl" | cut -f1) MB file, client peak RSS $((rss_kb / 1024)) MB"
 rm -f "$WORK/big.jsonl"
