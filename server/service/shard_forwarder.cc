@@ -151,10 +151,10 @@ absl::Status ShardForwarder::Forward(std::string_view authorization,
     Answers answer = answers[i].get();
     absl::Status failed;
     for (size_t c = 0; c < parts[i].chunks.size(); ++c) {
-      if (failed.ok()) {
-        failed = c < answer.size() && answer[c].ok()
-                     ? merge.Add(parts[i].chunks[c].indexes, std::move(*answer[c]))
-                     : answer.back().status();
+      if (failed.ok() && c < answer.size() && answer[c].ok()) {
+        failed = merge.Add(parts[i].chunks[c].indexes, std::move(*answer[c]));
+      } else if (failed.ok()) {
+        failed = answer.back().status();
       }
       if (failed.ok()) continue;
       const std::string why = absl::StrCat(
