@@ -16,10 +16,13 @@
 //   parse-ceiling [--fields] workload.jsonl [REPEATS]
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <system_error>
 
 #include "server/engine/event.h"
 #include "server/engine/record_parser.h"
@@ -38,9 +41,9 @@ int main(int argc, char** argv) {
   trailsentry::engine::RecordReader reader;
   trailsentry::engine::Event event;
   double best = 0;
-  size_t records = 0, errors = 0, bytes = 0;
+  size_t records = 0, errors = 0;
   for (int pass = 0; pass < repeats; ++pass) {
-    records = errors = bytes = 0;
+    records = errors = 0;
     const auto start = std::chrono::steady_clock::now();
     const absl::Status st =
         reader.ReadFile(path, [&](size_t, const trailsentry::engine::RecordOrError& r) {
@@ -58,12 +61,8 @@ int main(int argc, char** argv) {
     }
     best = pass == 0 ? secs : std::min(best, secs);
   }
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f != nullptr) {
-    std::fseek(f, 0, SEEK_END);
-    bytes = static_cast<size_t>(std::ftell(f));
-    std::fclose(f);
-  }
+  std::error_code ec;
+  const uintmax_t bytes = std::filesystem::file_size(path, ec);  // 0 for a pipe
   std::printf(
       "parse-ceiling%s: %zu records (%zu errors) in %.2fs (best of %d): %.0f records/s, %.0f "
       "MB/s\n",
