@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
     best = pass == 0 ? secs : std::min(best, secs);
   }
   std::error_code ec;
-  const uintmax_t bytes = std::filesystem::file_size(path, ec);  // 0 for a pipe
+  uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (ec) bytes = 0;  // not a regular file: no MB/s (file_size gives uintmax_t(-1))
   std::printf(
       "parse-ceiling%s: %zu records (%zu errors) in %.2fs (best of %d): %.0f records/s, %.0f "
       "MB/s\n",
