@@ -370,32 +370,29 @@ void StateBatch::Reset() {
   newest_ = INT64_MIN;
 }
 
-void StateBatch::PutLatest(int cf, std::string_view tenant, std::string_view name,
-                           const engine::Network* network, const engine::BaselineEntry& entry) {
-  // The key is built in a reused buffer: a key already written in this batch
-  // (the common case) costs no allocation.
-  key_.assign(1, static_cast<char>(cf));
-  keys::AppendIdentity(key_, tenant, name);
-  if (network != nullptr) keys::AppendNetwork(key_, *network);
-  coalesced_.PutLatest(key_, entry);
+void StateBatch::PutLatest(int cf, const internal::Owner& owner, const engine::Network* network,
+                           const engine::BaselineEntry& entry) {
+  coalesced_.PutLatest(static_cast<char>(cf), owner,
+                       network != nullptr ? keys::EncodeNetwork(*network) : keys::NetworkBytes{},
+                       entry);
   newest_ = std::max(newest_, entry.last_seen);
   ++writes_;
 }
 
 void StateBatch::PutProfile(std::string_view tenant, std::string_view identity,
                             const engine::IdentityProfile& profile) {
-  PutLatest(Database::kIdentity, tenant, identity, nullptr, profile);
+  PutLatest(Database::kIdentity, identity_.Of(tenant, identity), nullptr, profile);
 }
 
 void StateBatch::PutBaseline(std::string_view tenant, std::string_view identity,
                              const engine::Network& network, const engine::BaselineEntry& entry) {
-  PutLatest(Database::kBaseline, tenant, identity, &network, entry);
+  PutLatest(Database::kBaseline, identity_.Of(tenant, identity), &network, entry);
 }
 
 void StateBatch::PutAccountBaseline(std::string_view tenant, std::string_view account,
                                     const engine::Network& network,
                                     const engine::BaselineEntry& entry) {
-  PutLatest(Database::kAccountBaseline, tenant, account, &network, entry);
+  PutLatest(Database::kAccountBaseline, account_.Of(tenant, account), &network, entry);
 }
 
 void StateBatch::PutAlert(const engine::Alert& alert) {
@@ -436,9 +433,7 @@ void StateBatch::PutEvent(std::string_view tenant, std::string_view identity,
   ++writes_;
   if (e.kind == engine::LogKind::kSeen) {
     // Seen-only records of one identity are packed into one record per batch.
-    key_.clear();
-    keys::AppendIdentity(key_, tenant, identity);
-    coalesced_.AddSeen(key_, e.time, e.id_hash);
+    coalesced_.AddSeen(identity_.Of(tenant, identity), e.time, e.id_hash);
     return;
   }
   std::string value;
@@ -464,12 +459,8 @@ void StateBatch::DeleteEvent(std::string_view tenant, std::string_view identity,
 void StateBatch::DeleteIdentity(std::string_view tenant, std::string_view identity) {
   const std::string prefix = keys::Identity(tenant, identity);
   // What this batch wrote of the identity before is dropped with it.
-  coalesced_.Drop(
-      [&](std::string_view key) {
-        return (key[0] == Database::kIdentity || key[0] == Database::kBaseline) &&
-               key.substr(1).starts_with(prefix);
-      },
-      prefix);
+  coalesced_.Drop(identity_.Of(tenant, identity),
+                  [](char cf) { return cf == Database::kIdentity || cf == Database::kBaseline; });
   batch_->Delete(db_.cf(Database::kIdentity), prefix);
   batch_->DeleteRange(db_.cf(Database::kBaseline), prefix, keys::PrefixEnd(prefix));
   const std::string trusted = keys::TrustedPrefix(tenant, engine::TrustScope::kIdentity, identity);

@@ -96,13 +96,16 @@ class StateBatch final : public engine::StateWriter {
   // Empties the batch (after a commit, whether it went through or not).
   void Reset();
   // Coalesces a profile or baseline key's writes: its last value is written.
-  void PutLatest(int cf, std::string_view tenant, std::string_view name,
-                 const engine::Network* network, const engine::BaselineEntry& entry);
+  void PutLatest(int cf, const internal::Owner& owner, const engine::Network* network,
+                 const engine::BaselineEntry& entry);
 
   Database& db_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   // Profiles, baselines and seen-only event records, written at Commit.
   internal::CoalescedWrites coalesced_;
+  // The identity and the account last written: an event writes its identity's
+  // entries and its account's, and the next event most often the same again.
+  internal::LastOwner identity_, account_;
   // The last state of each alert the batch changed, by its alerts key.
   struct PendingAlert {
     v1::Alert proto;

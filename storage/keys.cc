@@ -1,5 +1,7 @@
 #include "storage/keys.h"
 
+#include <cstring>
+
 #include "server/engine/account_baselines.h"
 
 namespace trailsentry::storage::keys {
@@ -58,11 +60,17 @@ void AppendIdentity(std::string& key, std::string_view tenant, std::string_view 
   AppendComponent(key, identity);
 }
 
-void AppendNetwork(std::string& key, const engine::Network& network) {
+NetworkBytes EncodeNetwork(const engine::Network& network) {
   const bool v4 = network.address().is_v4();
-  // One tag byte: the IPv4 prefix (0..32), or 64 + the IPv6 prefix (64..192).
-  key.push_back(static_cast<char>(v4 ? network.prefix() : 64 + network.prefix()));
-  key.append(reinterpret_cast<const char*>(network.address().bytes().data()), v4 ? 4 : 16);
+  NetworkBytes out;
+  out.bytes[0] = static_cast<char>(v4 ? network.prefix() : 64 + network.prefix());
+  out.size = v4 ? 5 : 17;
+  std::memcpy(out.bytes.data() + 1, network.address().bytes().data(), out.size - 1u);
+  return out;
+}
+
+void AppendNetwork(std::string& key, const engine::Network& network) {
+  key.append(EncodeNetwork(network).view());
 }
 
 std::string EventLogPrefix(std::string_view tenant, std::string_view identity,

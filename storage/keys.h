@@ -6,6 +6,7 @@
 #ifndef TRAILSENTRY_STORAGE_KEYS_H_
 #define TRAILSENTRY_STORAGE_KEYS_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +28,14 @@ uint64_t ReadBigEndian64(std::string_view bytes);
 std::string Identity(std::string_view tenant, std::string_view identity);
 // The same keys appended to `key` (no allocation once `key` has grown).
 void AppendIdentity(std::string& key, std::string_view tenant, std::string_view identity);
+// A network as keys hold it: one tag byte (the IPv4 prefix 0..32, or 64 + the
+// IPv6 prefix) and the address's 4 or 16 bytes. Empty: no network.
+struct NetworkBytes {
+  std::array<char, 17> bytes{};
+  uint8_t size = 0;
+  std::string_view view() const { return {bytes.data(), size}; }
+};
+NetworkBytes EncodeNetwork(const engine::Network& network);
 void AppendNetwork(std::string& key, const engine::Network& network);
 // tenant | identity | network
 std::string Baseline(std::string_view tenant, std::string_view identity,

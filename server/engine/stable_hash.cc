@@ -20,20 +20,40 @@ uint64_t Load(const char* p, size_t n) {  // n <= 8, little-endian
   return v;
 }
 
-}  // namespace
-
-uint64_t StableHash64(std::string_view bytes, uint64_t seed) {
+// StableHash64 of `bytes` under each of `seeds`, in one pass: each 16 bytes are
+// loaded once and fed to every seed's chain.
+template <size_t kSeeds>
+void StableHashes(std::string_view bytes, const uint64_t (&seeds)[kSeeds],
+                  uint64_t (&out)[kSeeds]) {
   const char* p = bytes.data();
   size_t n = bytes.size();
-  uint64_t h = seed ^ Mum(seed ^ kP0, n ^ kP1);
+  uint64_t h[kSeeds];
+  for (size_t i = 0; i < kSeeds; ++i) h[i] = seeds[i] ^ Mum(seeds[i] ^ kP0, n ^ kP1);
   while (n >= 16) {
-    h = Mum(Load(p, 8) ^ kP1, Load(p + 8, 8) ^ h);
+    const uint64_t a = Load(p, 8) ^ kP1, b = Load(p + 8, 8);
+    for (size_t i = 0; i < kSeeds; ++i) h[i] = Mum(a, b ^ h[i]);
     p += 16;
     n -= 16;
   }
   const uint64_t a = n >= 8 ? Load(p, 8) : Load(p, n);
   const uint64_t b = n > 8 ? Load(p + 8, n - 8) : 0;
-  return Mum(kP1 ^ bytes.size(), Mum(a ^ kP1 ^ h, b ^ kP2 ^ h));
+  for (size_t i = 0; i < kSeeds; ++i) {
+    out[i] = Mum(kP1 ^ bytes.size(), Mum(a ^ kP1 ^ h[i], b ^ kP2 ^ h[i]));
+  }
+}
+
+}  // namespace
+
+uint64_t StableHash64(std::string_view bytes, uint64_t seed) {
+  uint64_t out[1];
+  StableHashes(bytes, {seed}, out);
+  return out[0];
+}
+
+StableHash128 StableHash128Of(std::string_view bytes) {
+  uint64_t out[2];
+  StableHashes(bytes, {kStableHash128High, kStableHash128Low}, out);
+  return {out[0], out[1]};
 }
 
 }  // namespace trailsentry::engine

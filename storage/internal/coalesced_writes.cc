@@ -1,14 +1,27 @@
 #include "storage/internal/coalesced_writes.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "storage/keys.h"
 
 namespace trailsentry::storage::internal {
 
-size_t CoalescedWrites::AddKey(std::string_view key) {
+Owner LastOwner::Of(std::string_view tenant, std::string_view name) {
+  if (!set_ || tenant != tenant_ || name != name_) {
+    tenant_.assign(tenant);
+    name_.assign(name);
+    key_.clear();
+    keys::AppendIdentity(key_, tenant, name);
+    hash_ = engine::StableHash128Of(key_);
+    set_ = true;
+  }
+  return {key_, hash_};
+}
+
+size_t CoalescedWrites::AddKey(std::initializer_list<std::string_view> parts) {
   const size_t offset = keys_.size();
-  keys_.append(key);
+  for (std::string_view part : parts) keys_.append(part);
   return offset;
 }
 
@@ -25,26 +38,37 @@ void CoalescedWrites::OrderByKey(const std::vector<Entry>& entries) {
   });
 }
 
-void CoalescedWrites::PutLatest(std::string_view key, const engine::BaselineEntry& entry) {
-  const auto [it, added] = latest_index_.try_emplace(engine::StableHash128Of(key),
+engine::StableHash128 CoalescedWrites::EntryId(const engine::StableHash128& owner, char cf,
+                                               std::string_view network) {
+  char bytes[2 * sizeof(uint64_t) + 1 + sizeof(keys::NetworkBytes::bytes)];
+  std::memcpy(bytes, &owner.high, sizeof owner.high);
+  std::memcpy(bytes + sizeof owner.high, &owner.low, sizeof owner.low);
+  bytes[2 * sizeof(uint64_t)] = cf;
+  std::memcpy(bytes + 2 * sizeof(uint64_t) + 1, network.data(), network.size());
+  return engine::StableHash128Of(
+      std::string_view(bytes, 2 * sizeof(uint64_t) + 1 + network.size()));
+}
+
+void CoalescedWrites::PutLatest(char cf, const Owner& owner, const keys::NetworkBytes& network,
+                                const engine::BaselineEntry& entry) {
+  const auto [it, added] = latest_index_.try_emplace(EntryId(owner.hash, cf, network.view()),
                                                      static_cast<uint32_t>(latest_.size()));
   if (!added) {
     latest_[it->second].entry = entry;
     return;
   }
   Latest& l = latest_.emplace_back();
-  l.offset = AddKey(key);
-  l.size = static_cast<uint32_t>(key.size());
+  l.offset = AddKey({std::string_view(&cf, 1), owner.key, network.view()});
+  l.size = static_cast<uint32_t>(keys_.size() - l.offset);
   l.entry = entry;
 }
 
-void CoalescedWrites::AddSeen(std::string_view identity_key, int64_t time, uint64_t id_hash) {
-  const auto [it, added] = seen_index_.try_emplace(engine::StableHash128Of(identity_key),
-                                                   static_cast<uint32_t>(seen_.size()));
+void CoalescedWrites::AddSeen(const Owner& owner, int64_t time, uint64_t id_hash) {
+  const auto [it, added] = seen_index_.try_emplace(owner.hash, static_cast<uint32_t>(seen_.size()));
   if (added) {
     Seen& s = seen_.emplace_back();
-    s.offset = AddKey(identity_key);
-    s.size = static_cast<uint32_t>(identity_key.size());
+    s.offset = AddKey({owner.key});
+    s.size = static_cast<uint32_t>(owner.key.size());
   }
   Seen& s = seen_[it->second];
   ++s.pairs;
@@ -53,16 +77,17 @@ void CoalescedWrites::AddSeen(std::string_view identity_key, int64_t time, uint6
   pairs_.push_back({it->second, time, id_hash});
 }
 
-void CoalescedWrites::Drop(absl::FunctionRef<bool(std::string_view key)> drop,
-                           std::string_view identity_key) {
+void CoalescedWrites::Drop(const Owner& owner, absl::FunctionRef<bool(char cf)> family) {
   for (Latest& l : latest_) {
     if (l.dropped) continue;
+    // cf | owner key | network: owner keys are length-prefixed components, so
+    // a key that starts with the owner's key after its cf byte is the owner's.
     const std::string_view key = KeyOf(l.offset, l.size);
-    if (!drop(key)) continue;
+    if (!key.substr(1).starts_with(owner.key) || !family(key[0])) continue;
     l.dropped = true;
-    latest_index_.erase(engine::StableHash128Of(key));
+    latest_index_.erase(EntryId(owner.hash, key[0], key.substr(1 + owner.key.size())));
   }
-  const auto it = seen_index_.find(engine::StableHash128Of(identity_key));
+  const auto it = seen_index_.find(owner.hash);
   if (it != seen_index_.end()) {
     seen_[it->second].dropped = true;  // its pairs stay in pairs_, skipped
     seen_index_.erase(it);

@@ -3,22 +3,27 @@
 //   - the last profile or baseline entry of each key;
 //   - each identity's seen-only event records, packed into one value.
 //
-// Per event the batch updates an entry that is usually already there: the key is
-// built in a reused buffer and found by a 128-bit hash of its bytes (compared in
-// the table's slot, no string chased); a new key is copied once into one arena.
-// Values are encoded at commit only, once per key. A collision of both 64-bit
-// halves (2^-128 per pair) would merge two keys; like the engine's identity
-// tables, it is treated as impossible.
+// Entries belong to an owner (an identity or an account: tenant | name, as keys
+// start) and are found by a 128-bit hash of the owner's hash, the column family
+// byte and the network, compared in the table's slot: per event no key is built
+// and no key's bytes are hashed; a new entry's key is built once, into one
+// arena. LastOwner builds an owner's key and hash again only when the owner
+// changes. Values are encoded at commit only, once per key. A collision of both
+// 64-bit halves of two hashes (2^-128 per pair) would merge two entries; like
+// the engine's identity tables, it is treated as impossible.
 //
 //   CoalescedWrites w;
-//   w.PutLatest(key, entry);                  // column family byte + key
-//   w.AddSeen(identity_key, time, id_hash);
+//   LastOwner identity;
+//   const Owner o = identity.Of(tenant, name);
+//   w.PutLatest(cf, o, keys::EncodeNetwork(network), entry);  // or NetworkBytes{}: none
+//   w.AddSeen(o, time, id_hash);
 //   w.ForEachLatest([&](std::string_view key, const engine::BaselineEntry& e) { ... });
 //   w.Clear();
 #ifndef TRAILSENTRY_STORAGE_INTERNAL_COALESCED_WRITES_H_
 #define TRAILSENTRY_STORAGE_INTERNAL_COALESCED_WRITES_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,18 +32,39 @@
 #include "absl/functional/function_ref.h"
 #include "server/engine/baseline.h"
 #include "server/engine/stable_hash.h"
+#include "storage/keys.h"
 
 namespace trailsentry::storage::internal {
 
+// An identity or account: its key (keys::AppendIdentity) and that key's hash.
+// From LastOwner::Of, `key` is valid until its next call.
+struct Owner {
+  std::string_view key;
+  engine::StableHash128 hash;
+};
+
+// The Owner of (tenant, name), built again only when they change.
+class LastOwner {
+ public:
+  Owner Of(std::string_view tenant, std::string_view name);
+
+ private:
+  bool set_ = false;
+  std::string tenant_, name_, key_;
+  engine::StableHash128 hash_;
+};
+
 class CoalescedWrites {
  public:
-  // The entry `key` (its column family byte first) gets at commit: the last put.
-  void PutLatest(std::string_view key, const engine::BaselineEntry& entry);
-  // One seen-only event record of the identity whose key is `identity_key`.
-  void AddSeen(std::string_view identity_key, int64_t time, uint64_t id_hash);
-  // Forgets the latest entries whose key `drop` matches, and the seen records of
-  // `identity_key` (the identity was deleted in this batch).
-  void Drop(absl::FunctionRef<bool(std::string_view key)> drop, std::string_view identity_key);
+  // The entry of `owner`'s key in column family `cf`, with `network` (empty:
+  // none), gets at commit: the last put. Its key: cf byte | owner key | network.
+  void PutLatest(char cf, const Owner& owner, const keys::NetworkBytes& network,
+                 const engine::BaselineEntry& entry);
+  // One seen-only event record of the identity `owner`.
+  void AddSeen(const Owner& owner, int64_t time, uint64_t id_hash);
+  // Forgets the latest entries of `owner` in the column families `family`
+  // matches, and its seen records (the identity was deleted in this batch).
+  void Drop(const Owner& owner, absl::FunctionRef<bool(char cf)> family);
 
   bool empty() const { return latest_.empty() && seen_.empty(); }
 
@@ -56,6 +82,10 @@ class CoalescedWrites {
   void Clear();
 
  private:
+  // What finds a latest entry: a 128-bit hash of its owner's hash, column
+  // family and network (16 bytes in the table's slot, not the whole id).
+  static engine::StableHash128 EntryId(const engine::StableHash128& owner, char cf,
+                                       std::string_view network);
   struct Latest {
     size_t offset = 0;  // the key: keys_[offset, offset + size)
     uint32_t size = 0;
@@ -78,7 +108,8 @@ class CoalescedWrites {
   std::string_view KeyOf(size_t offset, uint32_t size) const {
     return std::string_view(keys_).substr(offset, size);
   }
-  size_t AddKey(std::string_view key);  // its offset
+  // Copies the parts of a key into the arena; its offset.
+  size_t AddKey(std::initializer_list<std::string_view> parts);
   // order_ = the indices of the entries not dropped, in key order.
   template <typename Entry>
   void OrderByKey(const std::vector<Entry>& entries);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -17,6 +18,9 @@ namespace {
 
 using engine::BaselineEntry;
 using storage::internal::CoalescedWrites;
+using storage::internal::LastOwner;
+using storage::internal::Owner;
+namespace keys = storage::keys;
 
 std::vector<std::pair<std::string, BaselineEntry>> Latest(CoalescedWrites& w) {
   std::vector<std::pair<std::string, BaselineEntry>> out;
@@ -43,16 +47,24 @@ std::vector<SeenOut> Seen(CoalescedWrites& w) {
 std::string Packed(std::vector<std::pair<int64_t, uint64_t>> pairs) {
   std::string out;
   for (const auto& [time, id] : pairs) {
-    storage::keys::AppendBigEndian64(out, static_cast<uint64_t>(time));
-    storage::keys::AppendBigEndian64(out, id);
+    keys::AppendBigEndian64(out, static_cast<uint64_t>(time));
+    keys::AppendBigEndian64(out, id);
   }
   return out;
 }
 
-// A latest-entry key: its column family byte, then the rest.
-std::string Key(char cf, std::string_view rest) {
+// An owner whose key is `key` (the test's strings outlive it).
+Owner OwnerOf(const std::string& key) { return {key, engine::StableHash128Of(key)}; }
+
+keys::NetworkBytes Net(std::string_view cidr) {
+  return keys::EncodeNetwork(engine::Network::ParseCidr(cidr).value());
+}
+
+// A latest-entry key: its column family byte, its owner's key, its network.
+std::string Key(char cf, std::string_view owner, const keys::NetworkBytes& network = {}) {
   std::string key(1, cf);
-  key.append(rest);
+  key.append(owner);
+  key.append(network.view());
   return key;
 }
 
@@ -61,13 +73,13 @@ TEST(CoalescedWritesTest, EachKeyKeepsItsLastEntryInKeyOrder) {
   EXPECT_TRUE(w.empty());
   // Keys that share prefixes, put out of order and again; an embedded NUL is a
   // byte like the others.
-  const std::string a_nul("a\0", 2);
-  w.PutLatest(Key(2, "b"), {1, 1, 1});
-  w.PutLatest(Key(1, "zz"), {2, 2, 1});
-  w.PutLatest(Key(2, "a"), {3, 3, 1});
-  w.PutLatest(Key(2, "ab"), {4, 4, 1});
-  w.PutLatest(Key(2, "b"), {1, 5, 2});
-  w.PutLatest(Key(2, a_nul), {6, 6, 1});
+  const std::string a = "a", ab = "ab", b = "b", zz = "zz", a_nul("a\0", 2);
+  w.PutLatest(2, OwnerOf(b), {}, {1, 1, 1});
+  w.PutLatest(1, OwnerOf(zz), {}, {2, 2, 1});
+  w.PutLatest(2, OwnerOf(a), {}, {3, 3, 1});
+  w.PutLatest(2, OwnerOf(ab), {}, {4, 4, 1});
+  w.PutLatest(2, OwnerOf(b), {}, {1, 5, 2});
+  w.PutLatest(2, OwnerOf(a_nul), {}, {6, 6, 1});
   EXPECT_FALSE(w.empty());
   const std::vector<std::pair<std::string, BaselineEntry>> want = {
       {Key(1, "zz"), {2, 2, 1}}, {Key(2, "a"), {3, 3, 1}}, {Key(2, a_nul), {6, 6, 1}},
@@ -77,13 +89,38 @@ TEST(CoalescedWritesTest, EachKeyKeepsItsLastEntryInKeyOrder) {
   EXPECT_EQ(Latest(w), want);  // handing them out changes nothing
 }
 
+TEST(CoalescedWritesTest, AnOwnersNetworksAndFamiliesAreEntriesOfTheirOwn) {
+  CoalescedWrites w;
+  const std::string alice = "alice";
+  const Owner o = OwnerOf(alice);
+  w.PutLatest(2, o, Net("203.0.113.0/24"), {1, 1, 1});
+  w.PutLatest(2, o, Net("2001:db8::/64"), {2, 2, 1});
+  w.PutLatest(2, o, Net("198.51.100.0/24"), {3, 3, 1});
+  w.PutLatest(2, o, Net("203.0.113.0/25"), {4, 4, 1});  // same address, another prefix
+  w.PutLatest(1, o, {}, {5, 5, 1});
+  w.PutLatest(3, o, Net("203.0.113.0/24"), {6, 6, 1});
+  w.PutLatest(2, o, Net("203.0.113.0/24"), {1, 7, 2});  // the first again
+  std::vector<std::pair<std::string, BaselineEntry>> want = {
+      {Key(1, alice), {5, 5, 1}},
+      {Key(2, alice, Net("203.0.113.0/24")), {1, 7, 2}},
+      {Key(2, alice, Net("2001:db8::/64")), {2, 2, 1}},
+      {Key(2, alice, Net("198.51.100.0/24")), {3, 3, 1}},
+      {Key(2, alice, Net("203.0.113.0/25")), {4, 4, 1}},
+      {Key(3, alice, Net("203.0.113.0/24")), {6, 6, 1}},
+  };
+  std::sort(want.begin(), want.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  EXPECT_EQ(Latest(w), want);
+}
+
 TEST(CoalescedWritesTest, SeenPairsStayWithTheirIdentityInTheOrderAdded) {
   CoalescedWrites w;
-  w.AddSeen("bob", 50, 0x10);
-  w.AddSeen("alice", 30, 0x1);
-  w.AddSeen("bob", 40, 0x20);  // older than bob's first: newest stays 50
-  w.AddSeen("alice", 31, 0x2);
-  w.AddSeen("alice", 29, 0x4);
+  const std::string alice = "alice", bob = "bob";
+  w.AddSeen(OwnerOf(bob), 50, 0x10);
+  w.AddSeen(OwnerOf(alice), 30, 0x1);
+  w.AddSeen(OwnerOf(bob), 40, 0x20);  // older than bob's first: newest stays 50
+  w.AddSeen(OwnerOf(alice), 31, 0x2);
+  w.AddSeen(OwnerOf(alice), 29, 0x4);
   const std::vector<SeenOut> want = {
       {"alice", 31, 0x1 ^ 0x2 ^ 0x4, Packed({{30, 0x1}, {31, 0x2}, {29, 0x4}})},
       {"bob", 50, 0x10 ^ 0x20, Packed({{50, 0x10}, {40, 0x20}})},
@@ -94,22 +131,25 @@ TEST(CoalescedWritesTest, SeenPairsStayWithTheirIdentityInTheOrderAdded) {
 
 TEST(CoalescedWritesTest, DroppedKeysAreForgottenAndWrittenAfreshAfter) {
   CoalescedWrites w;
-  w.PutLatest(Key(1, "alice"), {1, 1, 1});
-  w.PutLatest(Key(2, "aliceN1"), {1, 1, 1});
-  w.PutLatest(Key(3, "aliceN1"), {1, 1, 1});  // another family: kept
-  w.PutLatest(Key(1, "bob"), {1, 1, 1});
-  w.AddSeen("alice", 10, 1);
-  w.AddSeen("bob", 11, 2);
-  w.AddSeen("alice", 12, 3);
-  w.Drop([](std::string_view key) { return key[0] != 3 && key.substr(1).starts_with("alice"); },
-         "alice");
+  const std::string alice = "alice", alicia = "alicia", bob = "bob";
+  const Owner a = OwnerOf(alice);
+  w.PutLatest(1, a, {}, {1, 1, 1});
+  w.PutLatest(2, a, Net("203.0.113.0/24"), {1, 1, 1});
+  w.PutLatest(3, a, Net("203.0.113.0/24"), {1, 1, 1});  // another family: kept
+  w.PutLatest(1, OwnerOf(alicia), {}, {1, 1, 1});       // another owner: kept
+  w.PutLatest(1, OwnerOf(bob), {}, {1, 1, 1});
+  w.AddSeen(a, 10, 1);
+  w.AddSeen(OwnerOf(bob), 11, 2);
+  w.AddSeen(a, 12, 3);
+  w.Drop(a, [](char cf) { return cf != 3; });
   // Written again after the drop: only what came after it.
-  w.PutLatest(Key(2, "aliceN1"), {7, 7, 1});
-  w.AddSeen("alice", 13, 4);
+  w.PutLatest(2, a, Net("203.0.113.0/24"), {7, 7, 1});
+  w.AddSeen(a, 13, 4);
   const std::vector<std::pair<std::string, BaselineEntry>> want_latest = {
-      {Key(1, "bob"), {1, 1, 1}},
-      {Key(2, "aliceN1"), {7, 7, 1}},
-      {Key(3, "aliceN1"), {1, 1, 1}},
+      {Key(1, alicia), {1, 1, 1}},
+      {Key(1, bob), {1, 1, 1}},
+      {Key(2, alice, Net("203.0.113.0/24")), {7, 7, 1}},
+      {Key(3, alice, Net("203.0.113.0/24")), {1, 1, 1}},
   };
   EXPECT_EQ(Latest(w), want_latest);
   const std::vector<SeenOut> want_seen = {
@@ -121,12 +161,14 @@ TEST(CoalescedWritesTest, DroppedKeysAreForgottenAndWrittenAfreshAfter) {
 
 TEST(CoalescedWritesTest, ClearedItStartsEmptyAndIsReused) {
   CoalescedWrites w;
+  std::vector<std::string> names;
+  for (int i = 0; i < 1000; ++i) names.push_back(absl::StrCat("identity-", i));
   for (int round = 0; round < 3; ++round) {
     // Enough keys that the tables and the arena grow and are reused.
     for (int i = 0; i < 5000; ++i) {
-      const std::string key = absl::StrCat("identity-", i % 1000);
-      w.PutLatest(Key(1, key), {round, i, 1});
-      w.AddSeen(key, i, static_cast<uint64_t>(i));
+      const Owner o = OwnerOf(names[i % 1000]);
+      w.PutLatest(1, o, {}, {round, i, 1});
+      w.AddSeen(o, i, static_cast<uint64_t>(i));
     }
     const auto latest = Latest(w);
     ASSERT_EQ(latest.size(), 1000u);
@@ -141,6 +183,24 @@ TEST(CoalescedWritesTest, ClearedItStartsEmptyAndIsReused) {
     EXPECT_TRUE(w.empty());
     EXPECT_TRUE(Latest(w).empty());
     EXPECT_TRUE(Seen(w).empty());
+  }
+}
+
+TEST(CoalescedWritesTest, LastOwnerIsTheKeyOfItsTenantAndName) {
+  LastOwner last;
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& [tenant, name] :
+         std::vector<std::pair<std::string, std::string>>{{"default", "arn:a"},
+                                                          {"default", "arn:a"},
+                                                          {"default", "arn:ab"},
+                                                          {"other", "arn:ab"},
+                                                          {"default", "arn:a"},
+                                                          {"defaul", "tarn:a"}}) {
+      const Owner o = last.Of(tenant, name);
+      const std::string key = keys::Identity(tenant, name);
+      EXPECT_EQ(o.key, key) << tenant << " " << name;
+      EXPECT_EQ(o.hash, engine::StableHash128Of(key)) << tenant << " " << name;
+    }
   }
 }
 
