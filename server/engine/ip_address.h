@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,7 +28,14 @@ class IpAddress {
   // This address with every bit after the first `prefix` bits cleared.
   IpAddress Masked(int prefix) const;
 
-  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+  // Two 8-byte compares, not a call to memcmp: an event's network is compared
+  // with each network of its identity's baseline.
+  friend bool operator==(const IpAddress& a, const IpAddress& b) {
+    uint64_t x[2], y[2];
+    std::memcpy(x, a.bytes_.data(), sizeof x);
+    std::memcpy(y, b.bytes_.data(), sizeof y);
+    return a.v4_ == b.v4_ && x[0] == y[0] && x[1] == y[1];
+  }
 
  private:
   std::array<uint8_t, 16> bytes_{};
