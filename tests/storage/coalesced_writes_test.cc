@@ -131,31 +131,42 @@ TEST(CoalescedWritesTest, SeenPairsStayWithTheirIdentityInTheOrderAdded) {
 
 TEST(CoalescedWritesTest, DroppedKeysAreForgottenAndWrittenAfreshAfter) {
   CoalescedWrites w;
-  const std::string alice = "alice", alicia = "alicia", bob = "bob";
+  // Owner keys as the store builds them: "alice" is a prefix of the name
+  // "alice2", not of its key, so dropping alice keeps alice2's entries.
+  const std::string alice = keys::Identity("t", "alice"), alice2 = keys::Identity("t", "alice2"),
+                    bob = keys::Identity("t", "bob");
   const Owner a = OwnerOf(alice);
   w.PutLatest(1, a, {}, {1, 1, 1});
   w.PutLatest(2, a, Net("203.0.113.0/24"), {1, 1, 1});
   w.PutLatest(3, a, Net("203.0.113.0/24"), {1, 1, 1});  // another family: kept
-  w.PutLatest(1, OwnerOf(alicia), {}, {1, 1, 1});       // another owner: kept
+  w.PutLatest(1, OwnerOf(alice2), {}, {1, 1, 1});       // another owner: kept
+  w.PutLatest(2, OwnerOf(alice2), Net("203.0.113.0/24"), {1, 1, 1});
   w.PutLatest(1, OwnerOf(bob), {}, {1, 1, 1});
   w.AddSeen(a, 10, 1);
   w.AddSeen(OwnerOf(bob), 11, 2);
+  w.AddSeen(OwnerOf(alice2), 11, 5);
   w.AddSeen(a, 12, 3);
   w.Drop(a, [](char cf) { return cf != 3; });
   // Written again after the drop: only what came after it.
   w.PutLatest(2, a, Net("203.0.113.0/24"), {7, 7, 1});
   w.AddSeen(a, 13, 4);
-  const std::vector<std::pair<std::string, BaselineEntry>> want_latest = {
-      {Key(1, alicia), {1, 1, 1}},
+  std::vector<std::pair<std::string, BaselineEntry>> want_latest = {
+      {Key(1, alice2), {1, 1, 1}},
       {Key(1, bob), {1, 1, 1}},
       {Key(2, alice, Net("203.0.113.0/24")), {7, 7, 1}},
+      {Key(2, alice2, Net("203.0.113.0/24")), {1, 1, 1}},
       {Key(3, alice, Net("203.0.113.0/24")), {1, 1, 1}},
   };
+  std::sort(want_latest.begin(), want_latest.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
   EXPECT_EQ(Latest(w), want_latest);
-  const std::vector<SeenOut> want_seen = {
-      {"alice", 13, 4, Packed({{13, 4}})},
-      {"bob", 11, 2, Packed({{11, 2}})},
+  std::vector<SeenOut> want_seen = {
+      {alice, 13, 4, Packed({{13, 4}})},
+      {alice2, 11, 5, Packed({{11, 5}})},
+      {bob, 11, 2, Packed({{11, 2}})},
   };
+  std::sort(want_seen.begin(), want_seen.end(),
+            [](const SeenOut& x, const SeenOut& y) { return x.key < y.key; });
   EXPECT_EQ(Seen(w), want_seen);
 }
 
