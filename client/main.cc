@@ -2,6 +2,9 @@
 //
 //   trailsentry scan   [--config F] [--data_dir D] [--threads N] [--tenant T] [--window_mode M]
 //   PATH... trailsentry submit [--server HOST:PORT] [--batch N] [--concurrency N] PATH...
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -133,6 +136,8 @@ int Usage(const char* why) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  // Standard output carries results (alerts as JSON lines): logs go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("trailsentry"));
   absl::SetProgramUsageMessage(kUsage);
   // --help lists this program's flags (abseil's default looks for a file named
   // after the binary, which is main.cc here, and matched none).
