@@ -24,6 +24,7 @@
 #include "server/engine/engine.h"
 #include "storage/internal/codec.h"
 #include "storage/internal/owner_prefix.h"
+#include "storage/internal/rocksdb_log.h"
 #include "storage/keys.h"
 
 namespace trailsentry::storage {
@@ -207,6 +208,12 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
     return s.ok();
   }();
   (void)kLowered;
+  // RocksDB's LOG, written by trailsentry: RocksDB's own logger aborts the
+  // process on its next line after the disk was full once.
+  absl::StatusOr<std::shared_ptr<internal::RocksDbLog>> rocksdb_log =
+      internal::RocksDbLog::Open(options.path);
+  if (!rocksdb_log.ok()) return rocksdb_log.status();
+  db_options.info_log = *std::move(rocksdb_log);
   db_options.keep_log_file_num = 5;
   // Acknowledged commits are in the WAL. Its last record may be cut short by a
   // crash inside its append (kill -9, the OOM killer): that commit never

@@ -180,3 +180,30 @@ start_server --config "$WORK/small.textproto"
 expect_eq "$(server_alerts)" "$big_reference" "and the same after a restart"
 stop_server
 echo "faults e2e: disk full: ok"
+
+# 5. The disk fills with no reserve (disk_reserve_bytes 0): RocksDB itself runs
+# out of space in mid-write, in its WAL, its SST files and its LOG. RocksDB's own
+# LOG writer aborted the process on its next line after that (not always: 3 runs
+# in 8); the server must answer UNAVAILABLE, never abort, and once there is room
+# give the clean run's alerts, also after a restart.
+umount "$WORK/small"
+mount -t tmpfs -o size=16m tmpfs "$WORK/small"  # empty again: DATA_DIR is new
+printf 'server { memtable_bytes: 4194304 disk_reserve_bytes: 0 }\n' >"$WORK/no-reserve.textproto"
+start_server --config "$WORK/no-reserve.textproto"
+"$TRAILSENTRY" submit --server "127.0.0.1:$PORT" --batch 1000 "$WORK/big.jsonl" \
+  >/dev/null 2>"$WORK/full.txt" && fail "150k events fit in 16 MiB: the disk never filled"
+expect_contains "$WORK/full.txt" "No space left on device" "the failed request says why"
+kill -0 "$SERVER_PID" 2>/dev/null || fail "trailsentryd died when RocksDB ran out of space"
+mount -o remount,size=400m "$WORK/small"
+for _ in $(seq 1 60); do
+  [[ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$HTTP_PORT/readyz")" == 200 ]] && break
+  sleep 0.5
+done
+"$TRAILSENTRY" submit --server "127.0.0.1:$PORT" --batch 1000 "$WORK/big.jsonl" >/dev/null 2>&1 ||
+  fail "re-send after RocksDB ran out of space and the disk had room"
+expect_eq "$(server_alerts)" "$big_reference" "RocksDB out of space, then room, a re-send: the clean run's alerts"
+stop_server
+start_server --config "$WORK/no-reserve.textproto"
+expect_eq "$(server_alerts)" "$big_reference" "and the same after a restart"
+stop_server
+echo "faults e2e: disk full with no reserve: ok"
