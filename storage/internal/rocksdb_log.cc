@@ -154,26 +154,7 @@ void RocksDbLog::Logv(rocksdb::InfoLogLevel level, const char* format, va_list a
 void RocksDbLog::WriteLine(const char* line, size_t size) {
   engine::MutexLock lock(&mu_);
   if (fd_ < 0) return;
-  if (dropped_unsaid_ > 0) {
-    char note[256];
-    size_t n = 0;
-    if (cut_) note[n++] = '\n';  // ends the line cut short
-    n += FormatPrefix(note + n, sizeof(note) - n);
-    const int m = std::snprintf(
-        note + n, sizeof(note) - n, "[WARN] %llu lines of this log were not written (%s)\n",
-        static_cast<unsigned long long>(dropped_unsaid_), std::strerror(last_errno_));
-    if (m > 0) n += std::min(static_cast<size_t>(m), sizeof(note) - n - 1);
-    if (!WriteAll(note, n)) {
-      ++dropped_;
-      ++dropped_unsaid_;
-      return;
-    }
-    spdlog::info("storage: RocksDB's log {} is written again ({} lines were dropped)", path_,
-                 dropped_unsaid_);
-    dropped_unsaid_ = 0;
-    cut_ = false;
-  }
-  if (WriteAll(line, size)) return;
+  if ((dropped_unsaid_ == 0 || WriteDropNote()) && WriteAll(line, size)) return;
   if (dropped_unsaid_ == 0) {
     spdlog::warn(
         "storage: RocksDB's log {} cannot be written ({}); its lines are dropped until "
@@ -182,6 +163,23 @@ void RocksDbLog::WriteLine(const char* line, size_t size) {
   }
   ++dropped_;
   ++dropped_unsaid_;
+}
+
+bool RocksDbLog::WriteDropNote() {
+  char note[256];
+  size_t n = 0;
+  if (cut_) note[n++] = '\n';  // ends the line cut short
+  n += FormatPrefix(note + n, sizeof(note) - n);
+  const int m = std::snprintf(
+      note + n, sizeof(note) - n, "[WARN] %llu lines of this log were not written (%s)\n",
+      static_cast<unsigned long long>(dropped_unsaid_), std::strerror(last_errno_));
+  if (m > 0) n += std::min(static_cast<size_t>(m), sizeof(note) - n - 1);
+  if (!WriteAll(note, n)) return false;
+  spdlog::info("storage: RocksDB's log {} is written again ({} lines were dropped)", path_,
+               dropped_unsaid_);
+  dropped_unsaid_ = 0;
+  cut_ = false;
+  return true;
 }
 
 bool RocksDbLog::WriteAll(const char* data, size_t size) {

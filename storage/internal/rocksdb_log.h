@@ -50,6 +50,8 @@ class RocksDbLog final : public rocksdb::Logger {
   // Writes all of data; false (errno set) if the file took less.
   bool WriteAll(const char* data, size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteLine(const char* line, size_t size);
+  // Notes in the file how many lines were dropped; false if it cannot yet.
+  bool WriteDropNote() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string path_;
   mutable engine::Mutex mu_;

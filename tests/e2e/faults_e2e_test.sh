@@ -137,6 +137,13 @@ if [[ $(id -u) != 0 ]] || ! mkdir -p "$WORK/small" || ! mount -t tmpfs -o size=2
   echo "faults e2e: disk full: SKIPPED (needs root to mount a small tmpfs)"
   exit 0
 fi
+# Waits up to 30 s for /readyz to answer 200.
+wait_ready() {
+  for _ in $(seq 1 60); do
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$HTTP_PORT/readyz")" == 200 ]] && return 0
+    sleep 0.5
+  done
+}
 cleanup_small() {
   if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -9 "$SERVER_PID" || true; fi
   wait 2>/dev/null || true
@@ -165,10 +172,7 @@ expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$HTTP_PORT/readyz
 kill -0 "$SERVER_PID" 2>/dev/null || fail "trailsentryd died on a retry to a full disk"
 rm -f "$WORK/small/filler"
 mount -o remount,size=400m "$WORK/small"
-for _ in $(seq 1 60); do
-  [[ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$HTTP_PORT/readyz")" == 200 ]] && break
-  sleep 0.5
-done
+wait_ready
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$HTTP_PORT/readyz")" "200" \
   "ready again within 30 s of the disk having room"
 "$TRAILSENTRY" submit --server "127.0.0.1:$PORT" --batch 1000 "$WORK/big.jsonl" >/dev/null 2>&1 ||
@@ -195,10 +199,7 @@ start_server --config "$WORK/no-reserve.textproto"
 expect_contains "$WORK/full.txt" "No space left on device" "the failed request says why"
 kill -0 "$SERVER_PID" 2>/dev/null || fail "trailsentryd died when RocksDB ran out of space"
 mount -o remount,size=400m "$WORK/small"
-for _ in $(seq 1 60); do
-  [[ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$HTTP_PORT/readyz")" == 200 ]] && break
-  sleep 0.5
-done
+wait_ready
 "$TRAILSENTRY" submit --server "127.0.0.1:$PORT" --batch 1000 "$WORK/big.jsonl" >/dev/null 2>&1 ||
   fail "re-send after RocksDB ran out of space and the disk had room"
 expect_eq "$(server_alerts)" "$big_reference" "RocksDB out of space, then room, a re-send: the clean run's alerts"
