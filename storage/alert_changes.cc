@@ -197,7 +197,7 @@ absl::StatusOr<v1::Alert> Database::UpdateAlert(
     rocksdb::WriteOptions wo;
     wo.sync = sync_;
     absl::Status st = failed_.load(std::memory_order_acquire) ? Healthy() : CheckDiskRoom();
-    if (st.ok()) st = FromRocks(db_->Write(wo, &batch), "writing alert triage");
+    if (st.ok()) st = WriteRocks(wo, batch, "writing alert triage");
     if (!st.ok()) {
       last_change_ms_ = before_ms;
       return st;
@@ -286,8 +286,10 @@ absl::StatusOr<int64_t> Database::PruneChanges(int64_t now_ms, absl::Duration re
   rocksdb::WriteBatch batch;
   batch.DeleteRange(cf(kAlertChanges), first, keys::PrefixEnd(end));
   batch.Put(cf(kMeta), kLogStartsKey, ChangeKey(cutoff));
-  rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
-  if (!s.ok()) return FromRocks(s, "pruning the change log");
+  if (absl::Status s = WriteRocks(rocksdb::WriteOptions(), batch, "pruning the change log");
+      !s.ok()) {
+    return s;
+  }
   int64_t cur = log_starts_ms_.load();
   while (cutoff > cur && !log_starts_ms_.compare_exchange_weak(cur, cutoff)) {
   }

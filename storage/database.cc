@@ -330,6 +330,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   if (s.ok() && mark.size() == 8) {
     db->watermark_->store(static_cast<int64_t>(keys::ReadBigEndian64(mark)));
   }
+  if (absl::Status st = db->StartOwnerFilter(); !st.ok()) return st;
   db->link_template_ = options.config->server.alerts.link_template;
   if (absl::Status st = db->LoadChangeLog(); !st.ok()) return st;
   return db;
@@ -531,7 +532,7 @@ absl::Status Database::Write(StateBatch& batch) {
   // log writer asserts on a second append after an error).
   absl::Status s = failed_.load(std::memory_order_acquire) ? Healthy() : CheckDiskRoom();
   if (s.ok()) {
-    s = FromRocks(db_->Write(wo, batch.batch_.get()), "committing state");
+    s = WriteRocks(wo, *batch.batch_, "committing state");
     if (!s.ok()) {
       engine::MutexLock lock(&health_mu_);
       if (!failed_.load(std::memory_order_relaxed)) {
@@ -554,6 +555,39 @@ absl::Status Database::Write(StateBatch& batch) {
   // drops its cache, so nothing of it may be written later.
   batch.Reset();
   return s;
+}
+
+absl::Status Database::StartOwnerFilter() {
+  key_shapes_.clear();
+  bool empty = true;
+  for (int i = 0; i < kCfCount; ++i) {
+    const internal::KeyShape shape = i == kTrusted ? internal::KeyShape::kTrusted
+                                     : i == kIdentity || i == kBaseline || i == kAccountBaseline ||
+                                             i == kEventLog || i == kAlertsByIdentity
+                                         ? internal::KeyShape::kOwner
+                                         : internal::KeyShape::kNotOwned;
+    const uint32_t id = handles_[i]->GetID();
+    if (key_shapes_.size() <= id) key_shapes_.resize(id + 1, internal::KeyShape::kNotOwned);
+    key_shapes_[id] = shape;
+    if (shape == internal::KeyShape::kNotOwned) continue;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(internal::AllOwnersReads(), handles_[i]));
+    it->SeekToFirst();
+    if (!it->status().ok()) return FromRocks(it->status(), "reading state");
+    empty = empty && !it->Valid();
+  }
+  if (empty) written_owners_ = std::make_unique<internal::OwnerFilter>();
+  return absl::OkStatus();
+}
+
+absl::Status Database::WriteRocks(const rocksdb::WriteOptions& options, rocksdb::WriteBatch& batch,
+                                  std::string_view what) {
+  if (written_owners_ != nullptr) {
+    if (absl::Status s = internal::AddOwners(batch, key_shapes_, *written_owners_); !s.ok()) {
+      return s;
+    }
+  }
+  return FromRocks(db_->Write(options, &batch), what);
 }
 
 absl::StatusOr<Database::RepairReport> Database::Repair(const Options& options) {

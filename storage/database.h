@@ -36,6 +36,7 @@
 #include "server/engine/mutex.h"
 #include "server/engine/state_store.h"
 #include "storage/internal/coalesced_writes.h"
+#include "storage/internal/owner_filter.h"
 #include "trailsentry/v1/alert.pb.h"
 
 namespace rocksdb {
@@ -43,6 +44,7 @@ class DB;
 class Env;
 class ColumnFamilyHandle;
 class WriteBatch;
+struct WriteOptions;
 }  // namespace rocksdb
 
 namespace trailsentry::storage {
@@ -358,6 +360,17 @@ class Database final : public engine::StateReader {
                               engine::StoredIdentity& out);
   // Writes the batch (Commit's last step).
   absl::Status Write(StateBatch& batch);
+  // Starts written_owners_ when no column family keyed by owner holds a key.
+  absl::Status StartOwnerFilter();
+  // Every write batch goes through here: its owners are added to
+  // written_owners_ first. (The single Puts elsewhere write kMeta only.)
+  absl::Status WriteRocks(const rocksdb::WriteOptions& options, rocksdb::WriteBatch& batch,
+                          std::string_view what);
+  // False when nothing of `owner` (keys::Identity of an identity or account:
+  // its state and its trusted networks) can be on disk: its load reads nothing.
+  bool MayHoldOwner(std::string_view owner) const {
+    return written_owners_ == nullptr || written_owners_->MayContain(owner);
+  }
   void FillLink(v1::Alert& alert) const;
   // Opens the change log: its last sequence and time.
   absl::Status LoadChangeLog();
@@ -371,6 +384,10 @@ class Database final : public engine::StateReader {
   std::unique_ptr<rocksdb::Env> mem_env_;  // in-memory databases only; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  // The owners written since an open that found no owned state (a fresh data
+  // directory); null otherwise (storage/internal/owner_filter.h).
+  std::unique_ptr<internal::OwnerFilter> written_owners_;
+  std::vector<internal::KeyShape> key_shapes_;  // by RocksDB column family id
   std::shared_ptr<std::atomic<int64_t>> watermark_ = std::make_shared<std::atomic<int64_t>>(0);
   bool sync_ = false;
   bool wal_ = true;

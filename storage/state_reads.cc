@@ -49,6 +49,7 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
                                                               const engine::LogReach& reach) {
   engine::StoredIdentity out;
   const std::string prefix = keys::Identity(tenant, identity);
+  if (!MayHoldOwner(prefix)) return out;  // nothing of it was ever written
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kIdentity), prefix, &value);
   if (s.ok()) {
@@ -87,9 +88,11 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
 
 absl::StatusOr<engine::BaselineEntry> Database::LoadAccountBaseline(
     std::string_view tenant, std::string_view account, const engine::Network& network) {
+  std::string key = keys::Identity(tenant, account);
+  if (!MayHoldOwner(key)) return engine::BaselineEntry{};
+  keys::AppendNetwork(key, network);
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kAccountBaseline),
-                               keys::AccountBaseline(tenant, account, network), &value);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kAccountBaseline), key, &value);
   if (s.IsNotFound()) return engine::BaselineEntry{};
   if (!s.ok()) return FromRocks(s, "loading account baseline");
   std::optional<engine::BaselineEntry> e = DecodeEntry(value);
@@ -102,6 +105,7 @@ absl::StatusOr<std::vector<engine::TrustedNetwork>> Database::LoadTrusted(std::s
                                                                           engine::TrustScope scope,
                                                                           std::string_view name) {
   std::vector<engine::TrustedNetwork> out;
+  if (!MayHoldOwner(keys::Identity(tenant, name))) return out;
   const std::string prefix = keys::TrustedPrefix(tenant, scope, name);
   const std::string end = keys::PrefixEnd(prefix);
   rocksdb::ReadOptions ro;
