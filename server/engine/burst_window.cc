@@ -388,16 +388,19 @@ void BurstWindow::Restore(const std::vector<LoggedEvent>& events,
                    [](const Event& a, const Event& b) { return a.time < b.time; });
   // The scan state before the first logged event, as Prune would have left it:
   // an alert whose last event precedes the log may still be extended by
-  // chaining, and an episode that fired before the log and goes on into it
+  // chaining, and an episode that started before the log and goes on into it
   // holds the first logged event (its previous event is within suppression).
+  // That holds too when it fired after the log's first event: the calls that
+  // made it fire are not all in the log, so the rescan could not fire it again
+  // (late events cannot reach back that far: the log starts max_lateness +
+  // window + suppression behind the identity's newest event).
   if (!events_.empty()) {
     const EventTime front = events_.front().time;
     for (const auto& [serial, open] : alerts_) {
       const Alert& a = open->alert;
       if (a.last_event_time < front && (tail_.alert == 0 || a.last_event_time > tail_.last)) {
         tail_ = {serial, a.last_event_time};
-      } else if (a.first_event_time < front && open->fire_time < front &&
-                 a.last_event_time >= front) {
+      } else if (a.first_event_time < front && a.last_event_time >= front) {
         tail_ = {serial, front};
         break;
       }

@@ -93,6 +93,11 @@ struct ServerConfig {
   // block cache for reads. What the database holds beyond these is on disk.
   int64_t memtable_bytes = int64_t{64} << 20;
   int64_t block_cache_bytes = int64_t{256} << 20;
+  // Identities the engine keeps in memory even when idle. Beyond this many, an
+  // identity idle past the lateness horizon (max_lateness + burst window +
+  // suppression, in event time) is evicted, and read back from RocksDB when it
+  // returns. ~0.9 KB each (BENCHMARKS.md): the default holds ~90 MB.
+  int64_t cached_identities = 100000;
   // Below this much free disk the server refuses writes (UNAVAILABLE, /readyz
   // 503) rather than let RocksDB run out of space mid-write.
   int64_t disk_reserve_bytes = int64_t{256} << 20;

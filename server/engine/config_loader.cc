@@ -146,6 +146,7 @@ absl::Status FromProto(const pb::Config& p, Config& c) {
     if (s.has_max_inflated_bytes()) c.server.max_inflated_bytes = s.max_inflated_bytes();
     if (s.has_memtable_bytes()) c.server.memtable_bytes = s.memtable_bytes();
     if (s.has_block_cache_bytes()) c.server.block_cache_bytes = s.block_cache_bytes();
+    if (s.has_cached_identities()) c.server.cached_identities = s.cached_identities();
     if (s.has_disk_reserve_bytes()) c.server.disk_reserve_bytes = s.disk_reserve_bytes();
     if (s.has_http_threads()) c.server.http_threads = s.http_threads();
     if (absl::Status st = Duration(s.has_http_request_timeout(), s.http_request_timeout(),
@@ -313,6 +314,9 @@ absl::Status ValidateConfig(const Config& c) {
   }
   if (c.server.disk_reserve_bytes < 0) {
     return Invalid("server.disk_reserve_bytes", "must not be negative");
+  }
+  if (c.server.cached_identities < 0 || c.server.cached_identities > 1000000000) {
+    return Invalid("server.cached_identities", "must be 0..1000000000");
   }
   if (c.server.block_cache_bytes < (int64_t{1} << 20)) {
     return Invalid("server.block_cache_bytes", "must be at least 1048576 (1 MiB)");

@@ -63,6 +63,8 @@ Engine::Engine(const Config& config, StateReader* reader, std::vector<Network> a
       classifier_(config),
       max_lateness_(Millis(config.max_lateness)),
       idle_limit_(Millis(config.max_lateness + config.burst.window + config.burst.suppression)),
+      cached_per_shard_(
+          static_cast<size_t>((config.server.cached_identities + kShards - 1) / kShards)),
       reach_(Reach(config)),
       reader_(reader),
       allowlist_(std::move(allowlist)),
@@ -225,9 +227,12 @@ Verdict Engine::Evaluate(std::string_view tenant, const Event& ev,
   shard.newest = std::max(shard.newest, ev.time);
   ++shard.evaluated;
   // Sweep idle identities each time the shard's event time moves on by a quarter
-  // of the idle limit: a bounded cost per stretch of event time, not per event.
+  // of the idle limit (a bounded cost per stretch of event time, not per event),
+  // once the shard holds more than its share of server.cached_identities: an
+  // identity that returns after an idle hour is then still in memory, where
+  // reading it back would cost more than the rest of its event.
   if (shard.newest - shard.last_sweep >= idle_limit_ / 4) {
-    Evict(shard, idle_limit_);
+    if (shard.identities.size() > cached_per_shard_) Evict(shard, idle_limit_);
     shard.last_sweep = shard.newest;
   }
   return v;

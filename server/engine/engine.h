@@ -191,6 +191,9 @@ class Engine {
   // any episode: max_lateness + window + suppression.
   const int64_t max_lateness_;  // milliseconds
   const int64_t idle_limit_;
+  // A shard sweeps out idle identities only while it holds more than this
+  // (server.cached_identities spread over the shards).
+  const size_t cached_per_shard_;
   const LogReach reach_;
   StateReader* const reader_;
   const std::vector<Network> allowlist_;

@@ -136,6 +136,7 @@ TEST(ConfigLoader, DefaultsOverridesAndErrorsNamingTheField) {
            {"unusual_ip { suppression: \"-1s\" }", "unusual_ip.suppression"},
            {"unusual_ip { suppression: \"1000h\" }", "unusual_ip.suppression"},
            {"unusual_ip { min_distinct_calls: 0 }", "unusual_ip.min_distinct_calls"},
+           {"server { cached_identities: -1 }", "server.cached_identities"},
            // Webhooks: each names what it lacks.
            {"server { alerts { webhooks { url: \"http://h/\" secret_file: \"s\" } } }",
             "server.alerts.webhooks[0].name"},
@@ -166,6 +167,7 @@ TEST(ConfigLoader, DefaultsOverridesAndErrorsNamingTheField) {
       ParseConfig("server { shard { self: \"b:1\" replicas: \"a:1\" replicas: \"b:1\" } }").ok());
   EXPECT_TRUE(ParseConfig("unusual_ip { suppression: \"0s\" }").ok());
   EXPECT_TRUE(ParseConfig("burst { mode: TUMBLING suppression: \"0s\" }").ok());
+  EXPECT_EQ(ParseConfig("server { cached_identities: 0 }").value().server.cached_identities, 0);
   auto hooks = ParseConfig(
       "server { alerts { link_template: \"https://soar/{alert_id}\" change_retention: \"24h\" "
       "webhooks { name: \"soar\" url: \"https://soar.example/hook\" secret_file: \"/s\" "

@@ -142,6 +142,10 @@ engine::Config RandomConfig(std::mt19937& rng) {
       rng() % 4 == 0 ? absl::Minutes(static_cast<int>(rng() % 60)) : u.settle + minutes(0, 36 * 60);
   u.require_new_to_account = rng() % 4 == 0;
   u.ipv4_prefix = rng() % 3 == 0 ? 24 : 32;
+  // Idle identities evicted as soon as they may be, past a few per shard, or
+  // (the default) kept.
+  const int64_t cached[] = {0, 200, c.server.cached_identities};
+  c.server.cached_identities = cached[rng() % 3];
   return c;
 }
 
