@@ -12,6 +12,8 @@
 // flight. With --noshard, accounts are hashed onto `concurrency` streams.
 // JSON lines go as they are (the server parses them, as `scan` would); records
 // of other containers (S3 delivery files, arrays) are minified into lines first.
+// Requests ask for the rejected events' verdicts only (VERDICT_DETAIL_REJECTED):
+// accepted events are counted, rejected ones named by their index.
 #include <simdjson.h>
 
 #include <algorithm>
@@ -156,6 +158,8 @@ class FileSender {
     pending_bytes_ -= std::min(pending_bytes_, p.lines.size());
     request.set_payload(std::move(p.lines));
     request.set_payload_format(v1::PAYLOAD_FORMAT_JSON_LINES);
+    // Accepted events are counted, not answered one by one.
+    request.set_verdict_detail(v1::VERDICT_DETAIL_REJECTED);
     p.lines.clear();
     // Noted before Send, which may deliver older responses.
     sent_.push_back(SentRequest{file_, std::move(p.records)});
@@ -213,19 +217,22 @@ int RunSubmit(const SubmitOptions& options, const std::vector<std::string>& path
         const SentRequest request = std::move(sent.front());
         sent.pop_front();
         const std::string& file = (*files)[request.file];
-        // One verdict per line, unless a line held a container of several records.
-        const bool per_line =
-            static_cast<size_t>(response.verdicts_size()) == request.records.size();
+        // Only the rejected events' verdicts, each naming its event by index (a
+        // server that predates VERDICT_DETAIL_REJECTED sends all, in order).
+        const int events = response.accepted() + response.rejected();
+        const bool every = response.verdicts_size() == events;
+        // One event per line, unless a line held a container of several records.
+        const bool per_line = static_cast<size_t>(events) == request.records.size();
+        summary.events += static_cast<uint64_t>(events);
+        summary.accepted += static_cast<uint64_t>(response.accepted());
         for (int i = 0; i < response.verdicts_size(); ++i) {
           const v1::Verdict& v = response.verdicts(i);
-          ++summary.events;
-          if (v.status() != v1::Verdict::REJECTED) {
-            ++summary.accepted;
-            continue;
-          }
-          summary.Reject(per_line ? absl::StrCat(file, " record ", request.records[i])
-                                  : absl::StrCat(file, " records ", request.records.front(), "-",
-                                                 request.records.back(), " (verdict ", i, ")"),
+          if (v.status() != v1::Verdict::REJECTED) continue;
+          const int index = every ? i : v.index();
+          summary.Reject(per_line && index >= 0 && index < events
+                             ? absl::StrCat(file, " record ", request.records[index])
+                             : absl::StrCat(file, " records ", request.records.front(), "-",
+                                            request.records.back(), " (event ", index, ")"),
                          v.reject_field(), v.reject_reason());
         }
         for (const v1::AlertChange& change : response.alerts()) {

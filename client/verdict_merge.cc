@@ -7,7 +7,7 @@
 namespace trailsentry {
 
 VerdictMerge::VerdictMerge(v1::EvaluateResponse* into, int events) : into_(into) {
-  while (into_->verdicts_size() < events) into_->add_verdicts();
+  for (int i = into_->verdicts_size(); i < events; ++i) into_->add_verdicts()->set_index(i);
   for (int i = 0; i < into_->alerts_size(); ++i) {
     alert_index_.emplace(into_->alerts(i).alert().alert_id(), i);
   }
@@ -20,7 +20,9 @@ absl::Status VerdictMerge::Add(const std::vector<int>& indexes, v1::EvaluateResp
                                             " verdicts"));
   }
   for (size_t i = 0; i < indexes.size(); ++i) {
-    into_->mutable_verdicts(indexes[i])->Swap(part.mutable_verdicts(static_cast<int>(i)));
+    v1::Verdict* v = into_->mutable_verdicts(indexes[i]);
+    v->Swap(part.mutable_verdicts(static_cast<int>(i)));
+    v->set_index(indexes[i]);
   }
   for (v1::AlertChange& change : *part.mutable_alerts()) {
     auto [it, inserted] = alert_index_.emplace(change.alert().alert_id(), into_->alerts_size());
@@ -41,6 +43,7 @@ void VerdictMerge::Fail(const std::vector<int>& indexes, std::string_view why) {
   for (int i : indexes) {
     v1::Verdict* v = into_->mutable_verdicts(i);
     v->Clear();
+    v->set_index(i);
     v->set_status(v1::Verdict::REJECTED);
     v->set_reject_field("account");
     v->set_reject_reason(

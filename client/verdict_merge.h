@@ -1,7 +1,8 @@
 // VerdictMerge: the answers to the parts of a batch that was split (by account,
 // or by the replica owning it), put back together as the answer to the whole:
-// each verdict where its event was in the batch, each alert once in its latest
-// state (NEW if any part opened it), accepted and rejected counted.
+// each verdict where its event was in the batch (its `index` that place), each
+// alert once in its latest state (NEW if any part opened it), accepted and
+// rejected counted. Parts must carry every verdict (VERDICT_DETAIL_ALL).
 //
 //   v1::EvaluateResponse whole;
 //   VerdictMerge merge(&whole, events);        // `events` verdicts, all empty

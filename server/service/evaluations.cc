@@ -35,7 +35,7 @@ absl::Status Evaluations::Evaluate(std::string_view api, std::string_view tenant
       api, "Evaluate",
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), status.ok());
   if (!status.ok()) return status;
-  metrics_.RecordEvaluation(*response);
+  metrics_.RecordEvaluation(*response, evaluator.flag_counts());
   // Events forwarded to another replica are counted there.
   events_evaluated_.fetch_add(
       static_cast<uint64_t>(response->accepted()) + static_cast<uint64_t>(response->rejected()),

@@ -365,6 +365,7 @@ void HttpGateway::Routes() {
                                     return s;
                                   }
                                 }
+                                KeepRequestedVerdicts(request, &response);
                                 ReplyMessage(res, response);
                                 return absl::OkStatus();
                               })));

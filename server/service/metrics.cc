@@ -26,15 +26,11 @@ void Metrics::RecordRequest(std::string_view api, std::string_view method, doubl
   h.sum_micros.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
-void Metrics::RecordEvaluation(const v1::EvaluateResponse& r) {
+void Metrics::RecordEvaluation(const v1::EvaluateResponse& r, const VerdictFlagCounts& flags) {
   accepted_.fetch_add(static_cast<uint64_t>(r.accepted()), std::memory_order_relaxed);
   rejected_.fetch_add(static_cast<uint64_t>(r.rejected()), std::memory_order_relaxed);
-  for (const v1::Verdict& v : r.verdicts()) {
-    for (int flag : v.flags()) {
-      if (flag > 0 && flag < static_cast<int>(flags_.size())) {
-        flags_[static_cast<size_t>(flag)].fetch_add(1, std::memory_order_relaxed);
-      }
-    }
+  for (size_t flag = 1; flag < flags.size(); ++flag) {
+    if (flags[flag] != 0) flags_[flag].fetch_add(flags[flag], std::memory_order_relaxed);
   }
   for (const v1::AlertChange& c : r.alerts()) {
     const bool burst = c.alert().rule_id() == engine::kBurstRuleId;

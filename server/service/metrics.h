@@ -2,7 +2,7 @@
 // GET /metrics in the Prometheus text format. Lock-free to record.
 //
 //   metrics.RecordRequest("grpc", "Evaluate", seconds, ok);
-//   metrics.RecordEvaluation(response);
+//   metrics.RecordEvaluation(response, flags);
 //   std::string text = metrics.Render(extra_gauges);
 #ifndef TRAILSENTRY_SERVER_SERVICE_METRICS_H_
 #define TRAILSENTRY_SERVER_SERVICE_METRICS_H_
@@ -21,6 +21,9 @@
 
 namespace trailsentry::service {
 
+// Events evaluated, by verdict flag (indexed by v1::VerdictFlag value).
+using VerdictFlagCounts = std::array<uint64_t, v1::VerdictFlag_ARRAYSIZE>;
+
 class Metrics {
  public:
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -28,8 +31,9 @@ class Metrics {
 
   // One finished request of `api` ("grpc" or "http") and `method`.
   void RecordRequest(std::string_view api, std::string_view method, double seconds, bool ok);
-  // Verdicts and alerts of one evaluated request.
-  void RecordEvaluation(const v1::EvaluateResponse& response);
+  // One evaluated request: its counts and alerts, and the flags of its
+  // verdicts (counted as evaluated: a response may carry only rejections).
+  void RecordEvaluation(const v1::EvaluateResponse& response, const VerdictFlagCounts& flags);
   void AddInFlight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
 
   // The exposition text; `gauges` are appended as "name value" lines with HELP/TYPE.
@@ -45,7 +49,7 @@ class Metrics {
   Histogram& HistogramFor(std::string_view api, std::string_view method);
 
   std::atomic<uint64_t> accepted_{0}, rejected_{0};
-  std::array<std::atomic<uint64_t>, 9> flags_{};  // by v1::VerdictFlag value
+  std::array<std::atomic<uint64_t>, v1::VerdictFlag_ARRAYSIZE> flags_{};
   std::atomic<uint64_t> burst_new_{0}, burst_updated_{0}, unusual_new_{0}, unusual_updated_{0};
   std::atomic<int> in_flight_{0};
   mutable engine::Mutex mu_;  // guards the map's shape, not the histograms

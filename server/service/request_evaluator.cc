@@ -1,5 +1,6 @@
 #include "server/service/request_evaluator.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -28,13 +29,16 @@ engine::RecordReader& Reader() {
 constexpr size_t kKeepBufferBytes = size_t{32} << 20;
 
 // Verdicts into the response, in request order.
+// Each verdict names its event's place in the request (`index`); with `all`
+// false only rejected events get one (accepted ones are counted).
 class ResponseSink : public pipeline::VerdictSink {
  public:
-  ResponseSink(v1::EvaluateResponse* response, std::vector<ForwardedEvent>* forwarded)
-      : response_(response), forwarded_(forwarded) {}
+  ResponseSink(v1::EvaluateResponse* response, std::vector<ForwardedEvent>* forwarded, bool all,
+               VerdictFlagCounts* flags)
+      : response_(response), forwarded_(forwarded), all_(all), flags_(flags) {}
 
   void Rejected(const RecordError& err) override {
-    v1::Verdict* v = response_->add_verdicts();
+    v1::Verdict* v = AddVerdict();
     v->set_status(v1::Verdict::REJECTED);
     // Reasons may quote the input: escaped, so the reply is valid UTF-8.
     v->set_reject_field(engine::Printable(err.field));
@@ -43,16 +47,24 @@ class ResponseSink : public pipeline::VerdictSink {
   }
 
   void Evaluated(const engine::Event& ev, const engine::Verdict& verdict) override {
-    engine::ToProto(verdict, ev.event_id, response_->add_verdicts());
+    for (size_t flag = 1; flag < flags_->size(); ++flag) {
+      if (verdict.flags & (1u << flag)) ++(*flags_)[flag];
+    }
     response_->set_accepted(response_->accepted() + 1);
+    if (all_) {
+      engine::ToProto(verdict, ev.event_id, AddVerdict());
+    } else {
+      ++next_index_;
+    }
   }
 
+  // Only with `all`: the empty verdict's place is the event's.
   void Forward(std::string_view account, std::string_view owner, v1::Event&& event) override {
     forwarded_->push_back(ForwardedEvent{.index = response_->verdicts_size(),
                                          .account = std::string(account),
                                          .owner = std::string(owner),
                                          .event = std::move(event)});
-    response_->add_verdicts();
+    AddVerdict();
   }
 
   // Each alert once, in its final state; NEW if this request opened it. With a
@@ -85,8 +97,17 @@ class ResponseSink : public pipeline::VerdictSink {
   }
 
  private:
+  v1::Verdict* AddVerdict() {
+    v1::Verdict* v = response_->add_verdicts();
+    v->set_index(next_index_++);
+    return v;
+  }
+
   v1::EvaluateResponse* response_;
   std::vector<ForwardedEvent>* forwarded_;
+  const bool all_;
+  VerdictFlagCounts* flags_;
+  int next_index_ = 0;  // the next event's place in the request
 };
 
 }  // namespace
@@ -129,7 +150,11 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
       payload = true;
     }
   }
-  ResponseSink sink(response, forwarded);
+  // Forwarded events' verdicts are put in place by index when their replicas
+  // answer: until then every event has its verdict (see KeepRequestedVerdicts).
+  const bool all_verdicts =
+      request.verdict_detail() != v1::VERDICT_DETAIL_REJECTED || forwarded != nullptr;
+  ResponseSink sink(response, forwarded, all_verdicts, &flags_);
   pipeline::EvaluationBatch batch(engine_, db_, tenant, sink, absl::ToUnixMillis(absl::Now()));
   if (!ring_.replicas().empty()) batch.SetShard(&ring_, limits_.shard.self, forwarded != nullptr);
   for (const v1::Event& event : request.events()) {
@@ -165,6 +190,15 @@ absl::Status RequestEvaluator::Evaluate(std::string_view tenant, const v1::Evalu
   if (absl::Status s = batch.Commit(); !s.ok()) return s;
   sink.AddAlerts(batch.changes(), batch.committed_changes());
   return absl::OkStatus();
+}
+
+void KeepRequestedVerdicts(const v1::EvaluateRequest& request, v1::EvaluateResponse* response) {
+  if (request.verdict_detail() != v1::VERDICT_DETAIL_REJECTED) return;
+  auto* verdicts = response->mutable_verdicts();
+  verdicts->erase(
+      std::remove_if(verdicts->begin(), verdicts->end(),
+                     [](const v1::Verdict& v) { return v.status() != v1::Verdict::REJECTED; }),
+      verdicts->end());
 }
 
 absl::Status RequestEvaluator::OverLimit(const absl::Status& read, int events) const {

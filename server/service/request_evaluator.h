@@ -1,8 +1,9 @@
 // RequestEvaluator: one EvaluateRequest through the engine into an EvaluateResponse.
 //
 // Parses each event (raw JSON, EventBridge envelope or structured), evaluates it,
-// and fills a verdict per event in request order, then each alert the request
-// opened or updated, once, in its final state. A bad record only gets a REJECTED
+// and fills a verdict per event in request order (only the rejected events'
+// with VERDICT_DETAIL_REJECTED), then each alert the request opened or updated,
+// once, in its final state. A bad record only gets a REJECTED
 // verdict naming the field; it never fails the request or touches state. Every
 // string of a reply is valid UTF-8, whatever bytes the request held.
 //
@@ -18,6 +19,7 @@
 #include "absl/status/status.h"
 #include "server/engine/engine.h"
 #include "server/engine/shard_ring.h"
+#include "server/service/metrics.h"
 #include "storage/database.h"
 #include "trailsentry/v1/detection.pb.h"
 
@@ -50,10 +52,15 @@ class RequestEvaluator {
   // could not be read or committed: nothing of the request stands (in memory or
   // on disk), so a retry is judged as this try would have been.
   // With `forwarded` (and a shard), events another replica owns are not
-  // rejected but moved there, each with an empty verdict in its place.
+  // rejected but moved there, each with an empty verdict in its place; the
+  // response then has a verdict for every event whatever the request's
+  // verdict_detail (KeepRequestedVerdicts trims it once they are answered).
   [[nodiscard]] absl::Status Evaluate(std::string_view tenant, const v1::EvaluateRequest& request,
                                       v1::EvaluateResponse* response,
                                       std::vector<ForwardedEvent>* forwarded = nullptr);
+
+  // After Evaluate: the flags of the events evaluated, for the metrics.
+  const VerdictFlagCounts& flag_counts() const { return flags_; }
 
  private:
   absl::Status OverLimit(const absl::Status& read, int events) const;
@@ -62,7 +69,12 @@ class RequestEvaluator {
   storage::Database* const db_;
   const engine::ServerConfig& limits_;
   const engine::ShardRing ring_;
+  VerdictFlagCounts flags_{};
 };
+
+// With VERDICT_DETAIL_REJECTED, drops `response`'s verdicts of accepted events
+// (each verdict kept names its event by `index`); else leaves it as it is.
+void KeepRequestedVerdicts(const v1::EvaluateRequest& request, v1::EvaluateResponse* response);
 
 }  // namespace trailsentry::service
 

@@ -1,5 +1,6 @@
 // The Detection service in-process, on a real port, through the real client.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -79,6 +80,61 @@ TEST_F(DetectionServiceTest, MalformedRecordsAreRejectedAndTheRestGoesOn) {
   EXPECT_EQ(response->verdicts(4).reject_reason(),
             "eventTime: not an RFC 3339 time between 1970 and 9999: \"2023-02-30T00:00:00Z\"");
   EXPECT_EQ(response->alerts_size(), 1);
+}
+
+// A metric of the server's /metrics text, e.g.
+// trailsentry_event_flags_total{flag="DISCOVERY"}; -1 when absent.
+int64_t MetricValue(const std::string& metrics, const std::string& name) {
+  const size_t at = metrics.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(metrics.substr(at + name.size() + 2));
+}
+
+TEST_F(DetectionServiceTest, RejectedOnlyVerdictsNameTheirEventsAndTheRestAreCounted) {
+  client_.reset();
+  server_.reset();
+  server_ = service::Server::Start(config_, {.http_listen = "127.0.0.1:0"}).value();
+  client_ = Client::Connect({.target = "127.0.0.1:" + std::to_string(server_->port())}).value();
+  // A burst of 6 discovery calls with two bad records among them, from alice
+  // with only the rejections asked for, then from bob with every verdict.
+  auto records = [](const std::string& user) {
+    std::vector<std::string> out;
+    for (int i = 0; i < 6; ++i) {
+      out.push_back(Record().User(user).AtSecond(i).Action(kActions[i]).Json());
+    }
+    out.insert(out.begin() + 1, "{not json");
+    out.insert(out.begin() + 4, Record().User(user).Without("eventName").Json());
+    return out;
+  };
+  v1::EvaluateRequest sparse = Request(records("alice"));
+  sparse.set_verdict_detail(v1::VERDICT_DETAIL_REJECTED);
+  auto response = client_->Evaluate(sparse);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->verdicts_size(), 2);
+  EXPECT_EQ(response->verdicts(0).index(), 1);
+  EXPECT_EQ(response->verdicts(0).reject_field(), "raw_json");
+  EXPECT_EQ(response->verdicts(1).index(), 4);
+  EXPECT_EQ(response->verdicts(1).reject_field(), "eventName");
+  EXPECT_EQ(response->accepted(), 6);
+  EXPECT_EQ(response->rejected(), 2);
+  ASSERT_EQ(response->alerts_size(), 1);
+  EXPECT_EQ(response->alerts(0).kind(), v1::AlertChange::NEW);
+  EXPECT_EQ(response->alerts(0).alert().identity(), "arn:aws:iam::111122223333:user/alice");
+
+  response = client_->Evaluate(Request(records("bob")));
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->verdicts_size(), 8);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(response->verdicts(i).index(), i);
+  EXPECT_EQ(response->verdicts(4).reject_field(), "eventName");
+  EXPECT_EQ(response->alerts_size(), 1);
+
+  // The metrics count the flags of every accepted event, answered or not.
+  httplib::Result metrics = httplib::Client("127.0.0.1", server_->http_port()).Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(MetricValue(metrics->body, "trailsentry_event_flags_total{flag=\"DISCOVERY\"}"), 12);
+  EXPECT_EQ(MetricValue(metrics->body, "trailsentry_event_flags_total{flag=\"CLI\"}"), 12);
+  EXPECT_EQ(MetricValue(metrics->body, "trailsentry_events_total{verdict=\"accepted\"}"), 12);
+  EXPECT_EQ(MetricValue(metrics->body, "trailsentry_events_total{verdict=\"rejected\"}"), 4);
 }
 
 TEST_F(DetectionServiceTest, StructuredEventsAndEnvelopes) {

@@ -102,6 +102,7 @@ TEST_F(ShardForwardingTest, AnyReplicaAnswersForEveryAccountOverHttp) {
   for (int i = 0; i < 40; ++i) {
     EXPECT_EQ(response.verdicts(i).status(), v1::Verdict::ACCEPTED) << i;
     EXPECT_EQ(response.verdicts(i).event_id(), absl::StrCat("e", i));
+    EXPECT_EQ(response.verdicts(i).index(), i);
   }
   EXPECT_EQ(response.alerts_size(), 2);  // one burst per account, each on its owner
   // Replica 1's 20 records (~12 KB) went in more than one call (8 KiB each at most).
@@ -145,6 +146,32 @@ TEST_F(ShardForwardingTest, AnyReplicaAnswersForEveryAccountOverHttp) {
       EXPECT_EQ(one->status, 200) << one->body;
     }
   }
+}
+
+TEST_F(ShardForwardingTest, RejectedOnlyVerdictsAreTrimmedAfterTheOwnersAnswer) {
+  // Two bad records among the first 20 (a body under max_message_bytes); the
+  // other replica's accepted events come back from it with their verdicts,
+  // which this replica then leaves out.
+  std::vector<std::string> records = Records();
+  records.resize(20);
+  records.insert(records.begin() + 3, "{not json");
+  records.insert(records.begin() + 15, Record().Account(accounts_[1]).Without("eventName").Json());
+  v1::EvaluateRequest request;
+  for (const std::string& record : records) request.add_events()->set_raw_json(record);
+  request.set_verdict_detail(v1::VERDICT_DETAIL_REJECTED);
+  httplib::Result r = Post(0, request);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  v1::EvaluateResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r->body, &response).ok());
+  ASSERT_EQ(response.verdicts_size(), 2) << r->body;
+  EXPECT_EQ(response.verdicts(0).index(), 3);
+  EXPECT_EQ(response.verdicts(0).reject_field(), "raw_json");
+  EXPECT_EQ(response.verdicts(1).index(), 15);
+  EXPECT_EQ(response.verdicts(1).reject_field(), "eventName");
+  EXPECT_EQ(response.accepted(), 20);
+  EXPECT_EQ(response.rejected(), 2);
+  EXPECT_EQ(response.alerts_size(), 2);
 }
 
 TEST_F(ShardForwardingTest, AnOwnerDownFailsTheRequestNamingItsAccount) {

@@ -11,6 +11,7 @@ v1::EvaluateResponse Answer(std::initializer_list<const char*> event_ids,
   v1::EvaluateResponse r;
   for (const char* id : event_ids) {
     v1::Verdict* v = r.add_verdicts();
+    v->set_index(r.verdicts_size() - 1);  // its place in the part, as a server sets it
     v->set_status(v1::Verdict::ACCEPTED);
     v->set_event_id(id);
   }
@@ -32,7 +33,10 @@ TEST(VerdictMergeTest, PutsVerdictsInPlaceAndEachAlertOnceInItsLatestState) {
   merge.Finish();
   ASSERT_EQ(whole.verdicts_size(), 5);
   const char* expected[] = {"a", "b", "c", "d", "e"};
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(whole.verdicts(i).event_id(), expected[i]);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(whole.verdicts(i).event_id(), expected[i]);
+    EXPECT_EQ(whole.verdicts(i).index(), i);  // its place in the whole
+  }
   EXPECT_EQ(whole.accepted(), 5);
   EXPECT_EQ(whole.rejected(), 0);
   ASSERT_EQ(whole.alerts_size(), 2);
@@ -53,6 +57,7 @@ TEST(VerdictMergeTest, FailedPartsAreRejectedNamingWhy) {
   EXPECT_EQ(whole.accepted(), 1);
   EXPECT_EQ(whole.rejected(), 2);
   EXPECT_EQ(whole.verdicts(2).reject_field(), "account");
+  EXPECT_EQ(whole.verdicts(2).index(), 2);
   EXPECT_EQ(whole.verdicts(2).reject_reason(), "account: not evaluated: replica b:1: UNAVAILABLE");
 }
 

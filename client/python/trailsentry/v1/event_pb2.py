@@ -14,17 +14,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atrailsentry/v1/event.proto\x12\x0etrailsentry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"Z\n\x05\x45vent\x12\x12\n\x08raw_json\x18\x01 \x01(\tH\x00\x12\x35\n\nstructured\x18\x02 \x01(\x0b\x32\x1f.trailsentry.v1.CloudTrailEventH\x00\x42\x06\n\x04\x62ody\"\xd0\x02\n\x0f\x43loudTrailEvent\x12.\n\nevent_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x65vent_source\x18\x02 \x01(\t\x12\x12\n\nevent_name\x18\x03 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\x12\x19\n\x11source_ip_address\x18\x05 \x01(\t\x12\x12\n\nuser_agent\x18\x06 \x01(\t\x12\x33\n\ruser_identity\x18\x07 \x01(\x0b\x32\x1c.trailsentry.v1.UserIdentity\x12\'\n\x1fsession_credential_from_console\x18\x08 \x01(\x08\x12\x12\n\nerror_code\x18\t \x01(\t\x12\x12\n\naws_region\x18\n \x01(\t\x12\x1c\n\x14recipient_account_id\x18\x0b \x01(\t\"\xbb\x01\n\x0cUserIdentity\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0b\n\x03\x61rn\x18\x02 \x01(\t\x12\x14\n\x0cprincipal_id\x18\x03 \x01(\t\x12\x12\n\naccount_id\x18\x04 \x01(\t\x12\x15\n\raccess_key_id\x18\x05 \x01(\t\x12\x11\n\tuser_name\x18\x06 \x01(\t\x12 \n\x18session_issuer_user_name\x18\x07 \x01(\t\x12\x1a\n\x12session_issuer_arn\x18\x08 \x01(\t\"\xb5\x02\n\x07Verdict\x12.\n\x06status\x18\x01 \x01(\x0e\x32\x1e.trailsentry.v1.Verdict.Status\x12\x14\n\x0creject_field\x18\x02 \x01(\t\x12\x15\n\rreject_reason\x18\x03 \x01(\t\x12*\n\x05\x66lags\x18\x04 \x03(\x0e\x32\x1b.trailsentry.v1.VerdictFlag\x12,\n\texclusion\x18\x05 \x01(\x0e\x32\x19.trailsentry.v1.Exclusion\x12\x10\n\x08identity\x18\x06 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x07 \x01(\t\x12\x11\n\talert_ids\x18\x08 \x03(\t\"<\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x41\x43\x43\x45PTED\x10\x01\x12\x0c\n\x08REJECTED\x10\x02*\xe1\x01\n\tExclusion\x12\x19\n\x15\x45XCLUSION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45XCLUSION_AWS_SERVICE\x10\x01\x12\x1d\n\x19\x45XCLUSION_CONSOLE_SESSION\x10\x02\x12 \n\x1c\x45XCLUSION_NO_VALID_SOURCE_IP\x10\x03\x12\x17\n\x13\x45XCLUSION_USER_NAME\x10\x04\x12 \n\x1c\x45XCLUSION_IDENTITY_ALLOWLIST\x10\x05\x12\"\n\x1e\x45XCLUSION_USER_AGENT_ALLOWLIST\x10\x06*\xa1\x01\n\x0bVerdictFlag\x12\x1c\n\x18VERDICT_FLAG_UNSPECIFIED\x10\x00\x12\r\n\tDISCOVERY\x10\x01\x12\x07\n\x03\x43LI\x10\x02\x12\x0c\n\x08\x45XCLUDED\x10\x03\x12\x08\n\x04LATE\x10\x04\x12\x12\n\x0eUNATTRIBUTABLE\x10\x05\x12\x0c\n\x08LEARNING\x10\x06\x12\x13\n\x0fUNUSUAL_NETWORK\x10\x07\x12\r\n\tDUPLICATE\x10\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atrailsentry/v1/event.proto\x12\x0etrailsentry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"Z\n\x05\x45vent\x12\x12\n\x08raw_json\x18\x01 \x01(\tH\x00\x12\x35\n\nstructured\x18\x02 \x01(\x0b\x32\x1f.trailsentry.v1.CloudTrailEventH\x00\x42\x06\n\x04\x62ody\"\xd0\x02\n\x0f\x43loudTrailEvent\x12.\n\nevent_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x65vent_source\x18\x02 \x01(\t\x12\x12\n\nevent_name\x18\x03 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\x12\x19\n\x11source_ip_address\x18\x05 \x01(\t\x12\x12\n\nuser_agent\x18\x06 \x01(\t\x12\x33\n\ruser_identity\x18\x07 \x01(\x0b\x32\x1c.trailsentry.v1.UserIdentity\x12\'\n\x1fsession_credential_from_console\x18\x08 \x01(\x08\x12\x12\n\nerror_code\x18\t \x01(\t\x12\x12\n\naws_region\x18\n \x01(\t\x12\x1c\n\x14recipient_account_id\x18\x0b \x01(\t\"\xbb\x01\n\x0cUserIdentity\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0b\n\x03\x61rn\x18\x02 \x01(\t\x12\x14\n\x0cprincipal_id\x18\x03 \x01(\t\x12\x12\n\naccount_id\x18\x04 \x01(\t\x12\x15\n\raccess_key_id\x18\x05 \x01(\t\x12\x11\n\tuser_name\x18\x06 \x01(\t\x12 \n\x18session_issuer_user_name\x18\x07 \x01(\t\x12\x1a\n\x12session_issuer_arn\x18\x08 \x01(\t\"\xc4\x02\n\x07Verdict\x12.\n\x06status\x18\x01 \x01(\x0e\x32\x1e.trailsentry.v1.Verdict.Status\x12\x14\n\x0creject_field\x18\x02 \x01(\t\x12\x15\n\rreject_reason\x18\x03 \x01(\t\x12*\n\x05\x66lags\x18\x04 \x03(\x0e\x32\x1b.trailsentry.v1.VerdictFlag\x12,\n\texclusion\x18\x05 \x01(\x0e\x32\x19.trailsentry.v1.Exclusion\x12\x10\n\x08identity\x18\x06 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x07 \x01(\t\x12\x11\n\talert_ids\x18\x08 \x03(\t\x12\r\n\x05index\x18\t \x01(\x05\"<\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x41\x43\x43\x45PTED\x10\x01\x12\x0c\n\x08REJECTED\x10\x02*\xe1\x01\n\tExclusion\x12\x19\n\x15\x45XCLUSION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45XCLUSION_AWS_SERVICE\x10\x01\x12\x1d\n\x19\x45XCLUSION_CONSOLE_SESSION\x10\x02\x12 \n\x1c\x45XCLUSION_NO_VALID_SOURCE_IP\x10\x03\x12\x17\n\x13\x45XCLUSION_USER_NAME\x10\x04\x12 \n\x1c\x45XCLUSION_IDENTITY_ALLOWLIST\x10\x05\x12\"\n\x1e\x45XCLUSION_USER_AGENT_ALLOWLIST\x10\x06*\xa1\x01\n\x0bVerdictFlag\x12\x1c\n\x18VERDICT_FLAG_UNSPECIFIED\x10\x00\x12\r\n\tDISCOVERY\x10\x01\x12\x07\n\x03\x43LI\x10\x02\x12\x0c\n\x08\x45XCLUDED\x10\x03\x12\x08\n\x04LATE\x10\x04\x12\x12\n\x0eUNATTRIBUTABLE\x10\x05\x12\x0c\n\x08LEARNING\x10\x06\x12\x13\n\x0fUNUSUAL_NETWORK\x10\x07\x12\r\n\tDUPLICATE\x10\x08\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trailsentry.v1.event_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _EXCLUSION._serialized_start=1013
-  _EXCLUSION._serialized_end=1238
-  _VERDICTFLAG._serialized_start=1241
-  _VERDICTFLAG._serialized_end=1402
+  _EXCLUSION._serialized_start=1028
+  _EXCLUSION._serialized_end=1253
+  _VERDICTFLAG._serialized_start=1256
+  _VERDICTFLAG._serialized_end=1417
   _EVENT._serialized_start=79
   _EVENT._serialized_end=169
   _CLOUDTRAILEVENT._serialized_start=172
@@ -32,7 +32,7 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _USERIDENTITY._serialized_start=511
   _USERIDENTITY._serialized_end=698
   _VERDICT._serialized_start=701
-  _VERDICT._serialized_end=1010
-  _VERDICT_STATUS._serialized_start=950
-  _VERDICT_STATUS._serialized_end=1010
+  _VERDICT._serialized_end=1025
+  _VERDICT_STATUS._serialized_start=965
+  _VERDICT_STATUS._serialized_end=1025
 # @@protoc_insertion_point(module_scope)
