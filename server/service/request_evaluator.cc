@@ -28,9 +28,9 @@ engine::RecordReader& Reader() {
 // Buffers grown past this by one large request are freed after it.
 constexpr size_t kKeepBufferBytes = size_t{32} << 20;
 
-// Verdicts into the response, in request order.
-// Each verdict names its event's place in the request (`index`); with `all`
-// false only rejected events get one (accepted ones are counted).
+// Verdicts into the response, in request order, each naming its event's place
+// in the request (`index`); with `all` false only rejected events get one
+// (accepted ones are counted).
 class ResponseSink : public pipeline::VerdictSink {
  public:
   ResponseSink(v1::EvaluateResponse* response, std::vector<ForwardedEvent>* forwarded, bool all,
