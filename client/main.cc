@@ -11,6 +11,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -20,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "client/commands.h"
 #include "server/engine/config_loader.h"
+#include "server/pipeline/process_memory.h"
 
 ABSL_FLAG(std::string, config, "",
           "scan, admin repair/restore: config file (protobuf text format)");
@@ -136,6 +138,11 @@ int Usage(const char* why) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  // scan's state grows by hundreds of MB: backed by huge pages where the kernel
+  // wants them asked for (first: it may re-execute; the other commands are small).
+  if (argc >= 2 && std::string_view(argv[1]) == "scan") {
+    trailsentry::pipeline::UseTransparentHugePages(argv);
+  }
   // Standard output carries results (alerts as JSON lines): logs go to stderr.
   spdlog::set_default_logger(spdlog::stderr_color_mt("trailsentry"));
   absl::SetProgramUsageMessage(kUsage);

@@ -3,7 +3,6 @@
 //   trailsentryd --listen 127.0.0.1:50051 --data_dir ./trailsentry-data
 //   trailsentryd --config /etc/trailsentry/config.textproto
 #include <google/protobuf/stubs/logging.h>
-#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/engine/config_loader.h"
 #include "server/engine/printable.h"
+#include "server/pipeline/process_memory.h"
 #include "server/service/server.h"
 
 ABSL_FLAG(std::string, config, "", "Config file (protobuf text format, see config.proto)");
@@ -76,22 +76,11 @@ absl::StatusOr<Config> BuildConfig() {
   return config;
 }
 
-// Large allocations (a request's payload, RocksDB's memtable blocks of up to 8
-// MiB) come from the heap and are reused once freed, and up to 64 MiB free at
-// the top of each malloc arena stays there: by default glibc maps each such
-// block from the kernel and unmaps it when freed, and every page of the next
-// one faults in again. Under `submit` that halved the server's page faults and
-// cost ~6 MB of peak RSS (BENCHMARKS.md, issue 8's tenth part).
-void KeepLargeAllocationsForReuse() {
-  constexpr int kBytes = 64 << 20;
-  mallopt(M_MMAP_THRESHOLD, kBytes);
-  mallopt(M_TRIM_THRESHOLD, kBytes);
-}
-
 }  // namespace
 
 int Main(int argc, char** argv) {
-  KeepLargeAllocationsForReuse();
+  trailsentry::pipeline::UseTransparentHugePages(argv);
+  trailsentry::pipeline::KeepLargeAllocationsForReuse();
   absl::SetProgramUsageMessage(
       "trailsentry detection server. Flags override the config file.\n\n"
       "  trailsentryd [--config F] [--listen HOST:PORT] [--http_listen HOST:PORT] "

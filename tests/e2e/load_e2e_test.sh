@@ -3,6 +3,7 @@
 # streams) and HTTP/JSON, paced and as fast as answered, and reports what the
 # server answered: requests, events and latency percentiles, no errors.
 source "$(dirname "$0")/e2e_lib.sh"
+unset GLIBC_TUNABLES TRAILSENTRY_HUGE_PAGES  # the huge-page checks below decide them
 
 start_server
 RUNS=0
@@ -35,5 +36,18 @@ answered=$(cat "$WORK"/run-*.txt | awk '/^answered/ {n += $4} END {print n}')
 evaluated=$(curl -s "127.0.0.1:$HTTP_PORT/metrics" |
   sed -n 's/^trailsentry_events_total{verdict="accepted"} \([0-9]*\)$/\1/p')
 expect_eq "$evaluated" "$answered" "events the server evaluated"
+
+# Where the kernel gives transparent huge pages only to memory that asks for
+# them, the server re-executed itself (same pid) with glibc's malloc asking;
+# elsewhere, or with TRAILSENTRY_HUGE_PAGES=0, it did not.
+tunables_of() { tr '\0' '\n' <"/proc/$SERVER_PID/environ" | sed -n 's/^GLIBC_TUNABLES=//p'; }
+if grep -q '\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+  expect_eq "$(tunables_of)" "glibc.malloc.hugetlb=1" "the server's malloc tunables"
+else
+  expect_eq "$(tunables_of)" "" "the server's malloc tunables (THP not in madvise mode)"
+fi
+stop_server
+TRAILSENTRY_HUGE_PAGES=0 start_server
+expect_eq "$(tunables_of)" "" "the server's malloc tunables with TRAILSENTRY_HUGE_PAGES=0"
 stop_server
 echo "load e2e: ok"

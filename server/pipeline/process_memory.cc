@@ -1,0 +1,71 @@
+#include "server/pipeline/process_memory.h"
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace trailsentry::pipeline {
+
+namespace {
+
+constexpr std::string_view kHugeTlb = "glibc.malloc.hugetlb";
+
+std::optional<std::string> Env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+std::optional<std::string> ReadFile(const char* path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+}  // namespace
+
+std::optional<std::string> HugePageTunables(std::optional<std::string_view> thp_enabled,
+                                            std::optional<std::string_view> tunables,
+                                            std::optional<std::string_view> opt_out) {
+  if (opt_out && *opt_out == "0") return std::nullopt;
+  // The kernel marks its mode in brackets: "always [madvise] never".
+  if (!thp_enabled || thp_enabled->find("[madvise]") == std::string_view::npos) return std::nullopt;
+  if (tunables && tunables->find(kHugeTlb) != std::string_view::npos) return std::nullopt;
+  std::string out;
+  if (tunables && !tunables->empty()) {
+    out.append(*tunables);
+    out.push_back(':');
+  }
+  out.append(kHugeTlb);
+  out.append("=1");
+  return out;
+}
+
+void UseTransparentHugePages(char** argv) {
+  const std::optional<std::string> before = Env("GLIBC_TUNABLES");
+  const std::optional<std::string> tunables =
+      HugePageTunables(ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"), before,
+                       Env("TRAILSENTRY_HUGE_PAGES"));
+  if (!tunables) return;
+  if (setenv("GLIBC_TUNABLES", tunables->c_str(), 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  // Still here: the exec failed. Run as is, with the environment as it was.
+  if (before) {
+    setenv("GLIBC_TUNABLES", before->c_str(), 1);
+  } else {
+    unsetenv("GLIBC_TUNABLES");
+  }
+}
+
+void KeepLargeAllocationsForReuse() {
+  constexpr int kBytes = 64 << 20;
+  mallopt(M_MMAP_THRESHOLD, kBytes);
+  mallopt(M_TRIM_THRESHOLD, kBytes);
+}
+
+}  // namespace trailsentry::pipeline
