@@ -19,23 +19,30 @@ Owner LastOwner::Of(std::string_view tenant, std::string_view name) {
   return {key_, hash_};
 }
 
-size_t CoalescedWrites::AddKey(std::initializer_list<std::string_view> parts) {
-  const size_t offset = keys_.size();
-  for (std::string_view part : parts) keys_.append(part);
-  return offset;
+uint32_t CoalescedWrites::OwnerIndex(const Owner& owner) {
+  const auto [it, added] =
+      owner_index_.try_emplace(owner.hash, static_cast<uint32_t>(owners_.size()));
+  if (added) {
+    owners_.push_back({keys_.size(), static_cast<uint32_t>(owner.key.size())});
+    keys_.append(owner.key);
+    ranked_ = false;
+  }
+  return it->second;
 }
 
-template <typename Entry>
-void CoalescedWrites::OrderByKey(const std::vector<Entry>& entries) {
+void CoalescedWrites::RankOwners() {
+  if (ranked_) return;
   // In key order: the memtable's skip list then finds each key's place from the
-  // previous one's (its insert splice is reused) instead of from the top.
-  order_.clear();
-  for (uint32_t i = 0; i < entries.size(); ++i) {
-    if (!entries[i].dropped) order_.push_back(i);
-  }
-  std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-    return KeyOf(entries[a].offset, entries[a].size) < KeyOf(entries[b].offset, entries[b].size);
-  });
+  // previous one's (its insert splice is reused) instead of from the top. The
+  // only sort of keys' bytes, once per owner.
+  std::vector<uint32_t>& by_key = next_;
+  by_key.resize(owners_.size());
+  for (uint32_t i = 0; i < owners_.size(); ++i) by_key[i] = i;
+  std::sort(by_key.begin(), by_key.end(),
+            [&](uint32_t a, uint32_t b) { return KeyOf(a) < KeyOf(b); });
+  rank_.resize(owners_.size());
+  for (uint32_t r = 0; r < by_key.size(); ++r) rank_[by_key[r]] = r;
+  ranked_ = true;
 }
 
 engine::StableHash128 CoalescedWrites::EntryId(const engine::StableHash128& owner, char cf,
@@ -58,18 +65,15 @@ void CoalescedWrites::PutLatest(char cf, const Owner& owner, const keys::Network
     return;
   }
   Latest& l = latest_.emplace_back();
-  l.offset = AddKey({std::string_view(&cf, 1), owner.key, network.view()});
-  l.size = static_cast<uint32_t>(keys_.size() - l.offset);
+  l.owner = OwnerIndex(owner);
+  l.cf = cf;
+  l.network = network;
   l.entry = entry;
 }
 
 void CoalescedWrites::AddSeen(const Owner& owner, int64_t time, uint64_t id_hash) {
   const auto [it, added] = seen_index_.try_emplace(owner.hash, static_cast<uint32_t>(seen_.size()));
-  if (added) {
-    Seen& s = seen_.emplace_back();
-    s.offset = AddKey({owner.key});
-    s.size = static_cast<uint32_t>(owner.key.size());
-  }
+  if (added) seen_.emplace_back().owner = OwnerIndex(owner);
   Seen& s = seen_[it->second];
   ++s.pairs;
   s.newest = std::max(s.newest, time);
@@ -78,14 +82,12 @@ void CoalescedWrites::AddSeen(const Owner& owner, int64_t time, uint64_t id_hash
 }
 
 void CoalescedWrites::Drop(const Owner& owner, absl::FunctionRef<bool(char cf)> family) {
+  const auto o = owner_index_.find(owner.hash);
+  if (o == owner_index_.end()) return;  // nothing of it in this batch
   for (Latest& l : latest_) {
-    if (l.dropped) continue;
-    // cf | owner key | network: owner keys are length-prefixed components, so
-    // a key that starts with the owner's key after its cf byte is the owner's.
-    const std::string_view key = KeyOf(l.offset, l.size);
-    if (!key.substr(1).starts_with(owner.key) || !family(key[0])) continue;
+    if (l.dropped || l.owner != o->second || !family(l.cf)) continue;
     l.dropped = true;
-    latest_index_.erase(EntryId(owner.hash, key[0], key.substr(1 + owner.key.size())));
+    latest_index_.erase(EntryId(owner.hash, l.cf, l.network.view()));
   }
   const auto it = seen_index_.find(owner.hash);
   if (it != seen_index_.end()) {
@@ -96,8 +98,25 @@ void CoalescedWrites::Drop(const Owner& owner, absl::FunctionRef<bool(char cf)> 
 
 void CoalescedWrites::ForEachLatest(
     absl::FunctionRef<void(std::string_view key, const engine::BaselineEntry& entry)> fn) {
-  OrderByKey(latest_);
-  for (const uint32_t i : order_) fn(KeyOf(latest_[i].offset, latest_[i].size), latest_[i].entry);
+  RankOwners();
+  order_.clear();
+  for (uint32_t i = 0; i < latest_.size(); ++i) {
+    const Latest& l = latest_[i];
+    if (l.dropped) continue;
+    order_.emplace_back(uint64_t{static_cast<uint8_t>(l.cf)} << 32 | rank_[l.owner], i);
+  }
+  // Column family, owner, then network (an owner's networks in one family).
+  std::sort(order_.begin(), order_.end(), [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return latest_[a.second].network.view() < latest_[b.second].network.view();
+  });
+  for (const auto& [unused, i] : order_) {
+    const Latest& l = latest_[i];
+    key_.assign(1, l.cf);
+    key_.append(KeyOf(l.owner));
+    key_.append(l.network.view());
+    fn(key_, l.entry);
+  }
 }
 
 void CoalescedWrites::ForEachSeen(
@@ -108,11 +127,16 @@ void CoalescedWrites::ForEachSeen(
   starts_.assign(seen_.size() + 1, 0);
   for (size_t i = 0; i < seen_.size(); ++i) starts_[i + 1] = starts_[i] + seen_[i].pairs;
   placed_.resize(pairs_.size());
-  order_.assign(starts_.begin(), starts_.end() - 1);  // the next free place of each record
-  for (uint32_t p = 0; p < pairs_.size(); ++p) placed_[order_[pairs_[p].record]++] = p;
+  next_.assign(starts_.begin(), starts_.end() - 1);  // the next free place of each record
+  for (uint32_t p = 0; p < pairs_.size(); ++p) placed_[next_[pairs_[p].record]++] = p;
 
-  OrderByKey(seen_);
-  for (const uint32_t i : order_) {
+  RankOwners();
+  order_.clear();
+  for (uint32_t i = 0; i < seen_.size(); ++i) {
+    if (!seen_[i].dropped) order_.emplace_back(rank_[seen_[i].owner], i);
+  }
+  std::sort(order_.begin(), order_.end());  // one record per owner: ranks differ
+  for (const auto& [unused, i] : order_) {
     const Seen& s = seen_[i];
     packed_.clear();
     for (uint32_t k = starts_[i]; k < starts_[i + 1]; ++k) {
@@ -120,22 +144,24 @@ void CoalescedWrites::ForEachSeen(
       keys::AppendBigEndian64(packed_, static_cast<uint64_t>(pair.time));
       keys::AppendBigEndian64(packed_, pair.id_hash);
     }
-    fn(KeyOf(s.offset, s.size), s.newest, s.ids, packed_);
+    fn(KeyOf(s.owner), s.newest, s.ids, packed_);
   }
 }
 
 void CoalescedWrites::Clear() {
   keys_.clear();
+  owners_.clear();
   latest_.clear();
   seen_.clear();
   pairs_.clear();
+  ranked_ = false;
   // A large table's clear() frees it: reserving what the last batch held
   // allocates once instead of growing (and rehashing) step by step again.
-  const size_t latest = latest_index_.size(), seen = seen_index_.size();
-  latest_index_.clear();
-  latest_index_.reserve(latest);
-  seen_index_.clear();
-  seen_index_.reserve(seen);
+  for (auto* index : {&owner_index_, &latest_index_, &seen_index_}) {
+    const size_t size = index->size();
+    index->clear();
+    index->reserve(size);
+  }
 }
 
 }  // namespace trailsentry::storage::internal

@@ -6,11 +6,16 @@
 // Entries belong to an owner (an identity or an account: tenant | name, as keys
 // start) and are found by a 128-bit hash of the owner's hash, the column family
 // byte and the network, compared in the table's slot: per event no key is built
-// and no key's bytes are hashed; a new entry's key is built once, into one
+// and no key's bytes are hashed; a new owner's key is copied once, into one
 // arena. LastOwner builds an owner's key and hash again only when the owner
 // changes. Values are encoded at commit only, once per key. A collision of both
 // 64-bit halves of two hashes (2^-128 per pair) would merge two entries; like
 // the engine's identity tables, it is treated as impossible.
+//
+// Keys are handed out in key order (cf | owner key | network). Owner keys are
+// prefix-free (keys::AppendIdentity: no owner's key starts another's), so that
+// order is the column family, then the owner's key, then the network: the
+// owners are sorted by key once per batch, and the entries by integers.
 //
 //   CoalescedWrites w;
 //   LastOwner identity;
@@ -86,15 +91,19 @@ class CoalescedWrites {
   // family and network (16 bytes in the table's slot, not the whole id).
   static engine::StableHash128 EntryId(const engine::StableHash128& owner, char cf,
                                        std::string_view network);
-  struct Latest {
-    size_t offset = 0;  // the key: keys_[offset, offset + size)
+  struct OwnerKey {
+    size_t offset = 0;  // the owner's key: keys_[offset, offset + size)
     uint32_t size = 0;
+  };
+  struct Latest {
+    uint32_t owner = 0;  // index in owners_
+    char cf = 0;
     bool dropped = false;
+    keys::NetworkBytes network;
     engine::BaselineEntry entry;
   };
   struct Seen {
-    size_t offset = 0;  // the identity key: keys_[offset, offset + size)
-    uint32_t size = 0;
+    uint32_t owner = 0;  // index in owners_
     bool dropped = false;
     uint32_t pairs = 0;
     int64_t newest = INT64_MIN;
@@ -105,24 +114,28 @@ class CoalescedWrites {
     int64_t time;
     uint64_t id_hash;
   };
-  std::string_view KeyOf(size_t offset, uint32_t size) const {
-    return std::string_view(keys_).substr(offset, size);
+  std::string_view KeyOf(uint32_t owner) const {
+    return std::string_view(keys_).substr(owners_[owner].offset, owners_[owner].size);
   }
-  // Copies the parts of a key into the arena; its offset.
-  size_t AddKey(std::initializer_list<std::string_view> parts);
-  // order_ = the indices of the entries not dropped, in key order.
-  template <typename Entry>
-  void OrderByKey(const std::vector<Entry>& entries);
+  // The index of `owner` in owners_, added (its key copied) on first sight.
+  uint32_t OwnerIndex(const Owner& owner);
+  // rank_[i] = the place of owners_[i] in key order (sorted once per batch).
+  void RankOwners();
 
-  std::string keys_;  // every key, once
+  std::string keys_;  // every owner's key, once
+  std::vector<OwnerKey> owners_;
+  absl::flat_hash_map<engine::StableHash128, uint32_t> owner_index_;
   std::vector<Latest> latest_;
   absl::flat_hash_map<engine::StableHash128, uint32_t> latest_index_;
   std::vector<Seen> seen_;
   absl::flat_hash_map<engine::StableHash128, uint32_t> seen_index_;
   std::vector<SeenPair> pairs_;
   // Reused at commit.
-  std::vector<uint32_t> order_, starts_, placed_;
-  std::string packed_;
+  bool ranked_ = false;
+  std::vector<uint32_t> rank_, starts_, placed_, next_;
+  // (column family << 32 | owner rank, or owner rank; index): sorted, then handed out.
+  std::vector<std::pair<uint64_t, uint32_t>> order_;
+  std::string key_, packed_;
 };
 
 }  // namespace trailsentry::storage::internal

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <random>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -168,6 +170,53 @@ TEST(CoalescedWritesTest, DroppedKeysAreForgottenAndWrittenAfreshAfter) {
   std::sort(want_seen.begin(), want_seen.end(),
             [](const SeenOut& x, const SeenOut& y) { return x.key < y.key; });
   EXPECT_EQ(Seen(w), want_seen);
+}
+
+TEST(CoalescedWritesTest, ManyOwnersFamiliesAndNetworksComeOutInByteOrder) {
+  // Owners as the store builds them, from names that start one another and
+  // tenants of different lengths; each family with networks of both kinds.
+  std::vector<std::string> owners;
+  for (const char* tenant : {"", "t", "tenant-b"}) {
+    for (const char* name : {"a", "ab", "abc", "b", "arn:aws:iam::1:user/x",
+                             "arn:aws:iam::1:user/xy", "123456789012"}) {
+      owners.push_back(keys::Identity(tenant, name));
+    }
+  }
+  std::vector<keys::NetworkBytes> networks = {{}};
+  for (const char* cidr : {"10.0.0.0/8", "10.0.0.0/16", "10.1.0.0/16", "203.0.113.0/24",
+                           "2001:db8::/64", "2001:db8:1::/64", "2001:db8::/48"}) {
+    networks.push_back(Net(cidr));
+  }
+  std::mt19937 random(7);
+  for (int round = 0; round < 3; ++round) {
+    CoalescedWrites w;
+    std::map<std::string, BaselineEntry> want_latest;
+    std::map<std::string, std::pair<int64_t, uint64_t>> want_seen;  // newest, XOR of ids
+    for (int i = 0; i < 2000; ++i) {
+      const std::string& key = owners[random() % owners.size()];
+      const Owner o = OwnerOf(key);
+      if (random() % 4 == 0) {
+        const int64_t time = static_cast<int64_t>(random() % 1000);
+        w.AddSeen(o, time, static_cast<uint64_t>(i));
+        auto [it, added] = want_seen.try_emplace(key, time, 0);
+        it->second.first = std::max(it->second.first, time);
+        it->second.second ^= static_cast<uint64_t>(i);
+        continue;
+      }
+      const char cf = static_cast<char>(1 + random() % 3);
+      const keys::NetworkBytes& net = networks[random() % networks.size()];
+      const BaselineEntry e{round, i, 1};
+      w.PutLatest(cf, o, net, e);
+      want_latest[Key(cf, key, net)] = e;
+    }
+    const std::vector<std::pair<std::string, BaselineEntry>> latest(want_latest.begin(),
+                                                                    want_latest.end());
+    EXPECT_EQ(Latest(w), latest);
+    std::vector<std::tuple<std::string, int64_t, uint64_t>> seen, want;
+    for (const SeenOut& s : Seen(w)) seen.emplace_back(s.key, s.newest, s.ids);
+    for (const auto& [key, v] : want_seen) want.emplace_back(key, v.first, v.second);
+    EXPECT_EQ(seen, want);
+  }
 }
 
 TEST(CoalescedWritesTest, ClearedItStartsEmptyAndIsReused) {
