@@ -3,10 +3,16 @@
 # persisted, on one and on every thread, alternating in one command (the machine
 # is noisy: compare ratios within a round). Reports events/s and peak RSS.
 #
-#   tests/bench/identity_scale.sh BUILD_DIR [EVENTS] [ROUNDS]
+#   tests/bench/identity_scale.sh BUILD_DIR [EVENTS] [ROUNDS] [CONFIG]
 #   tests/bench/identity_scale.sh build 1000000 2
+#
+# CONFIG: a config file for scan (default: none, the built-in defaults). With
+# 1M identities, server.cached_identities decides whether an identity that
+# comes back is still in memory (docs/configuration.md).
 set -euo pipefail
-build=$1 events=${2:-1000000} rounds=${3:-2}
+build=$1 events=${2:-1000000} rounds=${3:-2} config=${4:-}
+config_flag=()
+[[ -n $config ]] && config_flag=(--config "$config")
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install time" >&2; exit 1; }
 threads=$(nproc)
 work=$(mktemp -d)
@@ -21,7 +27,7 @@ for ((r = 1; r <= rounds; r++)); do
   for t in 1 "$threads"; do
     for ids in 5000 1000000; do
       rm -rf "$work/db"
-      out=$(/usr/bin/time -f 'rss %M KiB' "$build/client/trailsentry" scan --threads "$t" \
+      out=$(/usr/bin/time -f 'rss %M KiB' "$build/client/trailsentry" scan "${config_flag[@]}" --threads "$t" \
         --data_dir "$work/db" "$work/$ids.jsonl" 2>&1 >/dev/null | tail -n 2 | tr '\n' ' ')
       printf '%s identities\t--threads %s\t%s; %s; peak %s\n' "$ids" "$t" \
         "$(grep -o '[0-9]* events/s' <<<"$out")" "$(grep -o '[0-9]* alerts' <<<"$out")" \
