@@ -17,10 +17,12 @@
 namespace trailsentry::pipeline {
 
 // Where the kernel gives transparent huge pages only to memory that asks for
-// them (/sys/kernel/mm/transparent_hugepage/enabled is "[madvise]"), re-executes the program once
-// with glibc's malloc asking for them (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, added to any tunables
-// already set): its heap then grows 2 MiB at a time instead of 4 KiB. The process keeps its id,
-// arguments and open files. Must be called first in main(), before any thread starts.
+// them (/sys/kernel/mm/transparent_hugepage/enabled is "[madvise]"),
+// re-executes the program once with glibc's malloc asking for them
+// (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, added to any tunables already set):
+// its main heap and large blocks then fault in 2 MiB at a time instead of
+// 4 KiB. The process keeps its id, arguments and open files. Must be called
+// first in main(), before any thread starts.
 //
 // Returns without re-executing when the kernel mode is "always" (nothing to ask)
 // or "never", when GLIBC_TUNABLES already sets glibc.malloc.hugetlb (so it runs
