@@ -13,6 +13,20 @@ namespace {
 
 constexpr std::string_view kHugeTlb = "glibc.malloc.hugetlb";
 
+// A sanitizer's allocator replaces glibc's malloc, which then has nothing to
+// ask for: re-executing would only start the (slow) program twice.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kGlibcMalloc = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kGlibcMalloc = false;
+#else
+constexpr bool kGlibcMalloc = true;
+#endif
+#else
+constexpr bool kGlibcMalloc = true;
+#endif
+
 std::optional<std::string> Env(const char* name) {
   const char* v = std::getenv(name);
   if (v == nullptr) return std::nullopt;
@@ -47,6 +61,7 @@ std::optional<std::string> HugePageTunables(std::optional<std::string_view> thp_
 }
 
 void UseTransparentHugePages(char** argv) {
+  if (!kGlibcMalloc) return;
   const std::optional<std::string> before = Env("GLIBC_TUNABLES");
   const std::optional<std::string> tunables =
       HugePageTunables(ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"), before,

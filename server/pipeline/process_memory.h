@@ -24,7 +24,8 @@ namespace trailsentry::pipeline {
 // 4 KiB. The process keeps its id, arguments and open files. Must be called
 // first in main(), before any thread starts.
 //
-// Returns without re-executing when the kernel mode is "always" (nothing to ask)
+// Returns without re-executing in a sanitizer build (its allocator is not
+// glibc's), when the kernel mode is "always" (nothing to ask)
 // or "never", when GLIBC_TUNABLES already sets glibc.malloc.hugetlb (so it runs
 // at most once, and an operator's own value wins), when TRAILSENTRY_HUGE_PAGES=0,
 // or when the exec fails (the environment is then as it was).

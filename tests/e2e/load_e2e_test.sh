@@ -39,9 +39,12 @@ expect_eq "$evaluated" "$answered" "events the server evaluated"
 
 # Where the kernel gives transparent huge pages only to memory that asks for
 # them, the server re-executed itself (same pid) with glibc's malloc asking;
-# elsewhere, or with TRAILSENTRY_HUGE_PAGES=0, it did not.
+# elsewhere, in a sanitizer build (not glibc's malloc), or with
+# TRAILSENTRY_HUGE_PAGES=0, it did not.
 tunables_of() { tr '\0' '\n' <"/proc/$SERVER_PID/environ" | sed -n 's/^GLIBC_TUNABLES=//p'; }
-if grep -q '\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+if [[ -n "$(sanitizer_of "$TRAILSENTRYD")" ]]; then
+  expect_eq "$(tunables_of)" "" "the server's malloc tunables (sanitizer build)"
+elif grep -q '\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
   expect_eq "$(tunables_of)" "glibc.malloc.hugetlb=1" "the server's malloc tunables"
 else
   expect_eq "$(tunables_of)" "" "the server's malloc tunables (THP not in madvise mode)"
