@@ -1,6 +1,7 @@
 #include "server/pipeline/process_memory.h"
 
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,6 +13,10 @@ namespace trailsentry::pipeline {
 namespace {
 
 constexpr std::string_view kHugeTlb = "glibc.malloc.hugetlb";
+// The process name (/proc/self/comm) across the re-execution: executing
+// /proc/self/exe would otherwise rename the process "exe" (ps, top, pgrep and
+// pkill without -f, and every thread started after it).
+constexpr char kNameVar[] = "TRAILSENTRY_PROCESS_NAME";
 
 // A sanitizer's allocator replaces glibc's malloc, which then has nothing to
 // ask for: re-executing would only start the (slow) program twice.
@@ -61,15 +66,24 @@ std::optional<std::string> HugePageTunables(std::optional<std::string_view> thp_
 }
 
 void UseTransparentHugePages(char** argv) {
+  if (const char* name = std::getenv(kNameVar); name != nullptr) {  // re-executed
+    prctl(PR_SET_NAME, name);
+    unsetenv(kNameVar);
+    return;
+  }
   if (!kGlibcMalloc) return;
   const std::optional<std::string> before = Env("GLIBC_TUNABLES");
   const std::optional<std::string> tunables =
       HugePageTunables(ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"), before,
                        Env("TRAILSENTRY_HUGE_PAGES"));
   if (!tunables) return;
-  if (setenv("GLIBC_TUNABLES", tunables->c_str(), 1) != 0) return;
-  execv("/proc/self/exe", argv);
+  char name[16] = {};  // the kernel's limit: 15 bytes and a NUL
+  if (prctl(PR_GET_NAME, name) != 0) return;
+  if (setenv("GLIBC_TUNABLES", tunables->c_str(), 1) == 0 && setenv(kNameVar, name, 1) == 0) {
+    execv("/proc/self/exe", argv);
+  }
   // Still here: the exec failed. Run as is, with the environment as it was.
+  unsetenv(kNameVar);
   if (before) {
     setenv("GLIBC_TUNABLES", before->c_str(), 1);
   } else {

@@ -21,8 +21,8 @@ namespace trailsentry::pipeline {
 // re-executes the program once with glibc's malloc asking for them
 // (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, added to any tunables already set):
 // its main heap and large blocks then fault in 2 MiB at a time instead of
-// 4 KiB. The process keeps its id, arguments and open files. Must be called
-// first in main(), before any thread starts.
+// 4 KiB. The process keeps its id, name (/proc/self/comm), arguments and open
+// files. Must be called first in main(), before any thread starts.
 //
 // Returns without re-executing in a sanitizer build (its allocator is not
 // glibc's), when the kernel mode is "always" (nothing to ask)

@@ -46,6 +46,9 @@ if [[ -n "$(sanitizer_of "$TRAILSENTRYD")" ]]; then
   expect_eq "$(tunables_of)" "" "the server's malloc tunables (sanitizer build)"
 elif grep -q '\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
   expect_eq "$(tunables_of)" "glibc.malloc.hugetlb=1" "the server's malloc tunables"
+  # It kept its name: executing /proc/self/exe alone renames a process "exe".
+  expect_eq "$(cat "/proc/$SERVER_PID/comm")" "trailsentryd" "the re-executed server's name"
+  expect_eq "$(cat /proc/"$SERVER_PID"/task/*/comm | grep -c "^exe$")" "0" "threads named exe"
 else
   expect_eq "$(tunables_of)" "" "the server's malloc tunables (THP not in madvise mode)"
 fi
