@@ -561,11 +561,12 @@ absl::Status Database::StartOwnerFilter() {
   key_shapes_.clear();
   bool empty = true;
   for (int i = 0; i < kCfCount; ++i) {
-    const internal::KeyShape shape = i == kTrusted ? internal::KeyShape::kTrusted
-                                     : i == kIdentity || i == kBaseline || i == kAccountBaseline ||
-                                             i == kEventLog || i == kAlertsByIdentity
-                                         ? internal::KeyShape::kOwner
-                                         : internal::KeyShape::kNotOwned;
+    const internal::KeyShape shape =
+        i == kTrusted           ? internal::KeyShape::kTrusted
+        : i == kAccountBaseline ? internal::KeyShape::kOwnerAndKey
+        : i == kIdentity || i == kBaseline || i == kEventLog || i == kAlertsByIdentity
+            ? internal::KeyShape::kOwner
+            : internal::KeyShape::kNotOwned;
     const uint32_t id = handles_[i]->GetID();
     if (key_shapes_.size() <= id) key_shapes_.resize(id + 1, internal::KeyShape::kNotOwned);
     key_shapes_[id] = shape;
@@ -576,14 +577,18 @@ absl::Status Database::StartOwnerFilter() {
     if (!it->status().ok()) return FromRocks(it->status(), "reading state");
     empty = empty && !it->Valid();
   }
-  if (empty) written_owners_ = std::make_unique<internal::OwnerFilter>();
+  if (empty) {
+    written_owners_ = std::make_unique<internal::OwnerFilter>();
+    written_keys_ = std::make_unique<internal::OwnerFilter>();
+  }
   return absl::OkStatus();
 }
 
 absl::Status Database::WriteRocks(const rocksdb::WriteOptions& options, rocksdb::WriteBatch& batch,
                                   std::string_view what) {
   if (written_owners_ != nullptr) {
-    if (absl::Status s = internal::AddOwners(batch, key_shapes_, *written_owners_); !s.ok()) {
+    if (absl::Status s = internal::AddOwners(batch, key_shapes_, *written_owners_, *written_keys_);
+        !s.ok()) {
       return s;
     }
   }

@@ -360,16 +360,22 @@ class Database final : public engine::StateReader {
                               engine::StoredIdentity& out);
   // Writes the batch (Commit's last step).
   absl::Status Write(StateBatch& batch);
-  // Starts written_owners_ when no column family keyed by owner holds a key.
+  // Starts written_owners_ and written_keys_ when no column family keyed by
+  // owner holds a key.
   absl::Status StartOwnerFilter();
-  // Every write batch goes through here: its owners are added to
-  // written_owners_ first. (The single Puts elsewhere write kMeta only.)
+  // Every write batch goes through here: its owners (and account baselines'
+  // keys) are added to written_owners_ (written_keys_) first. (The single Puts
+  // elsewhere write kMeta only.)
   absl::Status WriteRocks(const rocksdb::WriteOptions& options, rocksdb::WriteBatch& batch,
                           std::string_view what);
   // False when nothing of `owner` (keys::Identity of an identity or account:
   // its state and its trusted networks) can be on disk: its load reads nothing.
   bool MayHoldOwner(std::string_view owner) const {
     return written_owners_ == nullptr || written_owners_->MayContain(owner);
+  }
+  // False when the account baseline `key` cannot be on disk.
+  bool MayHoldKey(std::string_view key) const {
+    return written_keys_ == nullptr || written_keys_->MayContain(key);
   }
   void FillLink(v1::Alert& alert) const;
   // Opens the change log: its last sequence and time.
@@ -387,7 +393,8 @@ class Database final : public engine::StateReader {
   // The owners written since an open that found no owned state (a fresh data
   // directory); null otherwise (storage/internal/owner_filter.h).
   std::unique_ptr<internal::OwnerFilter> written_owners_;
-  std::vector<internal::KeyShape> key_shapes_;  // by RocksDB column family id
+  std::unique_ptr<internal::OwnerFilter> written_keys_;  // kAccountBaseline keys
+  std::vector<internal::KeyShape> key_shapes_;           // by RocksDB column family id
   std::shared_ptr<std::atomic<int64_t>> watermark_ = std::make_shared<std::atomic<int64_t>>(0);
   bool sync_ = false;
   bool wal_ = true;

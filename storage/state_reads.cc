@@ -89,8 +89,8 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
 absl::StatusOr<engine::BaselineEntry> Database::LoadAccountBaseline(
     std::string_view tenant, std::string_view account, const engine::Network& network) {
   std::string key = keys::Identity(tenant, account);
-  if (!MayHoldOwner(key)) return engine::BaselineEntry{};
   keys::AppendNetwork(key, network);
+  if (!MayHoldKey(key)) return engine::BaselineEntry{};
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kAccountBaseline), key, &value);
   if (s.IsNotFound()) return engine::BaselineEntry{};

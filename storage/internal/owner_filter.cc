@@ -23,6 +23,7 @@ std::string_view OwnerOf(std::string_view key, KeyShape shape, std::string& scra
     case KeyShape::kNotOwned:
       return {};
     case KeyShape::kOwner:
+    case KeyShape::kOwnerAndKey:
       if (!keys::ReadComponent(key, pos) || !keys::ReadComponent(key, pos)) return {};
       return key.substr(0, pos);
     case KeyShape::kTrusted: {
@@ -39,17 +40,19 @@ std::string_view OwnerOf(std::string_view key, KeyShape shape, std::string& scra
 
 class OwnerCollector : public rocksdb::WriteBatch::Handler {
  public:
-  OwnerCollector(const std::vector<KeyShape>& shapes, OwnerFilter& filter)
-      : shapes_(shapes), filter_(filter) {}
+  OwnerCollector(const std::vector<KeyShape>& shapes, OwnerFilter& owners, OwnerFilter& keys)
+      : shapes_(shapes), owners_(owners), keys_(keys) {}
 
   rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
                         const rocksdb::Slice& /*value*/) override {
-    const std::string_view owner = OwnerOf(
-        key.ToStringView(), cf < shapes_.size() ? shapes_[cf] : KeyShape::kNotOwned, scratch_);
+    const KeyShape shape = cf < shapes_.size() ? shapes_[cf] : KeyShape::kNotOwned;
+    const std::string_view owner = OwnerOf(key.ToStringView(), shape, scratch_);
+    if (owner.empty()) return rocksdb::Status::OK();
+    if (shape == KeyShape::kOwnerAndKey) keys_.Add(key.ToStringView());
     // A batch's keys come in order, so an owner's keys in one column family
     // are consecutive: each owner is hashed once per column family.
-    if (owner.empty() || (cf == last_cf_ && owner == last_)) return rocksdb::Status::OK();
-    filter_.Add(owner);
+    if (cf == last_cf_ && owner == last_) return rocksdb::Status::OK();
+    owners_.Add(owner);
     last_cf_ = cf;
     last_.assign(owner);
     return rocksdb::Status::OK();
@@ -70,7 +73,8 @@ class OwnerCollector : public rocksdb::WriteBatch::Handler {
 
  private:
   const std::vector<KeyShape>& shapes_;
-  OwnerFilter& filter_;
+  OwnerFilter& owners_;
+  OwnerFilter& keys_;
   uint32_t last_cf_ = UINT32_MAX;
   std::string last_, scratch_;
 };
@@ -116,8 +120,8 @@ bool OwnerFilter::MayContain(std::string_view owner) const {
 }
 
 absl::Status AddOwners(const rocksdb::WriteBatch& batch, const std::vector<KeyShape>& shapes,
-                       OwnerFilter& filter) {
-  OwnerCollector collector(shapes, filter);
+                       OwnerFilter& owners, OwnerFilter& keys) {
+  OwnerCollector collector(shapes, owners, keys);
   rocksdb::Status s = batch.Iterate(&collector);
   if (!s.ok()) return absl::InternalError(absl::StrCat("reading a write batch: ", s.ToString()));
   return absl::OkStatus();

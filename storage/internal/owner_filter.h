@@ -14,9 +14,15 @@
 // can see a write also sees its owner; deletes add nothing (a superset is
 // safe). Add and MayContain may run on any threads at once.
 //
-//   OwnerFilter filter;
-//   AddOwners(batch, shapes, filter);          // before db->Write(batch)
-//   if (!filter.MayContain(owner)) return {};  // nothing stored
+// A second filter holds whole keys of the column families whose reads are one
+// key (an account's baseline for one network): a new identity's first event
+// reads the baseline of its account and source network, and the account is
+// usually written already while that network is not.
+//
+//   OwnerFilter owners, keys;
+//   AddOwners(batch, shapes, owners, keys);    // before db->Write(batch)
+//   if (!owners.MayContain(owner)) return {};  // nothing stored
+//   if (!keys.MayContain(key)) return {};      // a kOwnerAndKey family's key
 #ifndef TRAILSENTRY_STORAGE_INTERNAL_OWNER_FILTER_H_
 #define TRAILSENTRY_STORAGE_INTERNAL_OWNER_FILTER_H_
 
@@ -52,15 +58,17 @@ class OwnerFilter {
 
 // How a column family's keys start.
 enum class KeyShape : uint8_t {
-  kNotOwned,  // no owner (alerts by id, the change log, meta)
-  kOwner,     // tenant | name | ...
-  kTrusted,   // tenant | scope byte | name | network: owner tenant | name
+  kNotOwned,     // no owner (alerts by id, the change log, meta)
+  kOwner,        // tenant | name | ...
+  kOwnerAndKey,  // tenant | name | ...; the whole key goes in the key filter too
+  kTrusted,      // tenant | scope byte | name | network: owner tenant | name
 };
 
-// Adds the owner of every key `batch` puts. `shapes[id]` is the shape of
-// column family id `id`; ids beyond it are not owned.
+// Adds the owner of every key `batch` puts to `owners`, and each key put in a
+// kOwnerAndKey column family to `keys`. `shapes[id]` is the shape of column
+// family id `id`; ids beyond it are not owned.
 absl::Status AddOwners(const rocksdb::WriteBatch& batch, const std::vector<KeyShape>& shapes,
-                       OwnerFilter& filter);
+                       OwnerFilter& owners, OwnerFilter& keys);
 
 }  // namespace trailsentry::storage::internal
 

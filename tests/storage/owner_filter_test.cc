@@ -5,6 +5,8 @@
 #include "storage/internal/owner_filter.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/perf_context.h>
+#include <rocksdb/perf_level.h>
 
 #include <string>
 #include <thread>
@@ -39,6 +41,34 @@ TEST(OwnerFilterTest, AnOwnerAddedIsNeverAbsentAndFewOthersMayBe) {
   // ~67 bits per owner here: a false "maybe" is far below 1%.
   EXPECT_LT(maybe, kAdded / 1000) << maybe;
   EXPECT_FALSE(storage::internal::OwnerFilter().MayContain(Owner(0)));
+}
+
+// A fresh directory answers an account baseline never written from the key
+// filter, with no RocksDB read, even when its account has other networks
+// stored; after a reopen (the directory holds state) RocksDB is read.
+TEST_F(DatabaseTest, AnAccountsUnwrittenNetworkIsAnsweredWithoutARead) {
+  storage::StateBatch batch(*db_);
+  batch.PutAccountBaseline("default", "111122223333", Net("198.51.100.7/32"), {kBase, kBase, 3});
+  ASSERT_TRUE(db_->Commit(batch).ok());
+  const auto reads = [&](const char* network, int expected_count) {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+    rocksdb::get_perf_context()->Reset();
+    EXPECT_EQ(db_->LoadAccountBaseline("default", "111122223333", Net(network)).value().count,
+              expected_count)
+        << network;
+    // A Get looks in the memtable, or in the SST files (their Bloom filters).
+    const rocksdb::PerfContext& perf = *rocksdb::get_perf_context();
+    const uint64_t n =
+        perf.get_from_memtable_count + perf.bloom_sst_hit_count + perf.bloom_sst_miss_count;
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+    return n;
+  };
+  EXPECT_GT(reads("198.51.100.7/32", 3), 0u);
+  EXPECT_EQ(reads("198.51.100.8/32", 0), 0u);
+  EXPECT_EQ(reads("198.51.100.6/31", 0), 0u);
+  Open();
+  EXPECT_GT(reads("198.51.100.8/32", 0), 0u);
+  EXPECT_GT(reads("198.51.100.7/32", 3), 0u);
 }
 
 // Each kind of state alone on an owner, in a fresh directory, read back in the
