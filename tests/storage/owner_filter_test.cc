@@ -1,7 +1,8 @@
 // OwnerFilter (storage/internal/owner_filter.h): never "absent" for an owner
 // added, rarely "maybe" for one that was not; and a Database opened on a fresh
 // directory, where the filter answers loads, gives back every kind of state
-// written through each write path without a reopen.
+// written through each write path without a reopen, and answers an account's
+// unwritten network (the key filter) without a read.
 #include "storage/internal/owner_filter.h"
 
 #include <gtest/gtest.h>
