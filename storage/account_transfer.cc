@@ -2,10 +2,14 @@
 // account-sharded fleet; docs/operations.md "Moving accounts").
 //
 // An export file holds every record of one (tenant, account), as stored:
-//   "TSACCT1\n" | varint schema version | component tenant | component account |
+//   "TSACCT1\n" | varint export version | component tenant | component account |
 //   8 bytes big-endian watermark | records... | "\0END" | varint record count
 // where a record is a column family byte, a component key and a component value.
 // The trailer makes a truncated file fail to import rather than import a part.
+// Export version 2 holds schema 3's records (an identity's profile and
+// baselines in one identity record); version 1, written by builds of schema 2,
+// holds a profile per identity and a baseline key per network, and is imported
+// as identity records.
 #include <fcntl.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -23,6 +27,7 @@
 #include "server/engine/printable.h"
 #include "storage/database.h"
 #include "storage/internal/codec.h"
+#include "storage/internal/identity_record.h"
 #include "storage/internal/owner_prefix.h"
 #include "storage/keys.h"
 #include "trailsentry/shard_key.h"
@@ -35,7 +40,8 @@ namespace {
 
 constexpr char kMagic[] = "TSACCT1\n";
 constexpr char kTrailer[] = {'\0', 'E', 'N', 'D'};
-constexpr uint64_t kExportSchema = 1;
+constexpr uint64_t kExportSchema = 2;
+constexpr uint64_t kExportSchemaOfProfiles = 1;  // schema 2's profiles and baselines
 
 }  // namespace
 
@@ -77,7 +83,7 @@ absl::StatusOr<std::map<std::string, std::set<std::string>>> Database::Identitie
     }
     return it->status().ok() ? absl::OkStatus() : FromRocks(it->status(), "exporting");
   };
-  for (Cf c : {kIdentity, kBaseline, kEventLog, kAlertsByIdentity}) {
+  for (Cf c : {kIdentity, kEventLog, kAlertsByIdentity}) {
     if (absl::Status s = add_owners(c, tenant_prefix); !s.ok()) return s;
   }
   // Identities with trusted networks only: tenant | 'i' | identity | ...
@@ -109,8 +115,7 @@ absl::Status Database::CollectAccount(const AccountRef& a, const std::set<std::s
 
   for (const std::string& id : identities) {
     const std::string prefix = keys::Identity(a.tenant, id);
-    if (absl::Status s = get(kIdentity, prefix); !s.ok()) return s;
-    if (absl::Status s = scan(kBaseline, prefix, true); !s.ok()) return s;
+    if (absl::Status s = get(kIdentity, prefix); !s.ok()) return s;  // profile and baselines
     if (absl::Status s = scan(kEventLog, prefix, true); !s.ok()) return s;
     if (absl::Status s =
             scan(kTrusted, keys::TrustedPrefix(a.tenant, engine::TrustScope::kIdentity, id), false);
@@ -265,10 +270,12 @@ absl::StatusOr<Database::ImportReport> Database::ImportAccount(const std::string
   size_t pos = std::strlen(kMagic);
   uint64_t schema = 0;
   if (!internal::GetVarint(d, pos, schema)) return corrupt("no version");
-  if (schema != kExportSchema) {
+  if (schema != kExportSchema && schema != kExportSchemaOfProfiles) {
     return absl::FailedPreconditionError(
-        absl::StrCat(path, " has export version ", schema, "; this build reads ", kExportSchema));
+        absl::StrCat(path, " has export version ", schema, "; this build reads ",
+                     kExportSchemaOfProfiles, " and ", kExportSchema));
   }
+  const bool profiles = schema == kExportSchemaOfProfiles;
   ImportReport report;
   std::optional<std::string_view> tenant = keys::ReadComponent(d, pos);
   std::optional<std::string_view> account = keys::ReadComponent(d, pos);
@@ -289,13 +296,37 @@ absl::StatusOr<Database::ImportReport> Database::ImportAccount(const std::string
     const auto c = static_cast<uint8_t>(d[pos++]);
     std::optional<std::string_view> key = keys::ReadComponent(d, pos);
     std::optional<std::string_view> value = keys::ReadComponent(d, pos);
-    if (c == kMeta || c >= kCfCount || c == kAlertChanges || !key || !value) {
+    if (c == kMeta || c >= kCfCount || c == kAlertChanges || (c == kBaseline && !profiles) ||
+        !key || !value) {
       return corrupt(absl::StrCat("record ", records));
     }
+    // Version 1: a profile, or one baseline network, becomes (part of) an
+    // identity record, written as a merge operand as commits write them.
+    std::string_view owner = *key;
+    std::string converted;
+    if (profiles && (c == kIdentity || c == kBaseline)) {
+      size_t end = 0;
+      if (!keys::ReadComponent(*key, end) || !keys::ReadComponent(*key, end)) {
+        return corrupt(absl::StrCat("record ", records));
+      }
+      owner = key->substr(0, end);
+      std::optional<engine::BaselineEntry> entry = internal::DecodeEntry(*value);
+      if (!entry || (c == kIdentity) != (end == key->size())) {
+        return corrupt(absl::StrCat("record ", records));
+      }
+      internal::AppendRecordStart(converted, c == kIdentity ? &*entry : nullptr);
+      if (c == kBaseline) {
+        if (!keys::ParseNetworkBytes(key->substr(end))) {
+          return corrupt(absl::StrCat("record ", records));
+        }
+        internal::AppendRecordNetwork(converted, key->substr(end), *entry);
+      }
+    }
     // Never merged into state already there: that would mix two histories.
-    if (c == kIdentity || c == kAccountBaseline) {
+    if (c == kIdentity || c == kAccountBaseline || (profiles && c == kBaseline)) {
+      const Cf checked = c == kAccountBaseline ? kAccountBaseline : kIdentity;
       std::string existing;
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(static_cast<Cf>(c)), *key, &existing);
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(checked), owner, &existing);
       if (s.ok()) {
         return absl::FailedPreconditionError(
             absl::StrCat(AbslView(path), ": this directory already holds state of account ",
@@ -304,7 +335,11 @@ absl::StatusOr<Database::ImportReport> Database::ImportAccount(const std::string
       }
       if (!s.IsNotFound()) return FromRocks(s, "checking before import");
     }
-    batch.batch_->Put(cf(static_cast<Cf>(c)), *key, *value);
+    if (profiles && (c == kIdentity || c == kBaseline)) {
+      batch.batch_->Merge(cf(kIdentity), owner, converted);
+    } else {
+      batch.batch_->Put(cf(static_cast<Cf>(c)), *key, *value);
+    }
     ++batch.writes_;
     ++records;
   }

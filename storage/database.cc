@@ -23,6 +23,7 @@
 #include "server/engine/alert_proto.h"
 #include "server/engine/engine.h"
 #include "storage/internal/codec.h"
+#include "storage/internal/identity_record.h"
 #include "storage/internal/owner_prefix.h"
 #include "storage/internal/rocksdb_log.h"
 #include "storage/keys.h"
@@ -35,7 +36,6 @@ using internal::DecodeEntry;
 using internal::EncodeEntry;
 using internal::FromRocks;
 
-constexpr char kSchemaKey[] = "schema_version";
 constexpr char kWatermarkKey[] = "watermark";
 
 // Drops baseline entries whose last seen is so far behind the newest committed
@@ -67,6 +67,49 @@ class ExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
     return std::make_unique<ExpiryFilter>(watermark_, keep_ms_);
   }
   const char* Name() const override { return "trailsentry.ExpiryFilterFactory"; }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> watermark_;
+  int64_t keep_ms_;
+};
+
+// Drops from identity records (values and merge operands alike) the networks
+// last seen before the watermark less `keep_ms`, as ExpiryFilter drops account
+// baselines; a record left with neither profile nor network goes.
+class RecordExpiryFilter final : public rocksdb::CompactionFilter {
+ public:
+  RecordExpiryFilter(std::shared_ptr<std::atomic<int64_t>> watermark, int64_t keep_ms)
+      : watermark_(std::move(watermark)), keep_ms_(keep_ms) {}
+  Decision FilterV2(int, const rocksdb::Slice&, ValueType type, const rocksdb::Slice& value,
+                    std::string* new_value, std::string*) const override {
+    const int64_t mark = watermark_->load();
+    if (type == ValueType::kBlobIndex || mark <= 0) return Decision::kKeep;
+    internal::IdentityRecord record;
+    if (!internal::DecodeRecord(value.ToStringView(), record) ||
+        !internal::DropNetworksSeenBefore(record, mark - keep_ms_)) {
+      return Decision::kKeep;  // a damaged record is left for its read to report
+    }
+    if (!record.profile && record.networks.empty()) return Decision::kRemove;
+    new_value->clear();
+    internal::EncodeRecord(record, *new_value);
+    return Decision::kChangeValue;
+  }
+  const char* Name() const override { return "trailsentry.RecordExpiryFilter"; }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> watermark_;
+  int64_t keep_ms_;
+};
+
+class RecordExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
+ public:
+  RecordExpiryFilterFactory(std::shared_ptr<std::atomic<int64_t>> watermark, int64_t keep_ms)
+      : watermark_(std::move(watermark)), keep_ms_(keep_ms) {}
+  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
+      const rocksdb::CompactionFilter::Context&) override {
+    return std::make_unique<RecordExpiryFilter>(watermark_, keep_ms_);
+  }
+  const char* Name() const override { return "trailsentry.RecordExpiryFilterFactory"; }
 
  private:
   std::shared_ptr<std::atomic<int64_t>> watermark_;
@@ -247,6 +290,11 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   rocksdb::ColumnFamilyOptions expiring = by_owner;
   expiring.compaction_filter_factory =
       std::make_shared<ExpiryFilterFactory>(db->watermark_, keep_ms);
+  // Identity records: merged (internal/identity_record.h), their networks expiring.
+  rocksdb::ColumnFamilyOptions records = by_owner;
+  records.merge_operator = internal::NewIdentityRecordMerge();
+  records.compaction_filter_factory =
+      std::make_shared<RecordExpiryFilterFactory>(db->watermark_, keep_ms);
 
   if (existed) {
     std::vector<std::string> names;
@@ -273,9 +321,10 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.reserve(kCfCount);
   for (int i = 0; i < kCfCount; ++i) {
-    descriptors.emplace_back(kCfNames[i], i == kBaseline || i == kAccountBaseline    ? expiring
+    descriptors.emplace_back(kCfNames[i], i == kIdentity                             ? records
+                                          : i == kAccountBaseline                    ? expiring
                                           : i == kEventLog                           ? event_log
-                                          : i == kIdentity || i == kAlertsByIdentity ? by_owner
+                                          : i == kBaseline || i == kAlertsByIdentity ? by_owner
                                                                                      : cf_options);
   }
   rocksdb::DB* raw = nullptr;
@@ -318,6 +367,12 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
     if (!s.ok()) return FromRocks(s, "writing schema version");
   } else if (!s.ok()) {
     return FromRocks(s, "reading schema version");
+  } else if (version == "2") {
+    if (absl::Status st = db->MigrateFromSchema2(); !st.ok()) {
+      return absl::Status(st.code(),
+                          absl::StrCat("upgrading ", options.path, " from schema version 2 to ",
+                                       kSchemaVersion, ": ", st.message()));
+    }
   } else if (version != std::to_string(kSchemaVersion)) {
     return absl::FailedPreconditionError(absl::StrCat(
         options.path, " was written by trailsentry schema version ", version,
@@ -394,7 +449,8 @@ void StateBatch::PutProfile(std::string_view tenant, std::string_view identity,
 
 void StateBatch::PutBaseline(std::string_view tenant, std::string_view identity,
                              const engine::Network& network, const engine::BaselineEntry& entry) {
-  PutLatest(Database::kBaseline, identity_.Of(tenant, identity), &network, entry);
+  // With the profile, in the identity's record (internal/identity_record.h).
+  PutLatest(Database::kIdentity, identity_.Of(tenant, identity), &network, entry);
 }
 
 void StateBatch::PutAccountBaseline(std::string_view tenant, std::string_view account,
@@ -468,9 +524,8 @@ void StateBatch::DeleteIdentity(std::string_view tenant, std::string_view identi
   const std::string prefix = keys::Identity(tenant, identity);
   // What this batch wrote of the identity before is dropped with it.
   coalesced_.Drop(identity_.Of(tenant, identity),
-                  [](char cf) { return cf == Database::kIdentity || cf == Database::kBaseline; });
+                  [](char cf) { return cf == Database::kIdentity; });
   batch_->Delete(db_.cf(Database::kIdentity), prefix);
-  batch_->DeleteRange(db_.cf(Database::kBaseline), prefix, keys::PrefixEnd(prefix));
   const std::string trusted = keys::TrustedPrefix(tenant, engine::TrustScope::kIdentity, identity);
   batch_->DeleteRange(db_.cf(Database::kTrusted), trusted, keys::PrefixEnd(trusted));
   batch_->DeleteRange(db_.cf(Database::kEventLog), prefix, keys::PrefixEnd(prefix));
@@ -491,12 +546,35 @@ absl::Status Database::Commit(StateBatch& batch) {
         keys::AppendBigEndian64(key, ids);
         batch.batch_->Put(cf(kEventLog), key, rocksdb::Slice(packed.data(), packed.size()));
       });
+  // An identity's profile and networks go in one merge operand of its record
+  // (the profile first: no network sorts before it); account baselines one key each.
   std::string& value = batch.value_;
-  batch.coalesced_.ForEachLatest([&](std::string_view k, const engine::BaselineEntry& entry) {
-    value.clear();
-    internal::AppendEntry(value, entry);
-    batch.batch_->Put(cf(static_cast<Cf>(k[0])), rocksdb::Slice(k.data() + 1, k.size() - 1), value);
-  });
+  std::string& owner = batch.owner_;
+  auto write_record = [&] {
+    if (!owner.empty()) batch.batch_->Merge(cf(kIdentity), owner, value);
+    owner.clear();
+  };
+  batch.coalesced_.ForEachLatest(
+      [&](const internal::LatestKey& k, const engine::BaselineEntry& entry) {
+        if (k.cf != kIdentity) {
+          write_record();  // the last identity's: identity records come first
+          key.assign(k.owner);
+          key.append(k.network);
+          value.clear();
+          internal::AppendEntry(value, entry);
+          batch.batch_->Put(cf(static_cast<Cf>(k.cf)), key, value);
+          return;
+        }
+        if (k.owner != owner) {
+          write_record();
+          owner.assign(k.owner);
+          value.clear();
+          internal::AppendRecordStart(value, k.network.empty() ? &entry : nullptr);
+          if (k.network.empty()) return;
+        }
+        internal::AppendRecordNetwork(value, k.network, entry);
+      });
+  write_record();
   if (batch.newest_ > watermark_->load()) {
     batch.batch_->Put(cf(kMeta), kWatermarkKey, EncodeWatermark(batch.newest_));
   }

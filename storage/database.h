@@ -53,7 +53,9 @@ namespace internal {
 struct StoredAlert;
 }  // namespace internal
 
-inline constexpr int kSchemaVersion = 2;
+// 3: an identity's profile and baselines in one record (internal/identity_record.h);
+// a directory of version 2 is upgraded when opened (storage/schema_migration.cc).
+inline constexpr int kSchemaVersion = 3;
 
 class Database;
 
@@ -116,7 +118,7 @@ class StateBatch final : public engine::StateWriter {
   };
   absl::flat_hash_map<std::string, PendingAlert> alerts_;
   std::vector<v1::AlertChange> committed_;
-  std::string key_, value_;  // reused to build keys and values
+  std::string key_, value_, owner_;  // reused to build keys and values
   size_t writes_ = 0;
   int64_t newest_ = INT64_MIN;
 };
@@ -322,7 +324,7 @@ class Database final : public engine::StateReader {
   enum Cf {
     kMeta = 0,
     kIdentity,
-    kBaseline,
+    kBaseline,  // schema 2 only: empty once upgraded (schema_migration.cc)
     kAccountBaseline,
     kTrusted,
     kAlerts,
@@ -334,6 +336,7 @@ class Database final : public engine::StateReader {
     kCfCount
   };
   static const char* const kCfNames[kCfCount];
+  static constexpr char kSchemaKey[] = "schema_version";
 
   Database() = default;
   struct TransferRecord {
@@ -378,6 +381,10 @@ class Database final : public engine::StateReader {
     return written_keys_ == nullptr || written_keys_->MayContain(key);
   }
   void FillLink(v1::Alert& alert) const;
+  // Moves schema 2's profiles and per-network baseline keys (kBaseline) into
+  // identity records, then sets schema version 3. Resumes where an interrupted
+  // run stopped.
+  absl::Status MigrateFromSchema2();
   // Opens the change log: its last sequence and time.
   absl::Status LoadChangeLog();
   // Under changes_mu_: puts the alerts' triage and change entries in `batch`

@@ -8,6 +8,7 @@
 #include "server/engine/alert_proto.h"
 #include "storage/database.h"
 #include "storage/internal/codec.h"
+#include "storage/internal/identity_record.h"
 #include "storage/internal/owner_prefix.h"
 #include "storage/keys.h"
 
@@ -50,26 +51,25 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
   engine::StoredIdentity out;
   const std::string prefix = keys::Identity(tenant, identity);
   if (!MayHoldOwner(prefix)) return out;  // nothing of it was ever written
+  // The profile and the baselines: one record (internal/identity_record.h).
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kIdentity), prefix, &value);
   if (s.ok()) {
-    out.profile = DecodeEntry(value);
-    if (!out.profile)
+    internal::IdentityRecord record;
+    if (!internal::DecodeRecord(value, record)) {
       return absl::DataLossError(absl::StrCat("corrupt profile of ", AbslView(identity)));
+    }
+    out.profile = record.profile;
+    out.networks.reserve(record.networks.size());
+    for (const auto& [bytes, entry] : record.networks) {
+      std::optional<engine::Network> net = keys::ParseNetworkBytes(bytes.view());
+      if (!net)
+        return absl::DataLossError(absl::StrCat("corrupt baseline of ", AbslView(identity)));
+      out.networks.emplace_back(*net, entry);
+    }
   } else if (!s.IsNotFound()) {
     return FromRocks(s, absl::StrCat("loading profile of ", AbslView(identity)));
   }
-  // The identity's baselines: its owner prefix is exactly `prefix`.
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(internal::OneOwnerReads(), cf(kBaseline)));
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    const std::string_view key = it->key().ToStringView();
-    std::optional<engine::Network> net = keys::ParseNetworkBytes(key.substr(prefix.size()));
-    std::optional<engine::BaselineEntry> entry = DecodeEntry(it->value().ToStringView());
-    if (!net || !entry)
-      return absl::DataLossError(absl::StrCat("corrupt baseline of ", AbslView(identity)));
-    out.networks.emplace_back(*net, *entry);
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "scanning baselines");
   absl::StatusOr<std::vector<engine::TrustedNetwork>> trusted =
       LoadTrusted(tenant, engine::TrustScope::kIdentity, identity);
   if (!trusted.ok()) return trusted.status();

@@ -97,7 +97,7 @@ void CoalescedWrites::Drop(const Owner& owner, absl::FunctionRef<bool(char cf)> 
 }
 
 void CoalescedWrites::ForEachLatest(
-    absl::FunctionRef<void(std::string_view key, const engine::BaselineEntry& entry)> fn) {
+    absl::FunctionRef<void(const LatestKey& key, const engine::BaselineEntry& entry)> fn) {
   RankOwners();
   order_.clear();
   for (uint32_t i = 0; i < latest_.size(); ++i) {
@@ -112,10 +112,7 @@ void CoalescedWrites::ForEachLatest(
   });
   for (const auto& [unused, i] : order_) {
     const Latest& l = latest_[i];
-    key_.assign(1, l.cf);
-    key_.append(KeyOf(l.owner));
-    key_.append(l.network.view());
-    fn(key_, l.entry);
+    fn(LatestKey{l.cf, KeyOf(l.owner), l.network.view()}, l.entry);
   }
 }
 

@@ -22,7 +22,7 @@
 //   const Owner o = identity.Of(tenant, name);
 //   w.PutLatest(cf, o, keys::EncodeNetwork(network), entry);  // or NetworkBytes{}: none
 //   w.AddSeen(o, time, id_hash);
-//   w.ForEachLatest([&](std::string_view key, const engine::BaselineEntry& e) { ... });
+//   w.ForEachLatest([&](const LatestKey& k, const engine::BaselineEntry& e) { ... });
 //   w.Clear();
 #ifndef TRAILSENTRY_STORAGE_INTERNAL_COALESCED_WRITES_H_
 #define TRAILSENTRY_STORAGE_INTERNAL_COALESCED_WRITES_H_
@@ -59,6 +59,13 @@ class LastOwner {
   engine::StableHash128 hash_;
 };
 
+// Where a latest entry goes: column family `cf`, key owner | network.
+struct LatestKey {
+  char cf;
+  std::string_view owner;    // the owner's key
+  std::string_view network;  // empty: none
+};
+
 class CoalescedWrites {
  public:
   // The entry of `owner`'s key in column family `cf`, with `network` (empty:
@@ -73,9 +80,10 @@ class CoalescedWrites {
 
   bool empty() const { return latest_.empty() && seen_.empty(); }
 
-  // Each latest entry, in key order.
+  // Each latest entry, in key order (column family, owner, network: an owner's
+  // entries in one column family are consecutive).
   void ForEachLatest(
-      absl::FunctionRef<void(std::string_view key, const engine::BaselineEntry& entry)> fn);
+      absl::FunctionRef<void(const LatestKey& key, const engine::BaselineEntry& entry)> fn);
   // Each identity's seen records, in identity key order: the newest time, the
   // XOR of the id hashes, and the (time, id hash) pairs in the order added,
   // big-endian.
@@ -135,7 +143,7 @@ class CoalescedWrites {
   std::vector<uint32_t> rank_, starts_, placed_, next_;
   // (column family << 32 | owner rank, or owner rank; index): sorted, then handed out.
   std::vector<std::pair<uint64_t, uint32_t>> order_;
-  std::string key_, packed_;
+  std::string packed_;
 };
 
 }  // namespace trailsentry::storage::internal

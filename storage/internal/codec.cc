@@ -47,19 +47,25 @@ void AppendEntry(std::string& out, const engine::BaselineEntry& e) {
 
 std::optional<engine::BaselineEntry> DecodeEntry(std::string_view in) {
   size_t pos = 0;
+  engine::BaselineEntry e;
+  if (!ReadEntry(in, pos, e) || pos != in.size()) return std::nullopt;
+  return e;
+}
+
+bool ReadEntry(std::string_view in, size_t& pos, engine::BaselineEntry& out) {
   uint64_t first, span, count;
-  if (!GetVarint(in, pos, first) || !GetVarint(in, pos, span) || !GetVarint(in, pos, count) ||
-      pos != in.size()) {
-    return std::nullopt;
+  if (!GetVarint(in, pos, first) || !GetVarint(in, pos, span) || !GetVarint(in, pos, count)) {
+    return false;
   }
   // Event times are 1970..9999 (ms) and counts fit an int64: anything else is a
   // damaged value, never a time to compute with.
   constexpr uint64_t kMaxTime = 253402300799999;
   if (first > kMaxTime || span > kMaxTime - first || count > static_cast<uint64_t>(INT64_MAX)) {
-    return std::nullopt;
+    return false;
   }
-  return engine::BaselineEntry{static_cast<int64_t>(first), static_cast<int64_t>(first + span),
-                               static_cast<int64_t>(count)};
+  out = engine::BaselineEntry{static_cast<int64_t>(first), static_cast<int64_t>(first + span),
+                              static_cast<int64_t>(count)};
+  return true;
 }
 
 std::string EncodeAlert(const v1::Alert& alert, const std::vector<int64_t>& event_times) {

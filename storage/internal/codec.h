@@ -26,6 +26,8 @@ bool GetVarint(std::string_view in, size_t& pos, uint64_t& v);
 std::string EncodeEntry(const engine::BaselineEntry& e);
 void AppendEntry(std::string& out, const engine::BaselineEntry& e);
 std::optional<engine::BaselineEntry> DecodeEntry(std::string_view in);
+// Reads one entry at `pos`, advancing it; false when malformed.
+bool ReadEntry(std::string_view in, size_t& pos, engine::BaselineEntry& out);
 
 // Alert records: varint length + the v1::Alert bytes, then varint count + the
 // time (ms, varint) of each of its event ids in their order, which the wire form

@@ -57,7 +57,12 @@ class OwnerCollector : public rocksdb::WriteBatch::Handler {
     last_.assign(owner);
     return rocksdb::Status::OK();
   }
-  // Deletes leave nothing to read; merges are not used.
+  // Merges (identity records) are read like puts.
+  rocksdb::Status MergeCF(uint32_t cf, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) override {
+    return PutCF(cf, key, value);
+  }
+  // Deletes leave nothing to read.
   rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override {
     return rocksdb::Status::OK();
   }
@@ -66,9 +71,6 @@ class OwnerCollector : public rocksdb::WriteBatch::Handler {
   }
   rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
     return rocksdb::Status::OK();
-  }
-  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
-    return rocksdb::Status::NotSupported("a merge in a trailsentry write batch");
   }
 
  private:

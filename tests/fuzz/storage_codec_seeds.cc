@@ -6,6 +6,7 @@
 #include <string>
 
 #include "storage/internal/codec.h"
+#include "storage/internal/identity_record.h"
 #include "storage/keys.h"
 
 using namespace trailsentry;
@@ -34,5 +35,11 @@ int main(int argc, char** argv) {
   storage::keys::AppendComponent(components, "default");
   storage::keys::AppendComponent(components, "arn:aws:iam::1:user/a");
   write("components", 4, components);
+  std::string record;
+  const engine::BaselineEntry profile{1773532800000, 1773619200000, 42};
+  storage::internal::AppendRecordStart(record, &profile);
+  storage::internal::AppendRecordNetwork(record, std::string("\x18\xc6\x33\x64\x00", 5),
+                                         {1773532800000, 1773532900000, 7});
+  write("identity_record", 5, record);
   return 0;
 }

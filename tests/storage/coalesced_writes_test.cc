@@ -26,7 +26,12 @@ namespace keys = storage::keys;
 
 std::vector<std::pair<std::string, BaselineEntry>> Latest(CoalescedWrites& w) {
   std::vector<std::pair<std::string, BaselineEntry>> out;
-  w.ForEachLatest([&](std::string_view key, const BaselineEntry& e) { out.emplace_back(key, e); });
+  w.ForEachLatest([&](const storage::internal::LatestKey& k, const BaselineEntry& e) {
+    std::string key(1, k.cf);
+    key.append(k.owner);
+    key.append(k.network);
+    out.emplace_back(std::move(key), e);
+  });
   return out;
 }
 

@@ -1,0 +1,213 @@
+// Upgrading schema 2 to 3 (storage/schema_migration.cc): a directory written
+// by a schema-2 build (each identity's profile in "identity", each of its
+// networks a key of "baseline") opens with every profile and network read back
+// as written, "baseline" left empty; a run cut short resumes; an account
+// export of schema 2 (export version 1) imports as identity records.
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "storage/internal/codec.h"
+#include "storage/internal/identity_record.h"
+#include "storage/keys.h"
+#include "tests/storage/database_fixture.h"
+
+namespace trailsentry::testing {
+namespace {
+
+namespace keys = storage::keys;
+namespace internal = storage::internal;
+using engine::BaselineEntry;
+
+constexpr engine::LogReach kReach{3600000, 3600000, 3600000};
+constexpr int64_t kBase = 1773567000000;
+
+// What a schema-2 directory holds of one identity.
+struct Written {
+  std::optional<BaselineEntry> profile;
+  std::map<std::string, BaselineEntry> networks;  // by CIDR
+};
+
+// 10,000 identities (more than one batch of the upgrade): every third has no
+// profile, every fifth no network, the others up to three networks.
+std::map<std::string, Written> SchemaTwoState() {
+  std::map<std::string, Written> out;
+  for (int i = 0; i < 10000; ++i) {
+    Written w;
+    const int64_t t = kBase + i;
+    if (i % 3 != 0) w.profile = BaselineEntry{kBase, t, i + 1};
+    for (int n = 0; i % 5 != 0 && n <= i % 3; ++n) {
+      w.networks[absl::StrCat("198.51.", n, ".", i % 250, "/32")] = {kBase, t + n, n + 1};
+    }
+    if (i % 7 == 0) w.networks["2001:db8::/64"] = {kBase, t, 9};
+    if (!w.profile && w.networks.empty()) w.profile = BaselineEntry{kBase, t, 1};
+    out[absl::StrCat("arn:aws:iam::111122223333:user/u", i)] = w;
+  }
+  return out;
+}
+
+class SchemaUpgradeTest : public DatabaseTest {
+ protected:
+  // Rewrites the (closed) directory as a schema-2 build left it, holding
+  // `state`; the identities before `moved_through` (exclusive of none) as an
+  // upgrade cut short after them left them.
+  void WriteSchemaTwo(const std::map<std::string, Written>& state,
+                      const std::string& moved_through = "") {
+    db_.reset();
+    const std::string path = dir_.path() + "/data";
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok());
+    std::map<std::string, rocksdb::ColumnFamilyHandle*> cf;
+    for (size_t i = 0; i < names.size(); ++i) cf[names[i]] = handles[i];
+    rocksdb::WriteBatch batch;
+    for (const auto& [identity, w] : state) {
+      const std::string owner = keys::Identity("default", identity);
+      if (!moved_through.empty() && owner <= moved_through) {  // moved already
+        internal::IdentityRecord r;
+        r.profile = w.profile;
+        for (const auto& [cidr, e] : w.networks)
+          r.networks.emplace_back(keys::EncodeNetwork(Net(cidr.c_str())), e);
+        std::sort(r.networks.begin(), r.networks.end(),
+                  [](const auto& a, const auto& b) { return a.first.view() < b.first.view(); });
+        std::string v;
+        internal::EncodeRecord(r, v);
+        batch.Put(cf["identity"], owner, v);
+        continue;
+      }
+      if (w.profile) batch.Put(cf["identity"], owner, internal::EncodeEntry(*w.profile));
+      for (const auto& [cidr, e] : w.networks) {
+        batch.Put(cf["baseline"], keys::Baseline("default", identity, Net(cidr.c_str())),
+                  internal::EncodeEntry(e));
+      }
+    }
+    batch.Put(cf["default"], "schema_version", "2");
+    if (!moved_through.empty()) batch.Put(cf["default"], "schema3_moved_through", moved_through);
+    ASSERT_TRUE(raw->Write(rocksdb::WriteOptions(), &batch).ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+
+  void ExpectState(const std::map<std::string, Written>& state) {
+    for (const auto& [identity, w] : state) {
+      auto stored = db_->LoadIdentity("default", identity, kReach);
+      ASSERT_TRUE(stored.ok()) << identity << ": " << stored.status();
+      EXPECT_EQ(stored->profile, w.profile) << identity;
+      std::map<std::string, BaselineEntry> networks;
+      for (const auto& [net, e] : stored->networks) networks[net.ToString()] = e;
+      EXPECT_EQ(networks, w.networks) << identity;
+    }
+    EXPECT_EQ(db_->CountKeys("baseline"), 0u);
+    EXPECT_EQ(db_->CountKeys("identity"), state.size());
+  }
+};
+
+TEST_F(SchemaUpgradeTest, ASchemaTwoDirectoryOpensWithEveryProfileAndNetwork) {
+  const auto state = SchemaTwoState();
+  WriteSchemaTwo(state);
+  Open();
+  ExpectState(state);
+  // Upgraded once: it opens as schema 3, and new writes merge into the records.
+  const std::string first = state.begin()->first;
+  storage::StateBatch batch(*db_);
+  batch.PutBaseline("default", first, Net("203.0.113.9/32"), {kBase + 50, kBase + 50, 1});
+  ASSERT_TRUE(db_->Commit(batch).ok());
+  Open();
+  auto stored = db_->LoadIdentity("default", first, kReach).value();
+  EXPECT_EQ(stored.networks.size(), state.begin()->second.networks.size() + 1);
+  EXPECT_EQ(stored.profile, state.begin()->second.profile);
+}
+
+TEST_F(SchemaUpgradeTest, AnUpgradeCutShortResumesAfterTheLastOwnerItMoved) {
+  const auto state = SchemaTwoState();
+  auto middle = state.begin();
+  std::advance(middle, 4096);
+  WriteSchemaTwo(state, keys::Identity("default", middle->first));
+  Open();  // reading a moved record as a schema-2 profile would fail here
+  ExpectState(state);
+}
+
+TEST_F(SchemaUpgradeTest, ADamagedSchemaTwoProfileIsRefusedNamingIt) {
+  std::map<std::string, Written> state;
+  state["arn:aws:iam::111122223333:user/ok"].profile = BaselineEntry{kBase, kBase, 1};
+  WriteSchemaTwo(state);
+  {
+    std::vector<std::string> names;
+    const std::string path = dir_.path() + "/data";
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> d;
+    for (const auto& n : names) d.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> hs;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, d, &hs, &raw).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "identity") {
+        ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), hs[i],
+                             keys::Identity("default", "arn:aws:iam::111122223333:user/bad"),
+                             "\xff")
+                        .ok());
+      }
+    }
+    for (auto* h : hs) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  auto refused = storage::Database::Open({.path = dir_.path() + "/data", .config = &config_});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(refused.status().message().find("user/bad"), std::string::npos) << refused.status();
+  EXPECT_NE(refused.status().message().find("schema version 2"), std::string::npos);
+}
+
+TEST_F(SchemaUpgradeTest, AnExportOfSchemaTwoImportsAsIdentityRecords) {
+  // Export version 1, as a schema-2 build wrote it: a profile record (column
+  // family 1) and a baseline record (column family 2) of one identity.
+  const std::string id = "arn:aws:iam::111122223333:user/alice";
+  std::string file("TSACCT1\n");
+  internal::PutVarint(file, 1);
+  keys::AppendComponent(file, "default");
+  keys::AppendComponent(file, "111122223333");
+  keys::AppendBigEndian64(file, kBase);
+  auto record = [&](char cf, const std::string& key, const std::string& value) {
+    file.push_back(cf);
+    keys::AppendComponent(file, key);
+    keys::AppendComponent(file, value);
+  };
+  record(1, keys::Identity("default", id), internal::EncodeEntry({kBase, kBase + 9, 4}));
+  record(2, keys::Baseline("default", id, Net("198.51.100.7/32")),
+         internal::EncodeEntry({kBase, kBase + 9, 3}));
+  record(2, keys::Baseline("default", id, Net("2001:db8::/64")),
+         internal::EncodeEntry({kBase, kBase + 1, 1}));
+  file.append(std::string("\0END", 4));
+  internal::PutVarint(file, 3);
+  const std::string path = dir_.path() + "/v1.tsacct";
+  std::ofstream(path, std::ios::binary) << file;
+
+  auto report = db_->ImportAccount(path);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->records, 3u);
+  Open();
+  auto stored = db_->LoadIdentity("default", id, kReach).value();
+  EXPECT_EQ(stored.profile, (BaselineEntry{kBase, kBase + 9, 4}));
+  ASSERT_EQ(stored.networks.size(), 2u);
+  EXPECT_EQ(stored.networks[0].first.ToString(), "198.51.100.7/32");
+  EXPECT_EQ(stored.networks[0].second, (BaselineEntry{kBase, kBase + 9, 3}));
+  EXPECT_EQ(stored.networks[1].first.ToString(), "2001:db8::/64");
+  EXPECT_EQ(db_->CountKeys("baseline"), 0u);
+
+  // Importing it again is refused: the identity has state here now.
+  auto again = db_->ImportAccount(path);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("already holds state"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace trailsentry::testing
