@@ -57,7 +57,8 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
   if (s.ok()) {
     internal::IdentityRecord record;
     if (!internal::DecodeRecord(value, record)) {
-      return absl::DataLossError(absl::StrCat("corrupt profile of ", AbslView(identity)));
+      return absl::DataLossError(
+          absl::StrCat("corrupt record (profile and baselines) of ", AbslView(identity)));
     }
     out.profile = record.profile;
     out.networks.reserve(record.networks.size());
