@@ -58,21 +58,6 @@ class ExpiryFilter final : public rocksdb::CompactionFilter {
   int64_t keep_ms_;
 };
 
-class ExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
- public:
-  ExpiryFilterFactory(std::shared_ptr<std::atomic<int64_t>> watermark, int64_t keep_ms)
-      : watermark_(std::move(watermark)), keep_ms_(keep_ms) {}
-  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
-      const rocksdb::CompactionFilter::Context&) override {
-    return std::make_unique<ExpiryFilter>(watermark_, keep_ms_);
-  }
-  const char* Name() const override { return "trailsentry.ExpiryFilterFactory"; }
-
- private:
-  std::shared_ptr<std::atomic<int64_t>> watermark_;
-  int64_t keep_ms_;
-};
-
 // Drops from identity records (values and merge operands alike) the networks
 // last seen before the watermark less `keep_ms`, as ExpiryFilter drops account
 // baselines; a record left with neither profile nor network goes.
@@ -95,21 +80,6 @@ class RecordExpiryFilter final : public rocksdb::CompactionFilter {
     return Decision::kChangeValue;
   }
   const char* Name() const override { return "trailsentry.RecordExpiryFilter"; }
-
- private:
-  std::shared_ptr<std::atomic<int64_t>> watermark_;
-  int64_t keep_ms_;
-};
-
-class RecordExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
- public:
-  RecordExpiryFilterFactory(std::shared_ptr<std::atomic<int64_t>> watermark, int64_t keep_ms)
-      : watermark_(std::move(watermark)), keep_ms_(keep_ms) {}
-  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
-      const rocksdb::CompactionFilter::Context&) override {
-    return std::make_unique<RecordExpiryFilter>(watermark_, keep_ms_);
-  }
-  const char* Name() const override { return "trailsentry.RecordExpiryFilterFactory"; }
 
  private:
   std::shared_ptr<std::atomic<int64_t>> watermark_;
@@ -139,19 +109,22 @@ class EventLogExpiry final : public rocksdb::CompactionFilter {
   engine::LogReach keep_;
 };
 
-class EventLogExpiryFactory final : public rocksdb::CompactionFilterFactory {
+// Makes a `Filter(watermark, keep)` for each compaction.
+template <typename Filter, typename Keep>
+class ExpiryFactory final : public rocksdb::CompactionFilterFactory {
  public:
-  EventLogExpiryFactory(std::shared_ptr<std::atomic<int64_t>> watermark, engine::LogReach keep)
-      : watermark_(std::move(watermark)), keep_(keep) {}
+  ExpiryFactory(const char* name, std::shared_ptr<std::atomic<int64_t>> watermark, Keep keep)
+      : name_(name), watermark_(std::move(watermark)), keep_(keep) {}
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
       const rocksdb::CompactionFilter::Context&) override {
-    return std::make_unique<EventLogExpiry>(watermark_, keep_);
+    return std::make_unique<Filter>(watermark_, keep_);
   }
-  const char* Name() const override { return "trailsentry.EventLogExpiryFactory"; }
+  const char* Name() const override { return name_; }
 
  private:
+  const char* name_;
   std::shared_ptr<std::atomic<int64_t>> watermark_;
-  engine::LogReach keep_;
+  Keep keep_;
 };
 
 std::string EncodeWatermark(int64_t t) {
@@ -288,13 +261,13 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   by_owner.memtable_prefix_bloom_size_ratio = 0.05;
   by_owner.memtable_whole_key_filtering = true;
   rocksdb::ColumnFamilyOptions expiring = by_owner;
-  expiring.compaction_filter_factory =
-      std::make_shared<ExpiryFilterFactory>(db->watermark_, keep_ms);
+  expiring.compaction_filter_factory = std::make_shared<ExpiryFactory<ExpiryFilter, int64_t>>(
+      "trailsentry.ExpiryFilterFactory", db->watermark_, keep_ms);
   // Identity records: merged (internal/identity_record.h), their networks expiring.
   rocksdb::ColumnFamilyOptions records = by_owner;
   records.merge_operator = internal::NewIdentityRecordMerge();
-  records.compaction_filter_factory =
-      std::make_shared<RecordExpiryFilterFactory>(db->watermark_, keep_ms);
+  records.compaction_filter_factory = std::make_shared<ExpiryFactory<RecordExpiryFilter, int64_t>>(
+      "trailsentry.RecordExpiryFilterFactory", db->watermark_, keep_ms);
 
   if (existed) {
     std::vector<std::string> names;
@@ -315,9 +288,10 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   rocksdb::ColumnFamilyOptions event_log = by_owner;
   const engine::LogReach reach = engine::Engine::Reach(*options.config);
   const int64_t day = absl::ToInt64Milliseconds(absl::Hours(24));
-  event_log.compaction_filter_factory = std::make_shared<EventLogExpiryFactory>(
-      db->watermark_,
-      engine::LogReach{reach.seen_ms + day, reach.burst_ms + day, reach.alerts_ms + day});
+  event_log.compaction_filter_factory =
+      std::make_shared<ExpiryFactory<EventLogExpiry, engine::LogReach>>(
+          "trailsentry.EventLogExpiryFactory", db->watermark_,
+          engine::LogReach{reach.seen_ms + day, reach.burst_ms + day, reach.alerts_ms + day});
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.reserve(kCfCount);
   for (int i = 0; i < kCfCount; ++i) {

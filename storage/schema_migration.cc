@@ -12,6 +12,11 @@
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include "absl/strings/str_cat.h"
 #include "server/engine/absl_view.h"
 #include "server/engine/printable.h"

@@ -5,9 +5,12 @@
 // export of schema 2 (export version 1) imports as identity records.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,10 +57,12 @@ std::map<std::string, Written> SchemaTwoState() {
 class SchemaUpgradeTest : public DatabaseTest {
  protected:
   // Rewrites the (closed) directory as a schema-2 build left it, holding
-  // `state`; the identities before `moved_through` (exclusive of none) as an
-  // upgrade cut short after them left them.
+  // `state`, and `raw_profiles` (identity -> value) as they are; the identities
+  // up to the owner key `moved_through` as an upgrade cut short after them
+  // left them.
   void WriteSchemaTwo(const std::map<std::string, Written>& state,
-                      const std::string& moved_through = "") {
+                      const std::string& moved_through = "",
+                      const std::map<std::string, std::string>& raw_profiles = {}) {
     db_.reset();
     const std::string path = dir_.path() + "/data";
     std::vector<std::string> names;
@@ -89,6 +94,9 @@ class SchemaUpgradeTest : public DatabaseTest {
         batch.Put(cf["baseline"], keys::Baseline("default", identity, Net(cidr.c_str())),
                   internal::EncodeEntry(e));
       }
+    }
+    for (const auto& [identity, value] : raw_profiles) {
+      batch.Put(cf["identity"], keys::Identity("default", identity), value);
     }
     batch.Put(cf["default"], "schema_version", "2");
     if (!moved_through.empty()) batch.Put(cf["default"], "schema3_moved_through", moved_through);
@@ -139,27 +147,7 @@ TEST_F(SchemaUpgradeTest, AnUpgradeCutShortResumesAfterTheLastOwnerItMoved) {
 TEST_F(SchemaUpgradeTest, ADamagedSchemaTwoProfileIsRefusedNamingIt) {
   std::map<std::string, Written> state;
   state["arn:aws:iam::111122223333:user/ok"].profile = BaselineEntry{kBase, kBase, 1};
-  WriteSchemaTwo(state);
-  {
-    std::vector<std::string> names;
-    const std::string path = dir_.path() + "/data";
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> d;
-    for (const auto& n : names) d.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> hs;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, d, &hs, &raw).ok());
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "identity") {
-        ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), hs[i],
-                             keys::Identity("default", "arn:aws:iam::111122223333:user/bad"),
-                             "\xff")
-                        .ok());
-      }
-    }
-    for (auto* h : hs) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
-  }
+  WriteSchemaTwo(state, "", {{"arn:aws:iam::111122223333:user/bad", "\xff"}});
   auto refused = storage::Database::Open({.path = dir_.path() + "/data", .config = &config_});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
