@@ -12,7 +12,6 @@
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
-#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -98,11 +97,10 @@ absl::Status Database::MigrateFromSchema2() {
       const std::string_view bytes = key.substr(owner.size());
       std::optional<engine::BaselineEntry> entry =
           internal::DecodeEntry(baselines->value().ToStringView());
-      if (!entry || !keys::ParseNetworkBytes(bytes)) return damaged("baseline", key);
-      keys::NetworkBytes network;
-      std::memcpy(network.bytes.data(), bytes.data(), bytes.size());
-      network.size = static_cast<uint8_t>(bytes.size());
-      record.networks.emplace_back(network, *entry);  // in key order: ascending
+      const std::optional<engine::Network> network = keys::ParseNetworkBytes(bytes);
+      if (!entry || !network) return damaged("baseline", key);
+      // In key order: ascending, as records keep them.
+      record.networks.emplace_back(keys::EncodeNetwork(*network), *entry);
       had_baselines = true;
     }
     value.clear();

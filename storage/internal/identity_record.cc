@@ -24,17 +24,24 @@ bool ReadNetwork(std::string_view in, size_t& pos, keys::NetworkBytes& out) {
   return true;
 }
 
+// Lays the record `operand` over `merged`; false when it is damaged.
+bool LayOver(IdentityRecord& merged, std::string_view operand) {
+  IdentityRecord later, out;
+  if (!DecodeRecord(operand, later)) return false;
+  MergeRecords(merged, later, out);
+  std::swap(merged, out);
+  return true;
+}
+
 class IdentityRecordMerge final : public rocksdb::MergeOperator {
  public:
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
-    IdentityRecord merged, next, operand;
+    IdentityRecord merged;
     if (in.existing_value != nullptr && !DecodeRecord(in.existing_value->ToStringView(), merged)) {
       return false;
     }
     for (const rocksdb::Slice& s : in.operand_list) {
-      if (!DecodeRecord(s.ToStringView(), operand)) return false;
-      MergeRecords(merged, operand, next);
-      std::swap(merged, next);
+      if (!LayOver(merged, s.ToStringView())) return false;
     }
     out->new_value.clear();
     EncodeRecord(merged, out->new_value);
@@ -43,11 +50,10 @@ class IdentityRecordMerge final : public rocksdb::MergeOperator {
 
   bool PartialMerge(const rocksdb::Slice&, const rocksdb::Slice& left, const rocksdb::Slice& right,
                     std::string* new_value, rocksdb::Logger*) const override {
-    IdentityRecord earlier, later, merged;
-    if (!DecodeRecord(left.ToStringView(), earlier) || !DecodeRecord(right.ToStringView(), later)) {
+    IdentityRecord merged;
+    if (!DecodeRecord(left.ToStringView(), merged) || !LayOver(merged, right.ToStringView())) {
       return false;
     }
-    MergeRecords(earlier, later, merged);
     new_value->clear();
     EncodeRecord(merged, *new_value);
     return true;
