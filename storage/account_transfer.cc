@@ -6,8 +6,10 @@
 //   8 bytes big-endian watermark | records... | "\0END" | varint record count
 // where a record is a column family byte, a component key and a component value.
 // The trailer makes a truncated file fail to import rather than import a part.
-// Export version 2 holds schema 3's records (an identity's profile and
-// baselines in one identity record); version 1, written by builds of schema 2,
+// Export version 3 holds schema 4's records (an identity's profile, baselines
+// and seen events in one identity record); version 2, written by builds of
+// schema 3, the same records without seen events, imported as they are;
+// version 1, written by builds of schema 2,
 // holds a profile per identity and a baseline key per network, and is imported
 // as identity records.
 #include <fcntl.h>
@@ -40,7 +42,8 @@ namespace {
 
 constexpr char kMagic[] = "TSACCT1\n";
 constexpr char kTrailer[] = {'\0', 'E', 'N', 'D'};
-constexpr uint64_t kExportSchema = 2;
+constexpr uint64_t kExportSchema = 3;
+constexpr uint64_t kExportSchemaOfRecords = 2;   // schema 3's records: no seen events
 constexpr uint64_t kExportSchemaOfProfiles = 1;  // schema 2's profiles and baselines
 
 }  // namespace
@@ -270,10 +273,11 @@ absl::StatusOr<Database::ImportReport> Database::ImportAccount(const std::string
   size_t pos = std::strlen(kMagic);
   uint64_t schema = 0;
   if (!internal::GetVarint(d, pos, schema)) return corrupt("no version");
-  if (schema != kExportSchema && schema != kExportSchemaOfProfiles) {
+  if (schema != kExportSchema && schema != kExportSchemaOfRecords &&
+      schema != kExportSchemaOfProfiles) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, " has export version ", schema, "; this build reads ",
-                     kExportSchemaOfProfiles, " and ", kExportSchema));
+                     kExportSchemaOfProfiles, " to ", kExportSchema));
   }
   const bool profiles = schema == kExportSchemaOfProfiles;
   ImportReport report;

@@ -58,23 +58,36 @@ class ExpiryFilter final : public rocksdb::CompactionFilter {
   int64_t keep_ms_;
 };
 
+// How long behind the watermark an identity record keeps its networks (since
+// last seen) and its seen events.
+struct RecordKeep {
+  int64_t networks_ms = 0;
+  int64_t seen_ms = 0;
+};
+
 // Drops from identity records (values and merge operands alike) the networks
-// last seen before the watermark less `keep_ms`, as ExpiryFilter drops account
-// baselines; a record left with neither profile nor network goes.
+// last seen before the watermark less `keep.networks_ms`, as ExpiryFilter drops
+// account baselines, and the seen events before it less `keep.seen_ms`; a
+// record left with nothing goes.
 class RecordExpiryFilter final : public rocksdb::CompactionFilter {
  public:
-  RecordExpiryFilter(std::shared_ptr<std::atomic<int64_t>> watermark, int64_t keep_ms)
-      : watermark_(std::move(watermark)), keep_ms_(keep_ms) {}
+  RecordExpiryFilter(std::shared_ptr<std::atomic<int64_t>> watermark, RecordKeep keep)
+      : watermark_(std::move(watermark)), keep_(keep) {}
   Decision FilterV2(int, const rocksdb::Slice&, ValueType type, const rocksdb::Slice& value,
                     std::string* new_value, std::string*) const override {
     const int64_t mark = watermark_->load();
     if (type == ValueType::kBlobIndex || mark <= 0) return Decision::kKeep;
     internal::IdentityRecord record;
-    if (!internal::DecodeRecord(value.ToStringView(), record) ||
-        !internal::DropNetworksSeenBefore(record, mark - keep_ms_)) {
+    if (!internal::DecodeRecord(value.ToStringView(), record)) {
       return Decision::kKeep;  // a damaged record is left for its read to report
     }
-    if (!record.profile && record.networks.empty()) return Decision::kRemove;
+    const bool networks = internal::DropNetworksSeenBefore(record, mark - keep_.networks_ms);
+    if (!internal::DropSeenBefore(record, mark - keep_.seen_ms) && !networks) {
+      return Decision::kKeep;
+    }
+    if (!record.profile && record.networks.empty() && record.seen.empty()) {
+      return Decision::kRemove;
+    }
     new_value->clear();
     internal::EncodeRecord(record, *new_value);
     return Decision::kChangeValue;
@@ -83,7 +96,7 @@ class RecordExpiryFilter final : public rocksdb::CompactionFilter {
 
  private:
   std::shared_ptr<std::atomic<int64_t>> watermark_;
-  int64_t keep_ms_;
+  RecordKeep keep_;
 };
 
 // Drops event-log records too old for the engine to read back (keys carry the
@@ -263,11 +276,17 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   rocksdb::ColumnFamilyOptions expiring = by_owner;
   expiring.compaction_filter_factory = std::make_shared<ExpiryFactory<ExpiryFilter, int64_t>>(
       "trailsentry.ExpiryFilterFactory", db->watermark_, keep_ms);
-  // Identity records: merged (internal/identity_record.h), their networks expiring.
+  // Identity records: merged (internal/identity_record.h), their networks and
+  // seen events expiring. Seen events, like the event log's records, are kept
+  // a day longer than the engine reads them.
+  const engine::LogReach reach = engine::Engine::Reach(*options.config);
+  const int64_t day = absl::ToInt64Milliseconds(absl::Hours(24));
   rocksdb::ColumnFamilyOptions records = by_owner;
-  records.merge_operator = internal::NewIdentityRecordMerge();
-  records.compaction_filter_factory = std::make_shared<ExpiryFactory<RecordExpiryFilter, int64_t>>(
-      "trailsentry.RecordExpiryFilterFactory", db->watermark_, keep_ms);
+  records.merge_operator = internal::NewIdentityRecordMerge(reach.seen_ms);
+  records.compaction_filter_factory =
+      std::make_shared<ExpiryFactory<RecordExpiryFilter, RecordKeep>>(
+          "trailsentry.RecordExpiryFilterFactory", db->watermark_,
+          RecordKeep{keep_ms, reach.seen_ms + day});
 
   if (existed) {
     std::vector<std::string> names;
@@ -286,8 +305,6 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   }
   // Each kind of event-log record is kept a day longer than the engine reads it.
   rocksdb::ColumnFamilyOptions event_log = by_owner;
-  const engine::LogReach reach = engine::Engine::Reach(*options.config);
-  const int64_t day = absl::ToInt64Milliseconds(absl::Hours(24));
   event_log.compaction_filter_factory =
       std::make_shared<ExpiryFactory<EventLogExpiry, engine::LogReach>>(
           "trailsentry.EventLogExpiryFactory", db->watermark_,
@@ -341,11 +358,12 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
     if (!s.ok()) return FromRocks(s, "writing schema version");
   } else if (!s.ok()) {
     return FromRocks(s, "reading schema version");
-  } else if (version == "2") {
-    if (absl::Status st = db->MigrateFromSchema2(); !st.ok()) {
+  } else if (version == "2" || version == "3") {
+    absl::Status st = version == "2" ? db->MigrateFromSchema2() : db->MigrateFromSchema3();
+    if (!st.ok()) {
       return absl::Status(st.code(),
-                          absl::StrCat("upgrading ", options.path, " from schema version 2 to ",
-                                       kSchemaVersion, ": ", st.message()));
+                          absl::StrCat("upgrading ", options.path, " from schema version ", version,
+                                       " to ", kSchemaVersion, ": ", st.message()));
     }
   } else if (version != std::to_string(kSchemaVersion)) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -470,7 +488,7 @@ void StateBatch::PutEvent(std::string_view tenant, std::string_view identity,
   newest_ = std::max(newest_, e.time);
   ++writes_;
   if (e.kind == engine::LogKind::kSeen) {
-    // Seen-only records of one identity are packed into one record per batch.
+    // An identity's seen events go in its record's merge operand at Commit.
     coalesced_.AddSeen(identity_.Of(tenant, identity), e.time, e.id_hash);
     return;
   }
@@ -508,47 +526,69 @@ void StateBatch::DeleteIdentity(std::string_view tenant, std::string_view identi
 
 absl::Status Database::Commit(StateBatch& batch) {
   if (batch.writes_ == 0) return absl::OkStatus();
-  // Written in key order (CoalescedWrites): a batch's seen-only records of an
-  // identity are keyed by their newest time and the XOR of their ids (distinct
-  // sets of new ids give distinct keys).
-  std::string& key = batch.key_;
+  // Written in key order (CoalescedWrites). An identity's profile, seen events
+  // and networks go in one merge operand of its record (the profile first: no
+  // network sorts before it); account baselines one key each. The seen events
+  // are gathered first, in identity key order, then joined with the records.
+  auto& seen_owners = batch.seen_owners_;
+  auto& seen = batch.seen_;
+  seen_owners.clear();
+  seen.clear();
   batch.coalesced_.ForEachSeen(
-      [&](std::string_view identity_key, int64_t newest, uint64_t ids, std::string_view packed) {
-        key.assign(identity_key);
-        key.push_back(static_cast<char>(engine::LogKind::kSeen));
-        keys::AppendBigEndian64(key, static_cast<uint64_t>(newest));
-        keys::AppendBigEndian64(key, ids);
-        batch.batch_->Put(cf(kEventLog), key, rocksdb::Slice(packed.data(), packed.size()));
+      [&](std::string_view identity_key, std::span<const internal::SeenEvent> events) {
+        seen_owners.push_back({identity_key, seen.size(), events.size()});
+        seen.insert(seen.end(), events.begin(), events.end());
       });
-  // An identity's profile and networks go in one merge operand of its record
-  // (the profile first: no network sorts before it); account baselines one key each.
+  size_t next_seen = 0;
+  // The seen events of `identity_key`, when it is the next identity that has some.
+  auto take_seen = [&](std::string_view identity_key) {
+    if (next_seen == seen_owners.size() || seen_owners[next_seen].key != identity_key) {
+      return std::span<const internal::SeenEvent>();
+    }
+    const StateBatch::SeenOwner& o = seen_owners[next_seen++];
+    return std::span<const internal::SeenEvent>(seen).subspan(o.offset, o.size);
+  };
   std::string& value = batch.value_;
   std::string& owner = batch.owner_;
+  // The records of identities with seen events and nothing else in this batch,
+  // up to `until` (exclusive; nullopt: all that are left).
+  auto write_seen_only = [&](std::optional<std::string_view> until) {
+    while (next_seen < seen_owners.size() && (!until || seen_owners[next_seen].key < *until)) {
+      const std::string_view identity_key = seen_owners[next_seen].key;
+      value.clear();
+      internal::AppendRecordStart(value, nullptr, take_seen(identity_key));
+      batch.batch_->Merge(cf(kIdentity), identity_key, value);
+    }
+  };
   auto write_record = [&] {
     if (!owner.empty()) batch.batch_->Merge(cf(kIdentity), owner, value);
     owner.clear();
   };
-  batch.coalesced_.ForEachLatest(
-      [&](const internal::LatestKey& k, const engine::BaselineEntry& entry) {
-        if (k.cf != kIdentity) {
-          write_record();  // the last identity's: identity records come first
-          key.assign(k.owner);
-          key.append(k.network);
-          value.clear();
-          internal::AppendEntry(value, entry);
-          batch.batch_->Put(cf(static_cast<Cf>(k.cf)), key, value);
-          return;
-        }
-        if (k.owner != owner) {
-          write_record();
-          owner.assign(k.owner);
-          value.clear();
-          internal::AppendRecordStart(value, k.network.empty() ? &entry : nullptr);
-          if (k.network.empty()) return;
-        }
-        internal::AppendRecordNetwork(value, k.network, entry);
-      });
+  std::string& key = batch.key_;
+  batch.coalesced_.ForEachLatest([&](const internal::LatestKey& k,
+                                     const engine::BaselineEntry& entry) {
+    if (k.cf != kIdentity) {
+      write_record();  // the last identity's: identity records come first
+      write_seen_only(std::nullopt);
+      key.assign(k.owner);
+      key.append(k.network);
+      value.clear();
+      internal::AppendEntry(value, entry);
+      batch.batch_->Put(cf(static_cast<Cf>(k.cf)), key, value);
+      return;
+    }
+    if (k.owner != owner) {
+      write_record();
+      write_seen_only(k.owner);
+      owner.assign(k.owner);
+      value.clear();
+      internal::AppendRecordStart(value, k.network.empty() ? &entry : nullptr, take_seen(k.owner));
+      if (k.network.empty()) return;
+    }
+    internal::AppendRecordNetwork(value, k.network, entry);
+  });
   write_record();
+  write_seen_only(std::nullopt);
   if (batch.newest_ > watermark_->load()) {
     batch.batch_->Put(cf(kMeta), kWatermarkKey, EncodeWatermark(batch.newest_));
   }

@@ -36,6 +36,7 @@
 #include "server/engine/mutex.h"
 #include "server/engine/state_store.h"
 #include "storage/internal/coalesced_writes.h"
+#include "storage/internal/identity_record.h"
 #include "storage/internal/owner_filter.h"
 #include "trailsentry/v1/alert.pb.h"
 
@@ -53,9 +54,10 @@ namespace internal {
 struct StoredAlert;
 }  // namespace internal
 
-// 3: an identity's profile and baselines in one record (internal/identity_record.h);
-// a directory of version 2 is upgraded when opened (storage/schema_migration.cc).
-inline constexpr int kSchemaVersion = 3;
+// 4: an identity's profile, baselines and seen events in one record
+// (internal/identity_record.h). A directory of version 2 or 3 is upgraded when
+// opened (storage/schema_migration.cc).
+inline constexpr int kSchemaVersion = 4;
 
 class Database;
 
@@ -105,8 +107,15 @@ class StateBatch final : public engine::StateWriter {
 
   Database& db_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
-  // Profiles, baselines and seen-only event records, written at Commit.
+  // Profiles, baselines and seen events, written at Commit.
   internal::CoalescedWrites coalesced_;
+  // At Commit: each identity's seen events (seen_[offset, offset + size)).
+  struct SeenOwner {
+    std::string_view key;
+    size_t offset = 0, size = 0;
+  };
+  std::vector<SeenOwner> seen_owners_;
+  std::vector<internal::SeenEvent> seen_;
   // The identity and the account last written: an event writes its identity's
   // entries and its account's, and the next event most often the same again.
   internal::LastOwner identity_, account_;
@@ -353,8 +362,9 @@ class Database final : public engine::StateReader {
                                        const std::set<std::string>& identities,
                                        const std::string& path, bool remove);
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
-  // Reads the identity's event log: its newest record's time, then every record
-  // of each kind within reach of it.
+  // Reads the identity's event log: its newest record's time (or
+  // `out.newest_logged`, when newer), then every record of each kind within
+  // reach of it.
   absl::Status LoadEventLog(std::string_view prefix, const engine::LogReach& reach,
                             engine::StoredIdentity& out);
   absl::StatusOr<std::optional<internal::StoredAlert>> ReadAlert(std::string_view tenant,
@@ -382,9 +392,11 @@ class Database final : public engine::StateReader {
   }
   void FillLink(v1::Alert& alert) const;
   // Moves schema 2's profiles and per-network baseline keys (kBaseline) into
-  // identity records, then sets schema version 3. Resumes where an interrupted
-  // run stopped.
+  // identity records, then sets the schema version. Resumes where an
+  // interrupted run stopped.
   absl::Status MigrateFromSchema2();
+  // Sets the schema version of a schema-3 directory: nothing needs moving.
+  absl::Status MigrateFromSchema3();
   // Opens the change log: its last sequence and time.
   absl::Status LoadChangeLog();
   // Under changes_mu_: puts the alerts' triage and change entries in `batch`

@@ -1,8 +1,15 @@
-// Database: upgrading a data directory of schema version 2 to 3 when it is
-// opened. Schema 2 kept an identity's profile in "identity" (tenant | identity:
-// a baseline entry) and each of its networks in "baseline" (tenant | identity |
-// network: a baseline entry); schema 3 keeps both in one identity record
-// (internal/identity_record.h) and leaves "baseline" empty.
+// Database: upgrading a data directory of an earlier schema version when it is
+// opened.
+//
+// Schema 3 to 4: schema 4 adds an identity's seen events to its record
+// (internal/identity_record.h). A schema-3 record is a schema-4 record without
+// them, and the seen-event records schema 3 kept in the event log are still
+// read until they expire, so only the version changes.
+//
+// Schema 2 to 4: schema 2 kept an identity's profile in "identity" (tenant |
+// identity: a baseline entry) and each of its networks in "baseline" (tenant |
+// identity | network: a baseline entry); schema 3 and later keep both in one
+// identity record and leave "baseline" empty.
 //
 // Owners are moved in key order, a few thousand per write batch; each batch
 // also records the last owner it moved, so a run cut short (a crash, a full
@@ -42,6 +49,17 @@ std::optional<std::string_view> OwnerOf(std::string_view key) {
 }
 
 }  // namespace
+
+absl::Status Database::MigrateFromSchema3() {
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  rocksdb::Status s =
+      db_->Put(sync, cf(kMeta), kSchemaKey, rocksdb::Slice(std::to_string(kSchemaVersion)));
+  if (!s.ok()) return FromRocks(s, "writing schema version");
+  spdlog::info("storage: upgraded {} from schema version 3 to {} (nothing to move)", path_,
+               kSchemaVersion);
+  return absl::OkStatus();
+}
 
 absl::Status Database::MigrateFromSchema2() {
   std::string moved_through;

@@ -2,6 +2,9 @@
 // trusted networks, event log and open alerts.
 #include <rocksdb/db.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "server/engine/absl_view.h"
@@ -51,11 +54,12 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
   engine::StoredIdentity out;
   const std::string prefix = keys::Identity(tenant, identity);
   if (!MayHoldOwner(prefix)) return out;  // nothing of it was ever written
-  // The profile and the baselines: one record (internal/identity_record.h).
+  // The profile, the baselines and the seen events: one record
+  // (internal/identity_record.h).
   std::string value;
+  internal::IdentityRecord record;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kIdentity), prefix, &value);
   if (s.ok()) {
-    internal::IdentityRecord record;
     if (!internal::DecodeRecord(value, record)) {
       return absl::DataLossError(
           absl::StrCat("corrupt record (profile and baselines) of ", AbslView(identity)));
@@ -75,8 +79,27 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
       LoadTrusted(tenant, engine::TrustScope::kIdentity, identity);
   if (!trusted.ok()) return trusted.status();
   out.trusted = *std::move(trusted);
+  if (!record.seen.empty()) out.newest_logged = record.seen.back().time;
   if (absl::Status st = LoadEventLog(prefix, reach, out); !st.ok()) {
     return absl::Status(st.code(), absl::StrCat(st.message(), " of ", AbslView(identity)));
+  }
+  if (!record.seen.empty()) {
+    // The record's seen events within reach (ascending), then the event log's,
+    // in time order; at equal times seen events first, as the event log has them.
+    std::vector<engine::LoggedEvent> events;
+    const auto from = std::lower_bound(record.seen.begin(), record.seen.end(),
+                                       internal::SeenEvent{out.newest_logged - reach.seen_ms, 0});
+    events.reserve(static_cast<size_t>(record.seen.end() - from) + out.events.size());
+    for (auto it = from; it != record.seen.end(); ++it) {
+      engine::LoggedEvent& e = events.emplace_back();
+      e.time = it->time;
+      e.id_hash = it->id_hash;
+    }
+    std::move(out.events.begin(), out.events.end(), std::back_inserter(events));
+    std::stable_sort(
+        events.begin(), events.end(),
+        [](const engine::LoggedEvent& a, const engine::LoggedEvent& b) { return a.time < b.time; });
+    out.events = std::move(events);
   }
   if (out.newest_logged != INT64_MIN || out.profile) {
     const int64_t newest = std::max(out.newest_logged, out.profile ? out.profile->last_seen : 0);

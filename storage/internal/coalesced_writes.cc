@@ -74,10 +74,7 @@ void CoalescedWrites::PutLatest(char cf, const Owner& owner, const keys::Network
 void CoalescedWrites::AddSeen(const Owner& owner, int64_t time, uint64_t id_hash) {
   const auto [it, added] = seen_index_.try_emplace(owner.hash, static_cast<uint32_t>(seen_.size()));
   if (added) seen_.emplace_back().owner = OwnerIndex(owner);
-  Seen& s = seen_[it->second];
-  ++s.pairs;
-  s.newest = std::max(s.newest, time);
-  s.ids ^= id_hash;
+  ++seen_[it->second].pairs;
   pairs_.push_back({it->second, time, id_hash});
 }
 
@@ -117,9 +114,7 @@ void CoalescedWrites::ForEachLatest(
 }
 
 void CoalescedWrites::ForEachSeen(
-    absl::FunctionRef<void(std::string_view identity_key, int64_t newest, uint64_t ids,
-                           std::string_view packed)>
-        fn) {
+    absl::FunctionRef<void(std::string_view identity_key, std::span<const SeenEvent> seen)> fn) {
   // Each record's pairs, grouped in the order added (a counting sort).
   starts_.assign(seen_.size() + 1, 0);
   for (size_t i = 0; i < seen_.size(); ++i) starts_[i + 1] = starts_[i] + seen_[i].pairs;
@@ -134,14 +129,14 @@ void CoalescedWrites::ForEachSeen(
   }
   std::sort(order_.begin(), order_.end());  // one record per owner: ranks differ
   for (const auto& [unused, i] : order_) {
-    const Seen& s = seen_[i];
-    packed_.clear();
+    sorted_.clear();
     for (uint32_t k = starts_[i]; k < starts_[i + 1]; ++k) {
       const SeenPair& pair = pairs_[placed_[k]];
-      keys::AppendBigEndian64(packed_, static_cast<uint64_t>(pair.time));
-      keys::AppendBigEndian64(packed_, pair.id_hash);
+      sorted_.push_back({pair.time, pair.id_hash});
     }
-    fn(KeyOf(s.owner), s.newest, s.ids, packed_);
+    std::sort(sorted_.begin(), sorted_.end());
+    sorted_.erase(std::unique(sorted_.begin(), sorted_.end()), sorted_.end());
+    fn(KeyOf(seen_[i].owner), sorted_);
   }
 }
 

@@ -1,7 +1,7 @@
 // CoalescedWrites: what a StateBatch writes once per key at commit, however
 // often its events changed it (internal to storage):
 //   - the last profile or baseline entry of each key;
-//   - each identity's seen-only event records, packed into one value.
+//   - each identity's seen events (identity_record.h), together.
 //
 // Entries belong to an owner (an identity or an account: tenant | name, as keys
 // start) and are found by a 128-bit hash of the owner's hash, the column family
@@ -22,6 +22,7 @@
 //   const Owner o = identity.Of(tenant, name);
 //   w.PutLatest(cf, o, keys::EncodeNetwork(network), entry);  // or NetworkBytes{}: none
 //   w.AddSeen(o, time, id_hash);
+//   w.ForEachSeen([&](std::string_view key, std::span<const SeenEvent> seen) { ... });
 //   w.ForEachLatest([&](const LatestKey& k, const engine::BaselineEntry& e) { ... });
 //   w.Clear();
 #ifndef TRAILSENTRY_STORAGE_INTERNAL_COALESCED_WRITES_H_
@@ -29,6 +30,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +39,7 @@
 #include "absl/functional/function_ref.h"
 #include "server/engine/baseline.h"
 #include "server/engine/stable_hash.h"
+#include "storage/internal/identity_record.h"
 #include "storage/keys.h"
 
 namespace trailsentry::storage::internal {
@@ -84,12 +87,10 @@ class CoalescedWrites {
   // entries in one column family are consecutive).
   void ForEachLatest(
       absl::FunctionRef<void(const LatestKey& key, const engine::BaselineEntry& entry)> fn);
-  // Each identity's seen records, in identity key order: the newest time, the
-  // XOR of the id hashes, and the (time, id hash) pairs in the order added,
-  // big-endian.
-  void ForEachSeen(absl::FunctionRef<void(std::string_view identity_key, int64_t newest,
-                                          uint64_t ids, std::string_view packed)>
-                       fn);
+  // Each identity's seen events, in identity key order; an identity's are
+  // ascending, each once (`seen` is valid during the call).
+  void ForEachSeen(
+      absl::FunctionRef<void(std::string_view identity_key, std::span<const SeenEvent> seen)> fn);
 
   // Empties it, keeping the arena's and the lists' memory for the next batch.
   void Clear();
@@ -114,8 +115,6 @@ class CoalescedWrites {
     uint32_t owner = 0;  // index in owners_
     bool dropped = false;
     uint32_t pairs = 0;
-    int64_t newest = INT64_MIN;
-    uint64_t ids = 0;
   };
   struct SeenPair {
     uint32_t record;  // index in seen_
@@ -143,7 +142,7 @@ class CoalescedWrites {
   std::vector<uint32_t> rank_, starts_, placed_, next_;
   // (column family << 32 | owner rank, or owner rank; index): sorted, then handed out.
   std::vector<std::pair<uint64_t, uint32_t>> order_;
-  std::string packed_;
+  std::vector<SeenEvent> sorted_;
 };
 
 }  // namespace trailsentry::storage::internal

@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::string encoded;
       internal::EncodeRecord(r, encoded);
       if (!internal::DecodeRecord(encoded, again) || again.profile != r.profile ||
-          again.networks.size() != r.networks.size()) {
+          again.seen != r.seen || again.networks.size() != r.networks.size()) {
         std::abort();
       }
       internal::MergeRecords(r, again, merged);

@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
   write("components", 4, components);
   std::string record;
   const engine::BaselineEntry profile{1773532800000, 1773619200000, 42};
-  storage::internal::AppendRecordStart(record, &profile);
+  const storage::internal::SeenEvent seen[] = {{1773532800000, 0x0123456789abcdefULL},
+                                               {1773532800500, 0x1ULL}};
+  storage::internal::AppendRecordStart(record, &profile, seen);
   storage::internal::AppendRecordNetwork(record, std::string("\x18\xc6\x33\x64\x00", 5),
                                          {1773532800000, 1773532900000, 7});
   write("identity_record", 5, record);

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <span>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -22,6 +22,7 @@ using engine::BaselineEntry;
 using storage::internal::CoalescedWrites;
 using storage::internal::LastOwner;
 using storage::internal::Owner;
+using storage::internal::SeenEvent;
 namespace keys = storage::keys;
 
 std::vector<std::pair<std::string, BaselineEntry>> Latest(CoalescedWrites& w) {
@@ -37,26 +38,15 @@ std::vector<std::pair<std::string, BaselineEntry>> Latest(CoalescedWrites& w) {
 
 struct SeenOut {
   std::string key;
-  int64_t newest;
-  uint64_t ids;
-  std::string packed;
+  std::vector<SeenEvent> seen;
   bool operator==(const SeenOut&) const = default;
 };
 
 std::vector<SeenOut> Seen(CoalescedWrites& w) {
   std::vector<SeenOut> out;
-  w.ForEachSeen([&](std::string_view key, int64_t newest, uint64_t ids, std::string_view packed) {
-    out.push_back({std::string(key), newest, ids, std::string(packed)});
+  w.ForEachSeen([&](std::string_view key, std::span<const SeenEvent> seen) {
+    out.push_back({std::string(key), {seen.begin(), seen.end()}});
   });
-  return out;
-}
-
-std::string Packed(std::vector<std::pair<int64_t, uint64_t>> pairs) {
-  std::string out;
-  for (const auto& [time, id] : pairs) {
-    keys::AppendBigEndian64(out, static_cast<uint64_t>(time));
-    keys::AppendBigEndian64(out, id);
-  }
   return out;
 }
 
@@ -120,17 +110,19 @@ TEST(CoalescedWritesTest, AnOwnersNetworksAndFamiliesAreEntriesOfTheirOwn) {
   EXPECT_EQ(Latest(w), want);
 }
 
-TEST(CoalescedWritesTest, SeenPairsStayWithTheirIdentityInTheOrderAdded) {
+TEST(CoalescedWritesTest, SeenEventsStayWithTheirIdentityAscendingEachOnce) {
   CoalescedWrites w;
   const std::string alice = "alice", bob = "bob";
   w.AddSeen(OwnerOf(bob), 50, 0x10);
   w.AddSeen(OwnerOf(alice), 30, 0x1);
-  w.AddSeen(OwnerOf(bob), 40, 0x20);  // older than bob's first: newest stays 50
+  w.AddSeen(OwnerOf(bob), 40, 0x20);  // older than bob's first
   w.AddSeen(OwnerOf(alice), 31, 0x2);
   w.AddSeen(OwnerOf(alice), 29, 0x4);
+  w.AddSeen(OwnerOf(alice), 30, 0x1);  // again: once
+  w.AddSeen(OwnerOf(alice), 30, 0x0);  // the same time, a lower id: before it
   const std::vector<SeenOut> want = {
-      {"alice", 31, 0x1 ^ 0x2 ^ 0x4, Packed({{30, 0x1}, {31, 0x2}, {29, 0x4}})},
-      {"bob", 50, 0x10 ^ 0x20, Packed({{50, 0x10}, {40, 0x20}})},
+      {"alice", {{29, 0x4}, {30, 0x0}, {30, 0x1}, {31, 0x2}}},
+      {"bob", {{40, 0x20}, {50, 0x10}}},
   };
   EXPECT_EQ(Seen(w), want);
   EXPECT_EQ(Seen(w), want);
@@ -168,9 +160,9 @@ TEST(CoalescedWritesTest, DroppedKeysAreForgottenAndWrittenAfreshAfter) {
             [](const auto& x, const auto& y) { return x.first < y.first; });
   EXPECT_EQ(Latest(w), want_latest);
   std::vector<SeenOut> want_seen = {
-      {alice, 13, 4, Packed({{13, 4}})},
-      {alice2, 11, 5, Packed({{11, 5}})},
-      {bob, 11, 2, Packed({{11, 2}})},
+      {alice, {{13, 4}}},
+      {alice2, {{11, 5}}},
+      {bob, {{11, 2}}},
   };
   std::sort(want_seen.begin(), want_seen.end(),
             [](const SeenOut& x, const SeenOut& y) { return x.key < y.key; });
@@ -196,16 +188,14 @@ TEST(CoalescedWritesTest, ManyOwnersFamiliesAndNetworksComeOutInByteOrder) {
   for (int round = 0; round < 3; ++round) {
     CoalescedWrites w;
     std::map<std::string, BaselineEntry> want_latest;
-    std::map<std::string, std::pair<int64_t, uint64_t>> want_seen;  // newest, XOR of ids
+    std::map<std::string, std::vector<SeenEvent>> want_seen;
     for (int i = 0; i < 2000; ++i) {
       const std::string& key = owners[random() % owners.size()];
       const Owner o = OwnerOf(key);
       if (random() % 4 == 0) {
         const int64_t time = static_cast<int64_t>(random() % 1000);
         w.AddSeen(o, time, static_cast<uint64_t>(i));
-        auto [it, added] = want_seen.try_emplace(key, time, 0);
-        it->second.first = std::max(it->second.first, time);
-        it->second.second ^= static_cast<uint64_t>(i);
+        want_seen[key].push_back({time, static_cast<uint64_t>(i)});
         continue;
       }
       const char cf = static_cast<char>(1 + random() % 3);
@@ -217,10 +207,12 @@ TEST(CoalescedWritesTest, ManyOwnersFamiliesAndNetworksComeOutInByteOrder) {
     const std::vector<std::pair<std::string, BaselineEntry>> latest(want_latest.begin(),
                                                                     want_latest.end());
     EXPECT_EQ(Latest(w), latest);
-    std::vector<std::tuple<std::string, int64_t, uint64_t>> seen, want;
-    for (const SeenOut& s : Seen(w)) seen.emplace_back(s.key, s.newest, s.ids);
-    for (const auto& [key, v] : want_seen) want.emplace_back(key, v.first, v.second);
-    EXPECT_EQ(seen, want);
+    std::vector<SeenOut> want;
+    for (auto& [key, events] : want_seen) {
+      std::sort(events.begin(), events.end());
+      want.push_back({key, events});
+    }
+    EXPECT_EQ(Seen(w), want);
   }
 }
 
@@ -243,7 +235,7 @@ TEST(CoalescedWritesTest, ClearedItStartsEmptyAndIsReused) {
     }
     const auto seen = Seen(w);
     ASSERT_EQ(seen.size(), 1000u);
-    for (const SeenOut& s : seen) EXPECT_EQ(s.packed.size(), 5u * 16);
+    for (const SeenOut& s : seen) EXPECT_EQ(s.seen.size(), 5u);
     w.Clear();
     EXPECT_TRUE(w.empty());
     EXPECT_TRUE(Latest(w).empty());

@@ -376,12 +376,22 @@ TEST_F(DatabaseTest, ExpiryDropsOnlyEntriesTooOldToMatter) {
   batch.PutBaseline("default", "arn:a", Net("203.0.113.7/32"), {base, base, 1});
   batch.PutBaseline("default", "arn:a", Net("203.0.113.8/32"), {base, base + 9 * day, 2});
   batch.PutProfile("default", "arn:b", {base, base + 20 * day, 5});  // moves the watermark
+  // Seen events are kept max_lateness and a day behind the watermark: arn:c's
+  // one goes, and with it arn:c's record, which held nothing else.
+  batch.PutEvent("default", "arn:a", {engine::LogKind::kSeen, base + 19 * day + day / 2, 8});
+  batch.PutEvent("default", "arn:c", {engine::LogKind::kSeen, base + 18 * day, 7});
   ASSERT_TRUE(db_->Commit(batch).ok());
   EXPECT_EQ(db_->watermark(), base + 20 * day);
+  EXPECT_EQ(db_->CountKeys("identity"), 3u);
   ASSERT_TRUE(db_->CompactAll().ok());
   auto stored = db_->LoadIdentity("default", "arn:a", kReach).value();
   ASSERT_EQ(stored.networks.size(), 1u);  // 20 days old: gone; 11 days old: kept
   EXPECT_EQ(stored.networks[0].first.ToString(), "203.0.113.8/32");
+  ASSERT_EQ(stored.events.size(), 1u);
+  EXPECT_EQ(stored.events[0].id_hash, 8u);
+  EXPECT_TRUE(db_->LoadIdentity("default", "arn:c", kReach).value().events.empty());
+  EXPECT_EQ(db_->CountKeys("identity"), 2u);
+  EXPECT_EQ(db_->CountKeys("event_log"), 0u);
   Open();
   EXPECT_EQ(db_->watermark(), base + 20 * day);  // persisted
 }

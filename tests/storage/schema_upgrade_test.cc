@@ -1,8 +1,9 @@
-// Upgrading schema 2 to 3 (storage/schema_migration.cc): a directory written
-// by a schema-2 build (each identity's profile in "identity", each of its
-// networks a key of "baseline") opens with every profile and network read back
-// as written, "baseline" left empty; a run cut short resumes; an account
-// export of schema 2 (export version 1) imports as identity records.
+// Upgrading earlier schemas (storage/schema_migration.cc). Schema 2 (each
+// identity's profile in "identity", each of its networks a key of "baseline"):
+// a directory opens with every profile and network read back as written,
+// "baseline" left empty; a run cut short resumes; an account export of schema 2
+// (export version 1) imports as identity records. Schema 3 (seen events in the
+// event log): they are still read back, beside the ones records now hold.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -12,8 +13,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "storage/internal/codec.h"
 #include "storage/internal/identity_record.h"
@@ -60,9 +63,11 @@ class SchemaUpgradeTest : public DatabaseTest {
   // `state`, and `raw_profiles` (identity -> value) as they are; the identities
   // up to the owner key `moved_through` as an upgrade cut short after them
   // left them.
-  void WriteSchemaTwo(const std::map<std::string, Written>& state,
-                      const std::string& moved_through = "",
-                      const std::map<std::string, std::string>& raw_profiles = {}) {
+  // Closes the database and writes to its directory with plain RocksDB, as
+  // another build would: `write` fills a batch, given the column families by name.
+  void WriteRaw(absl::FunctionRef<void(std::map<std::string, rocksdb::ColumnFamilyHandle*>& cf,
+                                       rocksdb::WriteBatch& batch)>
+                    write) {
     db_.reset();
     const std::string path = dir_.path() + "/data";
     std::vector<std::string> names;
@@ -75,34 +80,47 @@ class SchemaUpgradeTest : public DatabaseTest {
     std::map<std::string, rocksdb::ColumnFamilyHandle*> cf;
     for (size_t i = 0; i < names.size(); ++i) cf[names[i]] = handles[i];
     rocksdb::WriteBatch batch;
-    for (const auto& [identity, w] : state) {
-      const std::string owner = keys::Identity("default", identity);
-      if (!moved_through.empty() && owner <= moved_through) {  // moved already
-        internal::IdentityRecord r;
-        r.profile = w.profile;
-        for (const auto& [cidr, e] : w.networks)
-          r.networks.emplace_back(keys::EncodeNetwork(Net(cidr.c_str())), e);
-        std::sort(r.networks.begin(), r.networks.end(),
-                  [](const auto& a, const auto& b) { return a.first.view() < b.first.view(); });
-        std::string v;
-        internal::EncodeRecord(r, v);
-        batch.Put(cf["identity"], owner, v);
-        continue;
-      }
-      if (w.profile) batch.Put(cf["identity"], owner, internal::EncodeEntry(*w.profile));
-      for (const auto& [cidr, e] : w.networks) {
-        batch.Put(cf["baseline"], keys::Baseline("default", identity, Net(cidr.c_str())),
-                  internal::EncodeEntry(e));
-      }
-    }
-    for (const auto& [identity, value] : raw_profiles) {
-      batch.Put(cf["identity"], keys::Identity("default", identity), value);
-    }
-    batch.Put(cf["default"], "schema_version", "2");
-    if (!moved_through.empty()) batch.Put(cf["default"], "schema3_moved_through", moved_through);
+    write(cf, batch);
     ASSERT_TRUE(raw->Write(rocksdb::WriteOptions(), &batch).ok());
     for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
     delete raw;
+  }
+
+  // Rewrites the (closed) directory as a schema-2 build left it, holding
+  // `state`, and `raw_profiles` (identity -> value) as they are; the identities
+  // up to the owner key `moved_through` as an upgrade cut short after them
+  // left them.
+  void WriteSchemaTwo(const std::map<std::string, Written>& state,
+                      const std::string& moved_through = "",
+                      const std::map<std::string, std::string>& raw_profiles = {}) {
+    WriteRaw([&](std::map<std::string, rocksdb::ColumnFamilyHandle*>& cf,
+                 rocksdb::WriteBatch& batch) {
+      for (const auto& [identity, w] : state) {
+        const std::string owner = keys::Identity("default", identity);
+        if (!moved_through.empty() && owner <= moved_through) {  // moved already
+          internal::IdentityRecord r;
+          r.profile = w.profile;
+          for (const auto& [cidr, e] : w.networks)
+            r.networks.emplace_back(keys::EncodeNetwork(Net(cidr.c_str())), e);
+          std::sort(r.networks.begin(), r.networks.end(),
+                    [](const auto& a, const auto& b) { return a.first.view() < b.first.view(); });
+          std::string v;
+          internal::EncodeRecord(r, v);
+          batch.Put(cf["identity"], owner, v);
+          continue;
+        }
+        if (w.profile) batch.Put(cf["identity"], owner, internal::EncodeEntry(*w.profile));
+        for (const auto& [cidr, e] : w.networks) {
+          batch.Put(cf["baseline"], keys::Baseline("default", identity, Net(cidr.c_str())),
+                    internal::EncodeEntry(e));
+        }
+      }
+      for (const auto& [identity, value] : raw_profiles) {
+        batch.Put(cf["identity"], keys::Identity("default", identity), value);
+      }
+      batch.Put(cf["default"], "schema_version", "2");
+      if (!moved_through.empty()) batch.Put(cf["default"], "schema3_moved_through", moved_through);
+    });
   }
 
   void ExpectState(const std::map<std::string, Written>& state) {
@@ -124,7 +142,7 @@ TEST_F(SchemaUpgradeTest, ASchemaTwoDirectoryOpensWithEveryProfileAndNetwork) {
   WriteSchemaTwo(state);
   Open();
   ExpectState(state);
-  // Upgraded once: it opens as schema 3, and new writes merge into the records.
+  // Upgraded once: it opens as schema 4, and new writes merge into the records.
   const std::string first = state.begin()->first;
   storage::StateBatch batch(*db_);
   batch.PutBaseline("default", first, Net("203.0.113.9/32"), {kBase + 50, kBase + 50, 1});
@@ -133,6 +151,53 @@ TEST_F(SchemaUpgradeTest, ASchemaTwoDirectoryOpensWithEveryProfileAndNetwork) {
   auto stored = db_->LoadIdentity("default", first, kReach).value();
   EXPECT_EQ(stored.networks.size(), state.begin()->second.networks.size() + 1);
   EXPECT_EQ(stored.profile, state.begin()->second.profile);
+}
+
+TEST_F(SchemaUpgradeTest, SchemaThreeSeenEventsInTheEventLogAreStillReadBack) {
+  // A schema-3 build kept a batch's seen events of an identity in one event-log
+  // record: key owner | 'S' | newest time | XOR of the ids, value the (time, id)
+  // pairs, big-endian; and the identity's profile in its record.
+  const std::string id = "arn:aws:iam::111122223333:user/alice";
+  const std::string owner = keys::Identity("default", id);
+  WriteRaw(
+      [&](std::map<std::string, rocksdb::ColumnFamilyHandle*>& cf, rocksdb::WriteBatch& batch) {
+        internal::IdentityRecord r;
+        r.profile = BaselineEntry{kBase, kBase + 20, 2};
+        std::string v;
+        internal::EncodeRecord(r, v);
+        batch.Put(cf["identity"], owner, v);
+        std::string key = owner, packed;
+        key.push_back('S');
+        keys::AppendBigEndian64(key, kBase + 20);
+        keys::AppendBigEndian64(key, 0x11 ^ 0x22);
+        for (const auto& [time, id_hash] : {std::pair<int64_t, uint64_t>{kBase + 10, 0x11},
+                                            std::pair<int64_t, uint64_t>{kBase + 20, 0x22}}) {
+          keys::AppendBigEndian64(packed, static_cast<uint64_t>(time));
+          keys::AppendBigEndian64(packed, id_hash);
+        }
+        batch.Put(cf["event_log"], key, packed);
+        batch.Put(cf["default"], "schema_version", "3");
+      });
+  Open();
+  // A new seen event goes in the record; both kinds come back, in time order.
+  storage::StateBatch batch(*db_);
+  batch.PutEvent("default", id, {engine::LogKind::kSeen, kBase + 15, 0x33});
+  ASSERT_TRUE(db_->Commit(batch).ok());
+  EXPECT_EQ(db_->CountKeys("event_log"), 1u);  // the schema-3 record only
+  for (int reopened = 0; reopened < 2; ++reopened) {
+    auto stored = db_->LoadIdentity("default", id, kReach);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    std::vector<std::pair<int64_t, uint64_t>> seen;
+    for (const engine::LoggedEvent& e : stored->events) {
+      EXPECT_EQ(e.kind, engine::LogKind::kSeen);
+      seen.emplace_back(e.time, e.id_hash);
+    }
+    EXPECT_EQ(seen, (std::vector<std::pair<int64_t, uint64_t>>{
+                        {kBase + 10, 0x11}, {kBase + 15, 0x33}, {kBase + 20, 0x22}}));
+    EXPECT_EQ(stored->newest_logged, kBase + 20);
+    EXPECT_EQ(stored->profile, (BaselineEntry{kBase, kBase + 20, 2}));
+    Open();  // upgraded once: opens as schema 4
+  }
 }
 
 TEST_F(SchemaUpgradeTest, AnUpgradeCutShortResumesAfterTheLastOwnerItMoved) {
