@@ -1,6 +1,7 @@
-// Database: trailsentry's RocksDB store — identity profiles, identity and account
-// baselines, trusted networks, the event log of each identity (duplicate ids and
-// the calls the rules keep) and alerts — and the engine's StateReader over it.
+// Database: trailsentry's RocksDB store — identity records (profile, baselines
+// and the ids of recent events), account baselines, trusted networks, the event
+// log of each identity (the calls the rules keep) and alerts — and the engine's
+// StateReader over it.
 //
 // The only code that includes <rocksdb/...>; everything here returns
 // absl::Status/StatusOr and domain types. Writes of one batch go in one

@@ -62,7 +62,7 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
   if (s.ok()) {
     if (!internal::DecodeRecord(value, record)) {
       return absl::DataLossError(
-          absl::StrCat("corrupt record (profile and baselines) of ", AbslView(identity)));
+          absl::StrCat("corrupt identity record (profile, baselines, seen events) of ", AbslView(identity)));
     }
     out.profile = record.profile;
     out.networks.reserve(record.networks.size());
