@@ -61,8 +61,8 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kIdentity), prefix, &value);
   if (s.ok()) {
     if (!internal::DecodeRecord(value, record)) {
-      return absl::DataLossError(
-          absl::StrCat("corrupt identity record (profile, baselines, seen events) of ", AbslView(identity)));
+      return absl::DataLossError(absl::StrCat(
+          "corrupt identity record (profile, baselines, seen events) of ", AbslView(identity)));
     }
     out.profile = record.profile;
     out.networks.reserve(record.networks.size());
@@ -84,20 +84,23 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
     return absl::Status(st.code(), absl::StrCat(st.message(), " of ", AbslView(identity)));
   }
   if (!record.seen.empty()) {
-    // The record's seen events within reach (ascending), then the event log's,
-    // in time order; at equal times seen events first, as the event log has them.
-    std::vector<engine::LoggedEvent> events;
+    // The record's seen events within reach merged into the event log's (both
+    // ascending in time; at equal times seen events first, as the log has them).
+    std::vector<engine::LoggedEvent> seen;
     const auto from = std::lower_bound(record.seen.begin(), record.seen.end(),
                                        internal::SeenEvent{out.newest_logged - reach.seen_ms, 0});
-    events.reserve(static_cast<size_t>(record.seen.end() - from) + out.events.size());
+    seen.reserve(static_cast<size_t>(record.seen.end() - from));
     for (auto it = from; it != record.seen.end(); ++it) {
-      engine::LoggedEvent& e = events.emplace_back();
+      engine::LoggedEvent& e = seen.emplace_back();
       e.time = it->time;
       e.id_hash = it->id_hash;
     }
-    std::move(out.events.begin(), out.events.end(), std::back_inserter(events));
-    std::stable_sort(
-        events.begin(), events.end(),
+    std::vector<engine::LoggedEvent> events;
+    events.reserve(seen.size() + out.events.size());
+    std::merge(
+        std::make_move_iterator(seen.begin()), std::make_move_iterator(seen.end()),
+        std::make_move_iterator(out.events.begin()), std::make_move_iterator(out.events.end()),
+        std::back_inserter(events),
         [](const engine::LoggedEvent& a, const engine::LoggedEvent& b) { return a.time < b.time; });
     out.events = std::move(events);
   }
