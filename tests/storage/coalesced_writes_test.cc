@@ -216,6 +216,59 @@ TEST(CoalescedWritesTest, ManyOwnersFamiliesAndNetworksComeOutInByteOrder) {
   }
 }
 
+// Puts, drops and puts again after a drop, on an identity with few entries
+// and owners with many (an account's networks), against a map of what each
+// key last got.
+TEST(CoalescedWritesTest, OwnersWithFewOrManyEntriesKeepTheLastOfEachThroughDrops) {
+  const std::vector<std::string> owners = {keys::Identity("t", "few"), keys::Identity("t", "many"),
+                                           keys::Identity("t", "account")};
+  std::vector<keys::NetworkBytes> networks = {{}};
+  for (int i = 0; i < 40; ++i) networks.push_back(Net(absl::StrCat("10.0.", i, ".0/24")));
+  std::mt19937 random(11);
+  for (int round = 0; round < 20; ++round) {
+    CoalescedWrites w;
+    std::map<std::string, BaselineEntry> want_latest;
+    std::map<std::string, std::vector<SeenEvent>> want_seen;
+    for (int i = 0; i < 3000; ++i) {
+      const size_t which = random() % owners.size();
+      const std::string& key = owners[which];
+      // "few" has 2 families x 3 networks; the others up to 3 x 41.
+      const size_t spread = which == 0 ? 3 : 1 + random() % networks.size();
+      const int op = static_cast<int>(random() % 100);
+      if (op < 2) {
+        const char kept = static_cast<char>(1 + random() % 3);  // a family the drop keeps
+        w.Drop(OwnerOf(key), [&](char cf) { return cf != kept; });
+        for (auto it = want_latest.begin(); it != want_latest.end();) {
+          const bool owned = it->first.size() >= key.size() + 1 &&
+                             it->first.compare(1, key.size(), key) == 0 && it->first[0] != kept;
+          it = owned ? want_latest.erase(it) : std::next(it);
+        }
+        want_seen.erase(key);
+      } else if (op < 20) {
+        const int64_t time = static_cast<int64_t>(random() % 1000);
+        w.AddSeen(OwnerOf(key), time, static_cast<uint64_t>(i));
+        want_seen[key].push_back({time, static_cast<uint64_t>(i)});
+      } else {
+        const char cf = static_cast<char>(1 + random() % (which == 0 ? 2 : 3));
+        const keys::NetworkBytes& net = networks[random() % spread];
+        const BaselineEntry e{round, i, 1};
+        w.PutLatest(cf, OwnerOf(key), net, e);
+        want_latest[Key(cf, key, net)] = e;
+      }
+    }
+    const std::vector<std::pair<std::string, BaselineEntry>> latest(want_latest.begin(),
+                                                                    want_latest.end());
+    EXPECT_EQ(Latest(w), latest) << "round " << round;
+    std::vector<SeenOut> want;
+    for (auto& [key, events] : want_seen) {
+      std::sort(events.begin(), events.end());
+      events.erase(std::unique(events.begin(), events.end()), events.end());
+      want.push_back({key, events});
+    }
+    EXPECT_EQ(Seen(w), want) << "round " << round;
+  }
+}
+
 TEST(CoalescedWritesTest, ClearedItStartsEmptyAndIsReused) {
   CoalescedWrites w;
   std::vector<std::string> names;
