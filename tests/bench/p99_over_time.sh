@@ -2,12 +2,16 @@
 # p99 of 100-event Evaluate calls over a long run at a fixed rate while RocksDB
 # flushes and compacts (issue 8): for each server binary given, a fresh
 # persisted server and `trailsentry-load --mode unary --clients 4 --rate RATE`
-# for SECONDS, reporting every REPORT seconds with the live SST bytes beside
-# each line. Binaries run one after another (compare them in one command).
+# for SECONDS, reporting every REPORT seconds with, beside each line, the p99 of
+# the server's own evaluation time (its request histogram's bucket: what the
+# client sees beyond it is transport and the two processes sharing the cores)
+# and the live SST bytes. Binaries run one after another (compare them in one
+# command).
 #
 #   tests/bench/p99_over_time.sh BUILD_DIR SECONDS RATE REPORT SERVER_BINARY...
 #   tests/bench/p99_over_time.sh build 600 380 60 /tmp/trailsentryd.before build/server/trailsentryd
 set -euo pipefail
+source "$(dirname "$0")/bench_lib.sh"
 build=$1 seconds=$2 rate=$3 report=$4
 shift 4
 work=$(mktemp -d)
@@ -31,9 +35,18 @@ for server in "$@"; do
   "$build/tests/bench/trailsentry-load" --server "127.0.0.1:${ports[0]}" --mode unary --clients 4 \
     --rate "$rate" --duration "$seconds" --report "$report" 2>&1 |
     while IFS= read -r line; do
-      sst=$(curl -s "127.0.0.1:${ports[1]}/metrics" |
-        awk '$1 ~ /^trailsentry_rocksdb_live_sst_bytes/ {s += $2} END {printf "%.0f", s / 1e6}')
-      printf '%s  sst %s MB\n' "$line" "$sst"
+      metrics=$(curl -s "127.0.0.1:${ports[1]}/metrics")
+      sst=$(awk '$1 ~ /^trailsentry_rocksdb_live_sst_bytes/ {s += $2} END {printf "%.0f", s / 1e6}' \
+        <<<"$metrics")
+      now=$(evaluate_buckets "$metrics")
+      [[ $line == total* ]] && since="" || since=${last:-}
+      server=$(server_p99 "$now" "$since")
+      [[ $line == total* ]] || last=$now
+      if [[ $line =~ ^([0-9]+s|total)\  ]]; then
+        printf '%s  server p99 %s  sst %s MB\n' "$line" "$server" "$sst"
+      else
+        printf '%s  sst %s MB\n' "$line" "$sst"
+      fi
     done
   kill -TERM "$pid"
   wait "$pid" || true

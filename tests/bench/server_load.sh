@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # trailsentryd under trailsentry-load: maximum throughput of 100-event requests
 # by transport and number of clients, then the latency of Evaluate at half the
-# best unary rate. One fresh server (persisted, default config) on loopback;
-# client and server share the machine.
+# best unary rate, beside the p99 of the server's own evaluation time (its
+# request histogram's bucket). One fresh server (persisted, default config) on
+# loopback; client and server share the machine.
 #
 #   tests/bench/server_load.sh BUILD_DIR [SECONDS_PER_RUN] [CLIENTS...]
 #   tests/bench/server_load.sh build 20 1 4 16
 set -euo pipefail
+source "$(dirname "$0")/bench_lib.sh"
 build=$1 seconds=${2:-20}
 shift $(($# < 2 ? $# : 2))
 clients=("$@")
@@ -40,5 +42,8 @@ for mode in unary stream http; do
   done
 done
 half=$((best / 2))
+since=$(evaluate_buckets "$(curl -s "127.0.0.1:$http/metrics")")
 line=$(load --mode unary --clients "$best_clients" --rate "$half")
-printf 'unary   %3d clients at %d req/s (half the best): %s\n' "$best_clients" "$half" "${line#total}"
+server=$(server_p99 "$(evaluate_buckets "$(curl -s "127.0.0.1:$http/metrics")")" "$since")
+printf 'unary   %3d clients at %d req/s (half the best): %s  server p99 %s\n' "$best_clients" \
+  "$half" "${line#total}" "$server"
