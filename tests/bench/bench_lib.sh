@@ -36,6 +36,7 @@ server_p99() {
   awk -v now="$1" -v since="$2" 'BEGIN {
     n = split(now, a, " "); split(since, b, " ")
     for (i = 1; i <= n; i++) { split(a[i], x, "="); split(b[i], y, "="); d[i] = x[2] - y[2]; le[i] = x[1] }
+    if (n == 0 || d[n] == 0) { printf "n/a (no requests)"; exit }
     for (i = 1; i <= n; i++) if (d[i] >= 0.99 * d[n]) { printf (le[i] == "+Inf" ? "> 2.5 s" : "<= %g ms"), le[i] * 1000; exit }
   }'
 }
