@@ -50,6 +50,23 @@ std::vector<SeenOut> Seen(CoalescedWrites& w) {
   return out;
 }
 
+// What a model of puts (key -> last entry) and seen events (identity key ->
+// events as added) says the writes hand out: keys in order, each identity's
+// events ascending, each once.
+std::vector<std::pair<std::string, BaselineEntry>> WantLatest(
+    const std::map<std::string, BaselineEntry>& model) {
+  return {model.begin(), model.end()};
+}
+std::vector<SeenOut> WantSeen(std::map<std::string, std::vector<SeenEvent>> model) {
+  std::vector<SeenOut> want;
+  for (auto& [key, events] : model) {
+    std::sort(events.begin(), events.end());
+    events.erase(std::unique(events.begin(), events.end()), events.end());
+    want.push_back({key, std::move(events)});
+  }
+  return want;
+}
+
 // An owner whose key is `key` (the test's strings outlive it).
 Owner OwnerOf(const std::string& key) { return {key, engine::StableHash128Of(key)}; }
 
@@ -204,15 +221,8 @@ TEST(CoalescedWritesTest, ManyOwnersFamiliesAndNetworksComeOutInByteOrder) {
       w.PutLatest(cf, o, net, e);
       want_latest[Key(cf, key, net)] = e;
     }
-    const std::vector<std::pair<std::string, BaselineEntry>> latest(want_latest.begin(),
-                                                                    want_latest.end());
-    EXPECT_EQ(Latest(w), latest);
-    std::vector<SeenOut> want;
-    for (auto& [key, events] : want_seen) {
-      std::sort(events.begin(), events.end());
-      want.push_back({key, events});
-    }
-    EXPECT_EQ(Seen(w), want);
+    EXPECT_EQ(Latest(w), WantLatest(want_latest));
+    EXPECT_EQ(Seen(w), WantSeen(want_seen));
   }
 }
 
@@ -256,16 +266,8 @@ TEST(CoalescedWritesTest, OwnersWithFewOrManyEntriesKeepTheLastOfEachThroughDrop
         want_latest[Key(cf, key, net)] = e;
       }
     }
-    const std::vector<std::pair<std::string, BaselineEntry>> latest(want_latest.begin(),
-                                                                    want_latest.end());
-    EXPECT_EQ(Latest(w), latest) << "round " << round;
-    std::vector<SeenOut> want;
-    for (auto& [key, events] : want_seen) {
-      std::sort(events.begin(), events.end());
-      events.erase(std::unique(events.begin(), events.end()), events.end());
-      want.push_back({key, events});
-    }
-    EXPECT_EQ(Seen(w), want) << "round " << round;
+    EXPECT_EQ(Latest(w), WantLatest(want_latest)) << "round " << round;
+    EXPECT_EQ(Seen(w), WantSeen(want_seen)) << "round " << round;
   }
 }
 
