@@ -2,9 +2,9 @@
 // event, so that a re-sent event (a client's retry, CloudTrail's redelivery) is
 // recognised and changes nothing.
 //
-// Most identities hold a few ids: up to kInline live in the object itself (one
-// cache line pair beside the identity's slot, no allocation); more spill into a
-// hash table, which goes away again once pruning leaves kInline or fewer.
+// Most identities hold a few ids: up to kInline live in the object itself (in
+// the identity's slot: no allocation, no pointer to follow); more spill into a
+// hash table, which goes away again once pruning leaves kInline / 2 or fewer.
 //
 //   SeenEvents seen;
 //   if (!seen.Insert(id_hash, t)) { /* duplicate */ }
