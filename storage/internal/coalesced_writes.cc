@@ -20,14 +20,14 @@ Owner LastOwner::Of(std::string_view tenant, std::string_view name) {
 }
 
 uint32_t CoalescedWrites::OwnerIndex(const Owner& owner) {
-  const auto [it, added] =
-      owner_index_.try_emplace(owner.hash, static_cast<uint32_t>(owners_.size()));
-  if (added) {
+  uint32_t& index = owner_index_[owner.hash];
+  if (index == BatchIndex::kNone) {
+    index = static_cast<uint32_t>(owners_.size());
     owners_.push_back({keys_.size(), static_cast<uint32_t>(owner.key.size())});
     keys_.append(owner.key);
     ranked_ = false;
   }
-  return it->second;
+  return index;
 }
 
 void CoalescedWrites::RankOwners() {
@@ -58,12 +58,12 @@ engine::StableHash128 CoalescedWrites::EntryId(const engine::StableHash128& owne
 
 void CoalescedWrites::PutLatest(char cf, const Owner& owner, const keys::NetworkBytes& network,
                                 const engine::BaselineEntry& entry) {
-  const auto [it, added] = latest_index_.try_emplace(EntryId(owner.hash, cf, network.view()),
-                                                     static_cast<uint32_t>(latest_.size()));
-  if (!added) {
-    latest_[it->second].entry = entry;
+  uint32_t& index = latest_index_[EntryId(owner.hash, cf, network.view())];
+  if (index != BatchIndex::kNone) {
+    latest_[index].entry = entry;
     return;
   }
+  index = static_cast<uint32_t>(latest_.size());
   Latest& l = latest_.emplace_back();
   l.owner = OwnerIndex(owner);
   l.cf = cf;
@@ -72,44 +72,76 @@ void CoalescedWrites::PutLatest(char cf, const Owner& owner, const keys::Network
 }
 
 void CoalescedWrites::AddSeen(const Owner& owner, int64_t time, uint64_t id_hash) {
-  const auto [it, added] = seen_index_.try_emplace(owner.hash, static_cast<uint32_t>(seen_.size()));
-  if (added) seen_.emplace_back().owner = OwnerIndex(owner);
-  ++seen_[it->second].pairs;
-  pairs_.push_back({it->second, time, id_hash});
+  uint32_t& slot = seen_index_[owner.hash];
+  if (slot == BatchIndex::kNone) {
+    slot = static_cast<uint32_t>(seen_.size());
+    seen_.emplace_back().owner = OwnerIndex(owner);
+  }
+  const uint32_t record = slot;
+  ++seen_[record].pairs;
+  pairs_.push_back({record, time, id_hash});
 }
 
 void CoalescedWrites::Drop(const Owner& owner, absl::FunctionRef<bool(char cf)> family) {
-  const auto o = owner_index_.find(owner.hash);
-  if (o == owner_index_.end()) return;  // nothing of it in this batch
+  const uint32_t o = owner_index_.Find(owner.hash);
+  if (o == BatchIndex::kNone) return;  // nothing of it in this batch
   for (Latest& l : latest_) {
-    if (l.dropped || l.owner != o->second || !family(l.cf)) continue;
+    if (l.dropped || l.owner != o || !family(l.cf)) continue;
     l.dropped = true;
-    latest_index_.erase(EntryId(owner.hash, l.cf, l.network.view()));
+    latest_index_[EntryId(owner.hash, l.cf, l.network.view())] = BatchIndex::kNone;
   }
-  const auto it = seen_index_.find(owner.hash);
-  if (it != seen_index_.end()) {
-    seen_[it->second].dropped = true;  // its pairs stay in pairs_, skipped
-    seen_index_.erase(it);
+  if (seen_index_.Find(owner.hash) != BatchIndex::kNone) {
+    uint32_t& record = seen_index_[owner.hash];
+    seen_[record].dropped = true;  // its pairs stay in pairs_, skipped
+    record = BatchIndex::kNone;
   }
 }
 
 void CoalescedWrites::ForEachLatest(
     absl::FunctionRef<void(const LatestKey& key, const engine::BaselineEntry& entry)> fn) {
   RankOwners();
-  order_.clear();
-  for (uint32_t i = 0; i < latest_.size(); ++i) {
-    const Latest& l = latest_[i];
+  // Key order without comparing keys: a counting sort by owner rank, then a
+  // stable one by column family, give (family, owner) order in linear time;
+  // an owner's few networks in one family are then sorted among themselves.
+  std::vector<uint32_t>& by_owner = placed_;
+  std::vector<uint32_t>& in_order = next_;
+  starts_.assign(owners_.size() + 1, 0);
+  size_t live = 0;
+  for (const Latest& l : latest_) {
     if (l.dropped) continue;
-    order_.emplace_back(uint64_t{static_cast<uint8_t>(l.cf)} << 32 | rank_[l.owner], i);
+    ++starts_[rank_[l.owner] + 1];
+    ++live;
   }
-  // Column family, owner, then network (an owner's networks in one family).
-  std::sort(order_.begin(), order_.end(), [&](const auto& a, const auto& b) {
-    if (a.first != b.first) return a.first < b.first;
-    return latest_[a.second].network.view() < latest_[b.second].network.view();
-  });
-  for (const auto& [unused, i] : order_) {
-    const Latest& l = latest_[i];
-    fn(LatestKey{l.cf, KeyOf(l.owner), l.network.view()}, l.entry);
+  for (size_t r = 0; r < owners_.size(); ++r) starts_[r + 1] += starts_[r];
+  by_owner.resize(live);
+  for (uint32_t i = 0; i < latest_.size(); ++i) {
+    if (!latest_[i].dropped) by_owner[starts_[rank_[latest_[i].owner]]++] = i;
+  }
+  size_t family_starts[257] = {};
+  for (const uint32_t i : by_owner) ++family_starts[static_cast<uint8_t>(latest_[i].cf) + 1];
+  for (size_t f = 0; f < 256; ++f) family_starts[f + 1] += family_starts[f];
+  in_order.resize(live);
+  for (const uint32_t i : by_owner) {
+    in_order[family_starts[static_cast<uint8_t>(latest_[i].cf)]++] = i;
+  }
+  for (size_t from = 0; from < live;) {
+    const Latest& first = latest_[in_order[from]];
+    size_t to = from + 1;
+    while (to < live && latest_[in_order[to]].owner == first.owner &&
+           latest_[in_order[to]].cf == first.cf) {
+      ++to;
+    }
+    if (to - from > 1) {
+      std::sort(in_order.begin() + static_cast<std::ptrdiff_t>(from),
+                in_order.begin() + static_cast<std::ptrdiff_t>(to), [&](uint32_t a, uint32_t b) {
+                  return latest_[a].network.view() < latest_[b].network.view();
+                });
+    }
+    for (size_t k = from; k < to; ++k) {
+      const Latest& l = latest_[in_order[k]];
+      fn(LatestKey{l.cf, KeyOf(l.owner), l.network.view()}, l.entry);
+    }
+    from = to;
   }
 }
 
@@ -147,13 +179,9 @@ void CoalescedWrites::Clear() {
   seen_.clear();
   pairs_.clear();
   ranked_ = false;
-  // A large table's clear() frees it: reserving what the last batch held
-  // allocates once instead of growing (and rehashing) step by step again.
-  for (auto* index : {&owner_index_, &latest_index_, &seen_index_}) {
-    const size_t size = index->size();
-    index->clear();
-    index->reserve(size);
-  }
+  owner_index_.Clear();
+  latest_index_.Clear();
+  seen_index_.Clear();
 }
 
 }  // namespace trailsentry::storage::internal

@@ -5,7 +5,8 @@
 //
 // Entries belong to an owner (an identity or an account: tenant | name, as keys
 // start) and are found by a 128-bit hash of the owner's hash, the column family
-// byte and the network, compared in the table's slot: per event no key is built
+// byte and the network, compared in the table's slot (batch_index.h: emptied
+// per batch without freeing): per event no key is built
 // and no key's bytes are hashed; a new owner's key is copied once, into one
 // arena. LastOwner builds an owner's key and hash again only when the owner
 // changes. Values are encoded at commit only, once per key. A collision of both
@@ -15,7 +16,8 @@
 // Keys are handed out in key order (cf | owner key | network). Owner keys are
 // prefix-free (keys::AppendIdentity: no owner's key starts another's), so that
 // order is the column family, then the owner's key, then the network: the
-// owners are sorted by key once per batch, and the entries by integers.
+// owners are sorted by key once per batch, and the entries by counting sorts on
+// the owners' ranks and the families (an owner's networks among themselves).
 //
 //   CoalescedWrites w;
 //   LastOwner identity;
@@ -29,16 +31,15 @@
 #define TRAILSENTRY_STORAGE_INTERNAL_COALESCED_WRITES_H_
 
 #include <cstdint>
-#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "server/engine/baseline.h"
 #include "server/engine/stable_hash.h"
+#include "storage/internal/batch_index.h"
 #include "storage/internal/identity_record.h"
 #include "storage/keys.h"
 
@@ -131,16 +132,16 @@ class CoalescedWrites {
 
   std::string keys_;  // every owner's key, once
   std::vector<OwnerKey> owners_;
-  absl::flat_hash_map<engine::StableHash128, uint32_t> owner_index_;
+  BatchIndex owner_index_;
   std::vector<Latest> latest_;
-  absl::flat_hash_map<engine::StableHash128, uint32_t> latest_index_;
+  BatchIndex latest_index_;  // by EntryId
   std::vector<Seen> seen_;
-  absl::flat_hash_map<engine::StableHash128, uint32_t> seen_index_;
+  BatchIndex seen_index_;  // by owner hash
   std::vector<SeenPair> pairs_;
   // Reused at commit.
   bool ranked_ = false;
   std::vector<uint32_t> rank_, starts_, placed_, next_;
-  // (column family << 32 | owner rank, or owner rank; index): sorted, then handed out.
+  // (owner rank, index in seen_): sorted, then handed out.
   std::vector<std::pair<uint64_t, uint32_t>> order_;
   std::vector<SeenEvent> sorted_;
 };
