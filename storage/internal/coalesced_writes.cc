@@ -90,55 +90,55 @@ void CoalescedWrites::Drop(const Owner& owner, absl::FunctionRef<bool(char cf)> 
     l.dropped = true;
     latest_index_[EntryId(owner.hash, l.cf, l.network.view())] = BatchIndex::kNone;
   }
-  if (seen_index_.Find(owner.hash) != BatchIndex::kNone) {
-    uint32_t& record = seen_index_[owner.hash];
+  uint32_t& record = seen_index_[owner.hash];
+  if (record != BatchIndex::kNone) {
     seen_[record].dropped = true;  // its pairs stay in pairs_, skipped
     record = BatchIndex::kNone;
   }
 }
 
+template <typename Record>
+void CoalescedWrites::ByOwnerRank(const std::vector<Record>& records, std::vector<uint32_t>& out) {
+  RankOwners();
+  owner_starts_.assign(owners_.size() + 1, 0);
+  for (const Record& r : records) {
+    if (!r.dropped) ++owner_starts_[rank_[r.owner] + 1];
+  }
+  for (size_t k = 0; k < owners_.size(); ++k) owner_starts_[k + 1] += owner_starts_[k];
+  out.resize(owner_starts_.back());
+  for (uint32_t i = 0; i < records.size(); ++i) {
+    if (!records[i].dropped) out[owner_starts_[rank_[records[i].owner]]++] = i;
+  }
+}
+
 void CoalescedWrites::ForEachLatest(
     absl::FunctionRef<void(const LatestKey& key, const engine::BaselineEntry& entry)> fn) {
-  RankOwners();
-  // Key order without comparing keys: a counting sort by owner rank, then a
-  // stable one by column family, give (family, owner) order in linear time;
-  // an owner's few networks in one family are then sorted among themselves.
-  std::vector<uint32_t>& by_owner = placed_;
-  std::vector<uint32_t>& in_order = next_;
-  starts_.assign(owners_.size() + 1, 0);
-  size_t live = 0;
-  for (const Latest& l : latest_) {
-    if (l.dropped) continue;
-    ++starts_[rank_[l.owner] + 1];
-    ++live;
-  }
-  for (size_t r = 0; r < owners_.size(); ++r) starts_[r + 1] += starts_[r];
-  by_owner.resize(live);
-  for (uint32_t i = 0; i < latest_.size(); ++i) {
-    if (!latest_[i].dropped) by_owner[starts_[rank_[latest_[i].owner]]++] = i;
-  }
+  // Key order without comparing keys: by owner rank, then a stable counting
+  // sort by column family, give (family, owner) order in linear time; an
+  // owner's few networks in one family are then sorted among themselves.
+  ByOwnerRank(latest_, by_owner_);
   size_t family_starts[257] = {};
-  for (const uint32_t i : by_owner) ++family_starts[static_cast<uint8_t>(latest_[i].cf) + 1];
+  for (const uint32_t i : by_owner_) ++family_starts[static_cast<uint8_t>(latest_[i].cf) + 1];
   for (size_t f = 0; f < 256; ++f) family_starts[f + 1] += family_starts[f];
-  in_order.resize(live);
-  for (const uint32_t i : by_owner) {
-    in_order[family_starts[static_cast<uint8_t>(latest_[i].cf)]++] = i;
+  in_order_.resize(by_owner_.size());
+  for (const uint32_t i : by_owner_) {
+    in_order_[family_starts[static_cast<uint8_t>(latest_[i].cf)]++] = i;
   }
-  for (size_t from = 0; from < live;) {
-    const Latest& first = latest_[in_order[from]];
+  for (size_t from = 0; from < in_order_.size();) {
+    const Latest& first = latest_[in_order_[from]];
     size_t to = from + 1;
-    while (to < live && latest_[in_order[to]].owner == first.owner &&
-           latest_[in_order[to]].cf == first.cf) {
+    while (to < in_order_.size() && latest_[in_order_[to]].owner == first.owner &&
+           latest_[in_order_[to]].cf == first.cf) {
       ++to;
     }
     if (to - from > 1) {
-      std::sort(in_order.begin() + static_cast<std::ptrdiff_t>(from),
-                in_order.begin() + static_cast<std::ptrdiff_t>(to), [&](uint32_t a, uint32_t b) {
+      std::sort(in_order_.begin() + static_cast<std::ptrdiff_t>(from),
+                in_order_.begin() + static_cast<std::ptrdiff_t>(to), [&](uint32_t a, uint32_t b) {
                   return latest_[a].network.view() < latest_[b].network.view();
                 });
     }
     for (size_t k = from; k < to; ++k) {
-      const Latest& l = latest_[in_order[k]];
+      const Latest& l = latest_[in_order_[k]];
       fn(LatestKey{l.cf, KeyOf(l.owner), l.network.view()}, l.entry);
     }
     from = to;
@@ -154,13 +154,8 @@ void CoalescedWrites::ForEachSeen(
   next_.assign(starts_.begin(), starts_.end() - 1);  // the next free place of each record
   for (uint32_t p = 0; p < pairs_.size(); ++p) placed_[next_[pairs_[p].record]++] = p;
 
-  RankOwners();
-  order_.clear();
-  for (uint32_t i = 0; i < seen_.size(); ++i) {
-    if (!seen_[i].dropped) order_.emplace_back(rank_[seen_[i].owner], i);
-  }
-  std::sort(order_.begin(), order_.end());  // one record per owner: ranks differ
-  for (const auto& [unused, i] : order_) {
+  ByOwnerRank(seen_, by_owner_);  // one live record per owner
+  for (const uint32_t i : by_owner_) {
     sorted_.clear();
     for (uint32_t k = starts_[i]; k < starts_[i + 1]; ++k) {
       const SeenPair& pair = pairs_[placed_[k]];

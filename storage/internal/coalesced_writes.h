@@ -129,6 +129,11 @@ class CoalescedWrites {
   uint32_t OwnerIndex(const Owner& owner);
   // rank_[i] = the place of owners_[i] in key order (sorted once per batch).
   void RankOwners();
+  // Into `out`, the indices of the records (latest_ or seen_) not dropped, in
+  // their owners' key order (a counting sort by rank; an owner's records in the
+  // order added).
+  template <typename Record>
+  void ByOwnerRank(const std::vector<Record>& records, std::vector<uint32_t>& out);
 
   std::string keys_;  // every owner's key, once
   std::vector<OwnerKey> owners_;
@@ -141,8 +146,7 @@ class CoalescedWrites {
   // Reused at commit.
   bool ranked_ = false;
   std::vector<uint32_t> rank_, starts_, placed_, next_;
-  // (owner rank, index in seen_): sorted, then handed out.
-  std::vector<std::pair<uint64_t, uint32_t>> order_;
+  std::vector<uint32_t> owner_starts_, by_owner_, in_order_;
   std::vector<SeenEvent> sorted_;
 };
 
