@@ -35,13 +35,12 @@ void CoalescedWrites::RankOwners() {
   // In key order: the memtable's skip list then finds each key's place from the
   // previous one's (its insert splice is reused) instead of from the top. The
   // only sort of keys' bytes, once per owner.
-  std::vector<uint32_t>& by_key = next_;
-  by_key.resize(owners_.size());
-  for (uint32_t i = 0; i < owners_.size(); ++i) by_key[i] = i;
-  std::sort(by_key.begin(), by_key.end(),
+  by_key_.resize(owners_.size());
+  for (uint32_t i = 0; i < owners_.size(); ++i) by_key_[i] = i;
+  std::sort(by_key_.begin(), by_key_.end(),
             [&](uint32_t a, uint32_t b) { return KeyOf(a) < KeyOf(b); });
   rank_.resize(owners_.size());
-  for (uint32_t r = 0; r < by_key.size(); ++r) rank_[by_key[r]] = r;
+  for (uint32_t r = 0; r < by_key_.size(); ++r) rank_[by_key_[r]] = r;
   ranked_ = true;
 }
 

@@ -145,7 +145,7 @@ class CoalescedWrites {
   std::vector<SeenPair> pairs_;
   // Reused at commit.
   bool ranked_ = false;
-  std::vector<uint32_t> rank_, starts_, placed_, next_;
+  std::vector<uint32_t> by_key_, rank_, starts_, placed_, next_;
   std::vector<uint32_t> owner_starts_, by_owner_, in_order_;
   std::vector<SeenEvent> sorted_;
 };
