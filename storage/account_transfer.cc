@@ -49,6 +49,7 @@ constexpr uint64_t kExportSchemaOfProfiles = 1;  // schema 2's profiles and base
 }  // namespace
 
 absl::StatusOr<std::vector<Database::AccountRef>> Database::ListAccounts() {
+  if (absl::Status s = ApplyJournal(); !s.ok()) return s;
   std::set<std::pair<std::string, std::string>> found;
   for (Cf c : {kIdentity, kAccountBaseline}) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(internal::AllOwnersReads(), cf(c)));
@@ -176,6 +177,7 @@ absl::Status Database::ExportAccounts(
     absl::FunctionRef<std::string(const AccountRef&)> path_of, bool remove,
     absl::FunctionRef<void(const AccountRef&, const std::string& path, uint64_t records)>
         on_exported) {
+  if (absl::Status s = ApplyJournal(); !s.ok()) return s;
   // Each tenant's identities read once, then every account of it exported.
   std::map<std::string, std::vector<const AccountRef*>> by_tenant;
   for (const AccountRef& a : accounts) by_tenant[a.tenant].push_back(&a);
@@ -261,6 +263,7 @@ absl::StatusOr<uint64_t> Database::WriteExport(const AccountRef& a,
 }
 
 absl::StatusOr<Database::ImportReport> Database::ImportAccount(const std::string& path) {
+  if (absl::Status s = ApplyJournal(); !s.ok()) return s;
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot be read"));
   const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

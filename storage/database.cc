@@ -12,6 +12,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -142,6 +144,49 @@ class ExpiryFactory final : public rocksdb::CompactionFilterFactory {
   Keep keep_;
 };
 
+// A journal value's key: its sequence, big-endian (key order is commit order).
+std::string JournalKey(uint64_t sequence) {
+  std::string out;
+  keys::AppendBigEndian64(out, sequence);
+  return out;
+}
+
+// Splits a write batch by column family id: `journaled[id]` families' writes
+// to `state`, the others' to `direct`.
+class JournalSplit final : public rocksdb::WriteBatch::Handler {
+ public:
+  JournalSplit(const std::vector<rocksdb::ColumnFamilyHandle*>& families,
+               const std::vector<bool>& journaled, rocksdb::WriteBatch& state,
+               rocksdb::WriteBatch& direct)
+      : families_(families), journaled_(journaled), state_(state), direct_(direct) {}
+
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    return To(cf).Put(families_[cf], key, value);
+  }
+  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
+    return To(cf).Delete(families_[cf], key);
+  }
+  rocksdb::Status MergeCF(uint32_t cf, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) override {
+    return To(cf).Merge(families_[cf], key, value);
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t cf, const rocksdb::Slice& begin,
+                                const rocksdb::Slice& end) override {
+    return To(cf).DeleteRange(families_[cf], begin, end);
+  }
+  void LogData(const rocksdb::Slice&) override {}
+
+ private:
+  rocksdb::WriteBatch& To(uint32_t cf) const {
+    return cf < journaled_.size() && journaled_[cf] ? state_ : direct_;
+  }
+  const std::vector<rocksdb::ColumnFamilyHandle*>& families_;
+  const std::vector<bool>& journaled_;
+  rocksdb::WriteBatch& state_;
+  rocksdb::WriteBatch& direct_;
+};
+
 std::string EncodeWatermark(int64_t t) {
   std::string out;
   keys::AppendBigEndian64(out, static_cast<uint64_t>(t));
@@ -177,7 +222,7 @@ class HealthListener final : public rocksdb::EventListener {
 const char* const Database::kCfNames[kCfCount] = {
     "default",   "identity",     "baseline",       "account_baseline",
     "trusted",   "alerts",       "alerts_by_time", "alerts_by_identity",
-    "event_log", "alert_triage", "alert_changes"};
+    "event_log", "alert_triage", "alert_changes",  "journal"};
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options) {
   if (options.config == nullptr) return absl::InvalidArgumentError("Database::Open: no config");
@@ -297,6 +342,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   const int64_t day = absl::ToInt64Milliseconds(absl::Hours(24));
   rocksdb::ColumnFamilyOptions records = by_owner;
   records.merge_operator = internal::NewIdentityRecordMerge(reach.seen_ms);
+  db->identity_merge_ = records.merge_operator;
   records.compaction_filter_factory =
       std::make_shared<ExpiryFactory<RecordExpiryFilter, RecordKeep>>(
           "trailsentry.RecordExpiryFilterFactory", db->watermark_,
@@ -323,10 +369,17 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
       std::make_shared<ExpiryFactory<EventLogExpiry, engine::LogReach>>(
           "trailsentry.EventLogExpiryFactory", db->watermark_,
           engine::LogReach{reach.seen_ms + day, reach.burst_ms + day, reach.alerts_ms + day});
+  // The journal: values written once and deleted within a second or so; a
+  // memtable large enough that most are deleted before it is flushed.
+  rocksdb::ColumnFamilyOptions journal = cf_options;
+  journal.write_buffer_size =
+      std::min<size_t>(32 << 20, static_cast<size_t>(server.memtable_bytes) / 2);
+  journal.compression = rocksdb::kNoCompression;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.reserve(kCfCount);
   for (int i = 0; i < kCfCount; ++i) {
-    descriptors.emplace_back(kCfNames[i], i == kIdentity                             ? records
+    descriptors.emplace_back(kCfNames[i], i == kJournal                              ? journal
+                                          : i == kIdentity                           ? records
                                           : i == kAccountBaseline                    ? expiring
                                           : i == kEventLog                           ? event_log
                                           : i == kBaseline || i == kAlertsByIdentity ? by_owner
@@ -357,6 +410,22 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   }
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening ", options.path));
   db->db_.reset(raw);
+  std::vector<const rocksdb::MergeOperator*> merge;
+  for (rocksdb::ColumnFamilyHandle* h : db->handles_) {
+    const uint32_t id = h->GetID();
+    if (db->handles_by_id_.size() <= id) {
+      db->handles_by_id_.resize(id + 1, nullptr);
+      merge.resize(id + 1, nullptr);
+    }
+    db->handles_by_id_[id] = h;
+  }
+  merge[db->handles_[kIdentity]->GetID()] = db->identity_merge_.get();
+  // What a StateBatch writes of state (the rest is its alerts).
+  db->journaled_.assign(db->handles_by_id_.size(), false);
+  for (const Cf c : {kMeta, kIdentity, kAccountBaseline, kTrusted, kEventLog}) {
+    db->journaled_[db->handles_[c]->GetID()] = true;
+  }
+  db->folded_ = std::make_unique<internal::PendingWrites>(merge);
 
   std::string version;
   s = db->db_->Get(rocksdb::ReadOptions(), db->cf(kMeta), kSchemaKey, &version);
@@ -386,6 +455,10 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
         " and has no migration from it. Use the build that wrote it, or rebuild the directory by "
         "replaying CloudTrail with `trailsentry scan`."));
   }
+  if (absl::Status st = db->ReplayJournal(); !st.ok()) {
+    return absl::Status(
+        st.code(), absl::StrCat("replaying the journal of ", options.path, ": ", st.message()));
+  }
   std::string mark;
   s = db->db_->Get(rocksdb::ReadOptions(), db->cf(kMeta), kWatermarkKey, &mark);
   if (s.ok() && mark.size() == 8) {
@@ -394,10 +467,28 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   if (absl::Status st = db->StartOwnerFilter(); !st.ok()) return st;
   db->link_template_ = options.config->server.alerts.link_template;
   if (absl::Status st = db->LoadChangeLog(); !st.ok()) return st;
+  db->write_behind_ = options.write_behind;
+  db->apply_every_ = absl::ToChronoMilliseconds(options.apply_every);
+  if (db->write_behind_) db->applier_ = std::thread([d = db.get()] { d->RunApplier(); });
   return db;
 }
 
 Database::~Database() {
+  if (applier_.joinable()) {
+    {
+      engine::MutexLock lock(&applier_mu_);
+      stop_applier_ = true;
+      applier_mu_.NotifyAll();
+    }
+    applier_.join();
+  }
+  if (write_behind_ && db_) {
+    // Left unapplied (the disk failed), the journal is replayed at the next open.
+    if (absl::Status s = ApplyJournal(); !s.ok()) {
+      spdlog::error("storage: the journal is replayed at the next start: {}",
+                    std::string(s.message()));
+    }
+  }
   if (db_) {
     if (!wal_) {
       rocksdb::FlushOptions flush;
@@ -634,24 +725,8 @@ absl::Status Database::Write(StateBatch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
   wo.disableWAL = !wal_;
-  // After a failed write RocksDB must not be written again until resumed (its
-  // log writer asserts on a second append after an error).
-  absl::Status s = failed_.load(std::memory_order_acquire) ? Healthy() : CheckDiskRoom();
-  if (s.ok()) {
-    s = WriteRocks(wo, *batch.batch_, "committing state");
-    if (!s.ok()) {
-      engine::MutexLock lock(&health_mu_);
-      if (!failed_.load(std::memory_order_relaxed)) {
-        failure_ = s;
-        last_resume_ms_ = absl::ToUnixMillis(absl::Now());
-        failed_.store(true, std::memory_order_release);
-        spdlog::error("storage: writes stopped until the disk has room: {}",
-                      std::string(s.message()));
-      }
-      s = absl::UnavailableError(absl::StrCat(
-          s.message(), " (writes stop until the disk has room again; retry the request)"));
-    }
-  }
+  absl::Status s =
+      write_behind_ ? WriteBehind(wo, batch) : WriteChecked(wo, *batch.batch_, "committing state");
   if (s.ok()) {
     int64_t cur = watermark_->load();
     while (batch.newest_ > cur && !watermark_->compare_exchange_weak(cur, batch.newest_)) {
@@ -661,6 +736,184 @@ absl::Status Database::Write(StateBatch& batch) {
   // drops its cache, so nothing of it may be written later.
   batch.Reset();
   return s;
+}
+
+absl::Status Database::WriteChecked(const rocksdb::WriteOptions& options,
+                                    rocksdb::WriteBatch& batch, std::string_view what) {
+  // After a failed write RocksDB must not be written again until resumed (its
+  // log writer asserts on a second append after an error).
+  absl::Status s = failed_.load(std::memory_order_acquire) ? Healthy() : CheckDiskRoom();
+  if (!s.ok()) return s;
+  s = WriteRocks(options, batch, what);
+  if (s.ok()) return s;
+  engine::MutexLock lock(&health_mu_);
+  if (!failed_.load(std::memory_order_relaxed)) {
+    failure_ = s;
+    last_resume_ms_ = absl::ToUnixMillis(absl::Now());
+    failed_.store(true, std::memory_order_release);
+    spdlog::error("storage: writes stopped until the disk has room: {}", std::string(s.message()));
+  }
+  return absl::UnavailableError(
+      absl::StrCat(s.message(), " (writes stop until the disk has room again; retry the request)"));
+}
+
+absl::Status Database::WriteBehind(const rocksdb::WriteOptions& options, StateBatch& batch) {
+  if (batch.state_ == nullptr) {
+    batch.state_ = std::make_unique<rocksdb::WriteBatch>();
+    batch.direct_ = std::make_unique<rocksdb::WriteBatch>();
+  }
+  rocksdb::WriteBatch& direct = *batch.direct_;
+  batch.state_->Clear();
+  direct.Clear();
+  JournalSplit split(handles_by_id_, journaled_, *batch.state_, direct);
+  if (rocksdb::Status rs = batch.batch_->Iterate(&split); !rs.ok()) {
+    return FromRocks(rs, "journaling state");
+  }
+  engine::MutexLock lock(&pending_mu_);
+  const bool journaled = batch.state_->Count() > 0;
+  if (journaled) direct.Put(cf(kJournal), JournalKey(next_journal_), batch.state_->Data());
+  absl::Status s = WriteChecked(options, direct, "committing state");
+  if (!s.ok() || !journaled) return s;
+  ++next_journal_;
+  if (pending_epoch_ == UINT64_MAX) {
+    pending_epoch_ = batch.epoch();
+    uint64_t cur = unapplied_from_.load();
+    while (pending_epoch_ < cur && !unapplied_from_.compare_exchange_weak(cur, pending_epoch_)) {
+    }
+  }
+  // The applier folds it: the batch is handed over, and the StateBatch takes
+  // an emptied one back (no copy, no allocation once the pool is warm).
+  if (unfolded_count_ == unfolded_.size()) unfolded_.push_back(nullptr);
+  std::swap(batch.state_, unfolded_[unfolded_count_++]);
+  if (batch.state_ == nullptr) batch.state_ = std::make_unique<rocksdb::WriteBatch>();
+  return absl::OkStatus();
+}
+
+absl::Status Database::ApplyJournal() {
+  if (!write_behind_) return absl::OkStatus();
+  engine::MutexLock apply(&apply_mu_);
+  if (failed_.load(std::memory_order_acquire)) {
+    engine::MutexLock health(&health_mu_);
+    if (journal_damaged_) return absl::UnavailableError(failure_.message());
+  }
+  uint64_t from = 0, to = 0, epoch = UINT64_MAX;
+  size_t n = 0;
+  {
+    engine::MutexLock lock(&pending_mu_);
+    if (unfolded_count_ == 0 && folded_->empty()) return absl::OkStatus();
+    std::swap(unfolded_, folding_);
+    n = std::exchange(unfolded_count_, 0);
+    from = pending_journal_;
+    to = pending_journal_ = next_journal_;
+    epoch = std::exchange(pending_epoch_, UINT64_MAX);
+  }
+  // Folded outside pending_mu_ (commits go on meanwhile), in commit order,
+  // after what an earlier failed apply left in folded_.
+  for (size_t i = 0; i < n; ++i) {
+    if (absl::Status s = folded_->Fold(*folding_[i]); !s.ok()) {
+      // Our own encodings did not decode: a bug. The journal holds the
+      // commits; what is folded no longer matches them, so nothing more is
+      // applied or written until a restart replays the journal.
+      spdlog::error("storage: stopping writes: {}", std::string(s.message()));
+      engine::MutexLock health(&health_mu_);
+      journal_damaged_ = true;
+      failure_ = absl::InternalError(
+          absl::StrCat("the write-behind journal's pending writes are damaged (", s.message(),
+                       "); restart trailsentryd: the journal is replayed"));
+      failed_.store(true, std::memory_order_release);
+      return absl::UnavailableError(failure_.message());
+    }
+    folding_[i]->Clear();
+  }
+  absl::Status s = ApplyPending(*folded_, from, to);
+  if (s.ok()) folded_->Clear();  // outside pending_mu_: commits need it meanwhile
+  engine::MutexLock lock(&pending_mu_);
+  if (s.ok()) {
+    unapplied_from_.store(pending_epoch_);
+    must_apply_.store(false);
+    return s;
+  }
+  // Not applied: folded_ keeps it, to be written before what came after.
+  pending_journal_ = from;
+  pending_epoch_ = epoch;
+  return s;
+}
+
+absl::Status Database::ApplyPending(internal::PendingWrites& applying, uint64_t from, uint64_t to) {
+  // In chunks, so a commit's journal write never waits behind one long write.
+  // A crash between chunks leaves the journal whole: the replay at the next
+  // open writes every value again, which gives the same state (puts, deletes
+  // and identity records laid over are idempotent).
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  rocksdb::WriteBatch chunk;
+  absl::Status s;
+  applying.ForEachChunk(kApplyChunk, handles_by_id_, chunk, [&] {
+    if (s.ok()) s = WriteChecked(wo, chunk, "applying the journal");
+    chunk.Clear();
+    return s.ok();
+  });
+  if (!s.ok()) return s;
+  chunk.DeleteRange(cf(kJournal), JournalKey(from), JournalKey(to));
+  return WriteChecked(wo, chunk, "applying the journal");
+}
+
+void Database::RunApplier() {
+  // Requests come first: the applier runs at nice 10 (this thread only), so
+  // its folding and writing take the CPU requests leave. Failing to lower it
+  // (a sandbox) only costs latency.
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  for (;;) {
+    {
+      engine::MutexLock lock(&applier_mu_);
+      if (applier_mu_.AwaitFor(
+              [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(applier_mu_) { return stop_applier_; },
+              apply_every_)) {
+        return;
+      }
+    }
+    if (absl::Status s = ApplyJournal(); !s.ok()) {
+      spdlog::warn("storage: applying the journal (retried in a second): {}",
+                   std::string(s.message()));
+    }
+  }
+}
+
+absl::Status Database::EnsureApplied() {
+  if (!must_apply_.load()) return absl::OkStatus();
+  if (absl::Status s = ApplyJournal(); !s.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("state committed earlier is not on disk yet and cannot be written (",
+                     s.message(), "); retry"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Database::ReplayJournal() {
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kJournal)));
+  uint64_t replayed = 0;
+  std::string last;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    rocksdb::WriteBatch batch(it->value().ToString());
+    if (absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "replaying");
+        !s.ok()) {
+      return s;
+    }
+    last = it->key().ToString();
+    ++replayed;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the journal");
+  if (replayed == 0) return absl::OkStatus();
+  rocksdb::WriteBatch done;
+  done.DeleteRange(cf(kJournal), JournalKey(0), JournalKey(keys::ReadBigEndian64(last) + 1));
+  if (absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &done), "replaying");
+      !s.ok()) {
+    return s;
+  }
+  spdlog::info("storage: replayed {} commits the journal held (the last run did not stop cleanly)",
+               replayed);
+  return absl::OkStatus();
 }
 
 absl::Status Database::StartOwnerFilter() {
@@ -747,6 +1000,7 @@ absl::StatusOr<int64_t> Database::Restore(const std::string& backup, const Optio
 }
 
 absl::StatusOr<uint64_t> Database::Backup(const std::string& dir) {
+  if (absl::Status s = ApplyJournal(); !s.ok()) return s;
   if (mem_env_ != nullptr) {
     return absl::FailedPreconditionError("backup: the database is in memory (--data_dir \"\")");
   }
@@ -783,6 +1037,7 @@ absl::Status Database::Healthy() {
   if (!failed_.load(std::memory_order_acquire)) return absl::OkStatus();
   engine::MutexLock lock(&health_mu_);
   if (!failed_.load(std::memory_order_relaxed)) return absl::OkStatus();
+  if (journal_damaged_) return absl::UnavailableError(failure_.message());
   const HealthListener::State state = health_->state();
   bool resumed = state == HealthListener::kOk;  // recovered by itself, or never stopped
   if (state == HealthListener::kStopped) {
@@ -809,6 +1064,7 @@ absl::Status Database::Healthy() {
 }
 
 absl::Status Database::CompactAll() {
+  if (absl::Status s = ApplyJournal(); !s.ok()) return s;
   for (rocksdb::ColumnFamilyHandle* h : handles_) {
     rocksdb::CompactRangeOptions o;
     o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
@@ -846,6 +1102,7 @@ std::vector<std::pair<std::string, double>> Database::Gauges() {
 }
 
 uint64_t Database::CountKeys(std::string_view column_family) {
+  (void)ApplyJournal();  // counts what is committed; a failure is counted as is
   for (int i = 0; i < kCfCount; ++i) {
     if (column_family != kCfNames[i]) continue;
     uint64_t n = 0;

@@ -18,6 +18,7 @@
 #define TRAILSENTRY_STORAGE_DATABASE_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -26,6 +27,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -39,10 +41,12 @@
 #include "storage/internal/coalesced_writes.h"
 #include "storage/internal/identity_record.h"
 #include "storage/internal/owner_filter.h"
+#include "storage/internal/pending_writes.h"
 #include "trailsentry/v1/alert.pb.h"
 
 namespace rocksdb {
 class DB;
+class MergeOperator;
 class Env;
 class ColumnFamilyHandle;
 class WriteBatch;
@@ -108,6 +112,9 @@ class StateBatch final : public engine::StateWriter {
 
   Database& db_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
+  // With write-behind: at Commit, batch_'s state changes (journaled) and the
+  // rest (alerts, written as they are).
+  std::unique_ptr<rocksdb::WriteBatch> state_, direct_;
   // Profiles, baselines and seen events, written at Commit.
   internal::CoalescedWrites coalesced_;
   // At Commit: each identity's seen events (seen_[offset, offset + size)).
@@ -177,6 +184,14 @@ class Database final : public engine::StateReader {
     // Replays a damaged write-ahead log up to its last intact record instead of
     // refusing to open (what `trailsentry admin repair` does).
     bool salvage_wal = false;
+    // Write-behind (the server): a commit writes its state changes as one
+    // journal value (with its alerts, which are written as they are), and a
+    // background thread applies what the journal holds about once a second,
+    // one write per key changed since (storage/internal/pending_writes.h).
+    // Until then the engine keeps the changed state in memory
+    // (StateReader::AppliedBelow). Open replays a journal left by a crash.
+    bool write_behind = false;
+    absl::Duration apply_every = absl::Seconds(1);  // how often the journal is applied
   };
 
   // Opens (creating if absent) the data directory. A directory written by
@@ -222,6 +237,8 @@ class Database final : public engine::StateReader {
   [[nodiscard]] absl::Status Healthy();
 
   // engine::StateReader
+  uint64_t AppliedBelow() const override { return unapplied_from_.load(); }
+  void ReadingBack() override { must_apply_.store(write_behind_); }
   [[nodiscard]] absl::StatusOr<engine::StoredIdentity> LoadIdentity(
       std::string_view tenant, std::string_view identity, const engine::LogReach& reach) override;
   [[nodiscard]] absl::StatusOr<engine::BaselineEntry> LoadAccountBaseline(
@@ -319,6 +336,11 @@ class Database final : public engine::StateReader {
   // needed before.
   void GiveBackBatch(std::unique_ptr<StateBatch> batch);
 
+  // With write-behind: writes what the journal holds now (the background
+  // thread does so about once a second). Reads of RocksDB that do not go
+  // through the engine call it first.
+  [[nodiscard]] absl::Status ApplyJournal();
+
   // Forces a full compaction (expiry runs then); for tests and operators.
   [[nodiscard]] absl::Status CompactAll();
   // Newest event time committed so far: expiry is relative to it, never to the clock.
@@ -343,6 +365,7 @@ class Database final : public engine::StateReader {
     kEventLog,
     kAlertTriage,
     kAlertChanges,
+    kJournal,  // write-behind: commits not yet applied, by sequence
     kCfCount
   };
   static const char* const kCfNames[kCfCount];
@@ -374,6 +397,18 @@ class Database final : public engine::StateReader {
                               engine::StoredIdentity& out);
   // Writes the batch (Commit's last step).
   absl::Status Write(StateBatch& batch);
+  // Write-behind: writes the batch's alerts and its state changes as one
+  // journal value, then hands the changes to the applier (unfolded_).
+  absl::Status WriteBehind(const rocksdb::WriteOptions& options, StateBatch& batch);
+  // Writes `batch` through WriteRocks; a failure stops writes until RocksDB
+  // resumes (Healthy), and is returned as UNAVAILABLE.
+  absl::Status WriteChecked(const rocksdb::WriteOptions& options, rocksdb::WriteBatch& batch,
+                            std::string_view what);
+  // Replays the journal a crash left (Open).
+  absl::Status ReplayJournal();
+  void RunApplier();
+  // Writes what `applying` holds in chunks, then deletes journal values [from, to).
+  absl::Status ApplyPending(internal::PendingWrites& applying, uint64_t from, uint64_t to);
   // Starts written_owners_ and written_keys_ when no column family keyed by
   // owner holds a key.
   absl::Status StartOwnerFilter();
@@ -410,6 +445,7 @@ class Database final : public engine::StateReader {
   std::unique_ptr<rocksdb::Env> mem_env_;  // in-memory databases only; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_by_id_;  // by RocksDB column family id
   // The owners written since an open that found no owned state (a fresh data
   // directory); null otherwise (storage/internal/owner_filter.h).
   std::unique_ptr<internal::OwnerFilter> written_owners_;
@@ -438,6 +474,39 @@ class Database final : public engine::StateReader {
       ABSL_GUARDED_BY(listeners_mu_);
   int next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 0;
 
+  // Write-behind (Options::write_behind). Commits append journal values and
+  // queue their state batches (unfolded_) under pending_mu_, in commit order;
+  // ApplyJournal (one at a time, under apply_mu_, on the applier thread at
+  // nice 10) takes the queue, folds it into folded_ outside pending_mu_,
+  // writes that in key order, and deletes the journal values it covers.
+  static constexpr size_t kApplyChunk = 100;  // keys per write when applying
+  bool write_behind_ = false;
+  std::chrono::milliseconds apply_every_{1000};
+  std::shared_ptr<rocksdb::MergeOperator> identity_merge_;
+  std::vector<bool> journaled_;  // by column family id: a StateBatch's state
+  engine::Mutex apply_mu_;       // taken before pending_mu_, never after
+  engine::Mutex pending_mu_;
+  // Commits' state batches, not folded yet ([0, unfolded_count_); the rest
+  // are emptied batches kept for reuse).
+  std::vector<std::unique_ptr<rocksdb::WriteBatch>> unfolded_ ABSL_GUARDED_BY(pending_mu_);
+  size_t unfolded_count_ ABSL_GUARDED_BY(pending_mu_) = 0;
+  std::vector<std::unique_ptr<rocksdb::WriteBatch>> folding_ ABSL_GUARDED_BY(apply_mu_);
+  // Folded, not applied yet (what the applier is writing, or what it failed to).
+  std::unique_ptr<internal::PendingWrites> folded_ ABSL_GUARDED_BY(apply_mu_);
+  uint64_t next_journal_ ABSL_GUARDED_BY(pending_mu_) = 0;     // the next journal value's key
+  uint64_t pending_journal_ ABSL_GUARDED_BY(pending_mu_) = 0;  // the first not applied
+  // The oldest engine batch not applied yet (queued or folded); UINT64_MAX: none.
+  uint64_t pending_epoch_ ABSL_GUARDED_BY(pending_mu_) = UINT64_MAX;
+  // The oldest engine batch whose changes are not applied (AppliedBelow).
+  std::atomic<uint64_t> unapplied_from_{UINT64_MAX};
+  // Set when the engine drops its cache to read state back (ReadingBack):
+  // what is pending must be applied first (the next load applies it).
+  std::atomic<bool> must_apply_{false};
+  absl::Status EnsureApplied();
+  engine::Mutex applier_mu_;
+  bool stop_applier_ ABSL_GUARDED_BY(applier_mu_) = false;
+  std::thread applier_;
+
   static constexpr size_t kPooledBatches = 16;
   engine::Mutex batches_mu_;  // taken once per transaction, never per event
   std::vector<std::unique_ptr<StateBatch>> batches_ ABSL_GUARDED_BY(batches_mu_);
@@ -448,6 +517,10 @@ class Database final : public engine::StateReader {
   absl::Status failure_ ABSL_GUARDED_BY(health_mu_);
   int64_t last_resume_ms_ ABSL_GUARDED_BY(health_mu_) = 0;
   std::string last_resume_error_ ABSL_GUARDED_BY(health_mu_);
+  // Set for good when the journal's pending writes no longer match the
+  // journal (a fold failed): no resume clears it, only a restart (which
+  // replays the journal).
+  bool journal_damaged_ ABSL_GUARDED_BY(health_mu_) = false;
 };
 
 }  // namespace trailsentry::storage

@@ -51,6 +51,7 @@ std::string AfterOwnersRecords(std::string_view p) {
 absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view tenant,
                                                               std::string_view identity,
                                                               const engine::LogReach& reach) {
+  if (absl::Status s = EnsureApplied(); !s.ok()) return s;
   engine::StoredIdentity out;
   const std::string prefix = keys::Identity(tenant, identity);
   if (!MayHoldOwner(prefix)) return out;  // nothing of it was ever written
@@ -115,6 +116,7 @@ absl::StatusOr<engine::StoredIdentity> Database::LoadIdentity(std::string_view t
 
 absl::StatusOr<engine::BaselineEntry> Database::LoadAccountBaseline(
     std::string_view tenant, std::string_view account, const engine::Network& network) {
+  if (absl::Status s = EnsureApplied(); !s.ok()) return s;
   std::string key = keys::Identity(tenant, account);
   keys::AppendNetwork(key, network);
   if (!MayHoldKey(key)) return engine::BaselineEntry{};
@@ -131,6 +133,7 @@ absl::StatusOr<engine::BaselineEntry> Database::LoadAccountBaseline(
 absl::StatusOr<std::vector<engine::TrustedNetwork>> Database::LoadTrusted(std::string_view tenant,
                                                                           engine::TrustScope scope,
                                                                           std::string_view name) {
+  if (absl::Status s = EnsureApplied(); !s.ok()) return s;
   std::vector<engine::TrustedNetwork> out;
   if (!MayHoldOwner(keys::Identity(tenant, name))) return out;
   const std::string prefix = keys::TrustedPrefix(tenant, scope, name);
@@ -150,6 +153,7 @@ absl::StatusOr<std::vector<engine::TrustedNetwork>> Database::LoadTrusted(std::s
 
 absl::StatusOr<std::vector<std::pair<std::string, engine::TrustedNetwork>>>
 Database::LoadHostile() {
+  if (absl::Status s = EnsureApplied(); !s.ok()) return s;
   std::vector<std::pair<std::string, engine::TrustedNetwork>> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kTrusted)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {

@@ -40,7 +40,8 @@ AccountBaselines::AccountBaselines(const Config& config, StateReader* reader, si
       committed_below_(committed_below) {}
 
 bool AccountBaselines::Evictable(const Cached& c) const {
-  return reader_ != nullptr && c.dirty_epoch < committed_below_->load();
+  return reader_ != nullptr &&
+         c.dirty_epoch < std::min(committed_below_->load(), reader_->AppliedBelow());
 }
 
 absl::StatusOr<AccountBaselines::Cached*> AccountBaselines::Find(Shard& shard,

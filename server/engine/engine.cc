@@ -276,6 +276,7 @@ void Engine::EndBatch(const StateWriter& writer, const absl::Status& committed) 
 
 void Engine::DropCache() {
   if (reader_ == nullptr) return;  // memory is all there is
+  reader_->ReadingBack();
   for (int i = 0; i < kShards; ++i) {
     MutexLock lock(&shards_[i].mu);
     for (auto& [key, slot] : shards_[i].identities) {
@@ -415,7 +416,7 @@ size_t Engine::EvictCommitted() {
 size_t Engine::Evict(Shard& shard, int64_t idle_limit) {
   // Without a store nothing could be read back: memory is all there is.
   if (reader_ == nullptr) return 0;
-  const uint64_t committed_below = min_in_flight_.load();
+  const uint64_t committed_below = std::min(min_in_flight_.load(), reader_->AppliedBelow());
   size_t evicted = 0;
   for (auto it = shard.identities.begin(); it != shard.identities.end();) {
     const IdentitySlot& slot = it->second;

@@ -100,6 +100,13 @@ class StateReader {
   // Every tenant's hostile networks (they are few; held in memory whole).
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::pair<std::string, TrustedNetwork>>>
   LoadHostile() = 0;
+  // The changes of batches from this one on (by epoch, StateWriter::epoch)
+  // may not be readable yet, though committed (a write-behind store applies
+  // them later): the engine keeps what they changed in memory until then.
+  virtual uint64_t AppliedBelow() const { return UINT64_MAX; }
+  // The engine is dropping what it holds (after a failed batch) and will read
+  // it back: from then on, reads must see every committed change.
+  virtual void ReadingBack() {}
 };
 
 // Collects the writes of one batch (a request, or a stretch of a scan); nothing

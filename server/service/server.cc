@@ -82,7 +82,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const engine::Config& conf
   absl::StatusOr<std::unique_ptr<storage::Database>> db =
       storage::Database::Open({.path = options.in_memory ? "" : config.server.data_dir,
                                .config = &config,
-                               .sync = options.sync});
+                               .sync = options.sync,
+                               .write_behind = true});
   if (!db.ok()) return db.status();
   server->db_ = *std::move(db);
   absl::StatusOr<std::unique_ptr<engine::Engine>> engine =

@@ -10,11 +10,13 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "server/engine/engine.h"
 #include "server/pipeline/evaluation_batch.h"
 #include "storage/database.h"
@@ -37,16 +39,31 @@ class EngineHarness {
   }
   struct Store {
     std::string path;  // "": an in-memory database
+    // As the server commits: a journal, applied every `apply_every`.
+    bool write_behind = false;
+    absl::Duration apply_every = absl::Hours(1);
   };
-  EngineHarness(engine::Config config, Store store) : config_(config), dir_(std::move(store.path)) {
+  EngineHarness(engine::Config config, Store store)
+      : config_(config), dir_(std::move(store.path)), store_(store) {
     Restart();
   }
 
   void Restart() {
     engine_.reset();
     db_.reset();
-    db_ = storage::Database::Open({.path = dir_, .config = &config_}).value();
+    db_ = storage::Database::Open({.path = dir_,
+                                   .config = &config_,
+                                   .write_behind = store_.write_behind,
+                                   .apply_every = store_.apply_every})
+              .value();
     engine_ = engine::Engine::Create(config_, db_.get()).value();
+  }
+  // As if the process were killed: goes on with a copy of the data directory
+  // taken while it is open (what a crash leaves on disk), at `path`.
+  void CrashRestart(const std::string& path) {
+    std::filesystem::copy(dir_, path, std::filesystem::copy_options::recursive);
+    dir_ = path;
+    Restart();
   }
   storage::Database* db() { return db_.get(); }
 
@@ -127,6 +144,7 @@ class EngineHarness {
 
   engine::Config config_;
   std::string dir_;
+  Store store_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<engine::Engine> engine_;
   std::string tenant_ = "default";

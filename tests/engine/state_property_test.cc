@@ -325,17 +325,21 @@ void ExpectSameIdentities(EngineHarness& want, EngineHarness& got) {
 }
 
 // Feeds `events` in batches of random size, evicting and compacting at random
-// moments and restarting at `restarts` (indices into events).
+// moments and restarting at `restarts` (indices into events). With
+// write-behind, the journal is applied at random moments, and a crash restart
+// goes on with a copy of the directory taken while open (the journal replayed).
 struct RunPlan {
   std::string path;  // "": state in an in-memory database
   std::vector<size_t> restarts;
   bool evict = false, compact = false;
+  bool write_behind = false, crash = false;
 };
 
 std::map<std::string, engine::Alert> RunPlanned(const std::vector<GenEvent>& events,
                                                 const engine::Config& config, const RunPlan& plan,
                                                 std::mt19937& rng) {
-  EngineHarness h(config, EngineHarness::Store{plan.path});
+  EngineHarness h(config,
+                  EngineHarness::Store{.path = plan.path, .write_behind = plan.write_behind});
   size_t i = 0, next_restart = 0;
   while (i < events.size()) {
     size_t end = std::min(events.size(), i + 1 + rng() % 40);
@@ -345,8 +349,15 @@ std::map<std::string, engine::Alert> RunPlanned(const std::vector<GenEvent>& eve
     h.FeedBatch(batch);
     i = end;
     if (next_restart < plan.restarts.size() && i == plan.restarts[next_restart]) {
-      h.Restart();
+      if (plan.crash) {
+        h.CrashRestart(absl::StrCat(plan.path, "-crash", next_restart));
+      } else {
+        h.Restart();
+      }
       ++next_restart;
+    }
+    if (plan.write_behind && rng() % 4 == 0) {
+      EXPECT_TRUE(h.db()->ApplyJournal().ok());
     }
     if (plan.evict && rng() % 3 == 0) h.engine().EvictCommitted();
     if (plan.compact && rng() % 50 == 0) {
@@ -387,6 +398,11 @@ TEST(StateProperty, EvictionsRestartsAndMemoryOnlyGiveTheSameAlertsAsTheSpec) {
         {"in-memory database, evicting", {"", {}, true, false}},
         {"persisted, three restarts", {dir.path() + "/b", restarts, false, false}},
         {"persisted, restarts, evicting and compacting", {dir.path() + "/c", restarts, true, true}},
+        {"write-behind, evicting and compacting", {dir.path() + "/d", {}, true, true, true}},
+        {"write-behind, three crashes", {dir.path() + "/e", restarts, false, false, true, true}},
+        {"write-behind, crashes, evicting and compacting",
+         {dir.path() + "/f", restarts, true, true, true, true}},
+        {"write-behind in memory, evicting", {"", {}, true, false, true}},
     };
     for (const auto& [name, plan] : plans) {
       const std::map<std::string, std::string> run =
@@ -426,42 +442,49 @@ TEST(StateProperty, ResentBatchesChangeNothing) {
 // A batch that does not commit leaves nothing of itself, in memory or on disk,
 // and neither does any batch in flight beside it (it may have seen its changes):
 // the retry gives what the first try would have.
+// With write-behind, the state read back after the failure includes what was
+// committed but not yet applied.
 TEST(StateProperty, AFailedBatchLeavesNothingOfItself) {
-  const std::vector<GenEvent> events = Generate(7);
-  std::mt19937 rng(7);
-  const engine::Config config = RandomConfig(rng);
-  TempDir clean_dir, failing_dir;
-  EngineHarness clean(config, clean_dir), failing(config, failing_dir);
-  storage::Database& db = *failing.db();
-  for (size_t i = 0; i < events.size(); i += 20) {
-    std::vector<std::string> batch;
-    for (size_t k = i; k < std::min(events.size(), i + 20); ++k) batch.push_back(events[k].json);
-    clean.FeedBatch(batch);
-    if (i % 60 == 0) {
-      // The batch and a later one beside it are evaluated; the first fails to
-      // commit (as on a full disk), so the second may not commit either.
-      storage::StateBatch first(db), second(db);
-      engine::Engine& engine = failing.engine();
-      engine.BeginBatch(first);
-      engine.BeginBatch(second);
-      simdjson::dom::parser parser;
-      std::vector<engine::AlertChange> changes;
-      for (const std::string& json : batch) {
-        simdjson::padded_string padded(json);
-        engine::Event ev;
-        ASSERT_FALSE(engine::ParseRecord(parser.parse(padded).value(), ev));
-        engine.Evaluate("default", ev, changes, &first);
-        engine.Evaluate("default", ev, changes, &second);  // duplicates of the first's
+  for (const bool write_behind : {false, true}) {
+    SCOPED_TRACE(write_behind ? "write-behind" : "direct");
+    const std::vector<GenEvent> events = Generate(7);
+    std::mt19937 rng(7);
+    const engine::Config config = RandomConfig(rng);
+    TempDir clean_dir, failing_dir;
+    EngineHarness clean(config, clean_dir);
+    EngineHarness failing(config, EngineHarness::Store{.path = failing_dir.path() + "/data",
+                                                       .write_behind = write_behind});
+    storage::Database& db = *failing.db();
+    for (size_t i = 0; i < events.size(); i += 20) {
+      std::vector<std::string> batch;
+      for (size_t k = i; k < std::min(events.size(), i + 20); ++k) batch.push_back(events[k].json);
+      clean.FeedBatch(batch);
+      if (i % 60 == 0) {
+        // The batch and a later one beside it are evaluated; the first fails to
+        // commit (as on a full disk), so the second may not commit either.
+        storage::StateBatch first(db), second(db);
+        engine::Engine& engine = failing.engine();
+        engine.BeginBatch(first);
+        engine.BeginBatch(second);
+        simdjson::dom::parser parser;
+        std::vector<engine::AlertChange> changes;
+        for (const std::string& json : batch) {
+          simdjson::padded_string padded(json);
+          engine::Event ev;
+          ASSERT_FALSE(engine::ParseRecord(parser.parse(padded).value(), ev));
+          engine.Evaluate("default", ev, changes, &first);
+          engine.Evaluate("default", ev, changes, &second);  // duplicates of the first's
+        }
+        engine.EndBatch(first, absl::UnavailableError("disk gone"));
+        const absl::Status turn = engine.AwaitCommitTurn(second);
+        EXPECT_EQ(turn.message(), "disk gone") << "the later batch learns the earlier one's cause";
+        engine.EndBatch(second, turn);
       }
-      engine.EndBatch(first, absl::UnavailableError("disk gone"));
-      const absl::Status turn = engine.AwaitCommitTurn(second);
-      EXPECT_EQ(turn.message(), "disk gone") << "the later batch learns the earlier one's cause";
-      engine.EndBatch(second, turn);
+      failing.FeedBatch(batch);  // the retry
     }
-    failing.FeedBatch(batch);  // the retry
+    EXPECT_EQ(Reported(failing.AllAlerts()), Reported(clean.AllAlerts()));
+    ExpectSameIdentities(clean, failing);
   }
-  EXPECT_EQ(Reported(failing.AllAlerts()), Reported(clean.AllAlerts()));
-  ExpectSameIdentities(clean, failing);
 }
 
 }  // namespace

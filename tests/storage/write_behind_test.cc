@@ -1,0 +1,231 @@
+// Write-behind (Database::Options::write_behind) on a real RocksDB in a temp
+// dir: whatever the moment the journal is applied, and whatever the moment the
+// process dies (a copy of the directory taken while it is open), the state read
+// back is the state of committing each batch directly, in order.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "storage/database.h"
+#include "tests/storage/database_fixture.h"
+#include "tests/testing/temp_dir.h"
+
+namespace trailsentry::testing {
+namespace {
+
+using engine::BaselineEntry;
+
+constexpr engine::LogReach kReach{INT64_MAX / 4, INT64_MAX / 4, INT64_MAX / 4};
+constexpr int64_t kBase = 1773567000000;
+const char* const kNets[] = {"203.0.113.1/32", "203.0.113.2/32", "198.51.100.0/24",
+                             "2001:db8::/64"};
+
+std::string IdentityOf(int i) { return absl::StrCat("arn:aws:iam::111122223333:user/u", i); }
+std::string AccountOf(int i) { return absl::StrCat("11112222333", i); }
+
+// A batch's writes, random over a few identities, accounts and networks.
+void FillRandom(storage::StateBatch& batch, std::mt19937& rng, int64_t& clock) {
+  const int ops = 1 + static_cast<int>(rng() % 8);
+  for (int k = 0; k < ops; ++k) {
+    clock += rng() % 5000;
+    const std::string id = IdentityOf(static_cast<int>(rng() % 5));
+    const Network net = Net(kNets[rng() % 4]);
+    const BaselineEntry e{clock - static_cast<int64_t>(rng() % 100000), clock,
+                          1 + static_cast<int64_t>(rng() % 50)};
+    switch (rng() % 10) {
+      case 0:
+      case 1:
+        batch.PutProfile("default", id, e);
+        break;
+      case 2:
+      case 3:
+        batch.PutBaseline("default", id, net, e);
+        break;
+      case 4:
+        batch.PutAccountBaseline("default", AccountOf(static_cast<int>(rng() % 3)), net, e);
+        break;
+      case 5:
+      case 6:
+        batch.PutEvent("default", id, {engine::LogKind::kSeen, clock, rng() % 1000});
+        break;
+      case 7:
+        batch.PutTrusted("default",
+                         rng() % 2 ? engine::TrustScope::kIdentity : engine::TrustScope::kAccount,
+                         rng() % 2 ? id : AccountOf(0), {net, clock + 86400000, 7});
+        break;
+      case 8:
+        batch.DeleteTrusted("default", engine::TrustScope::kIdentity, id, net);
+        break;
+      default:
+        if (rng() % 3 == 0) batch.DeleteIdentity("default", id);
+        break;
+    }
+  }
+}
+
+// Everything the generated keys can hold, as text.
+std::string Dump(storage::Database& db) {
+  std::string out;
+  for (int i = 0; i < 5; ++i) {
+    auto s = db.LoadIdentity("default", IdentityOf(i), kReach);
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (!s.ok()) return out;
+    absl::StrAppend(&out, IdentityOf(i), ":");
+    if (s->profile) {
+      absl::StrAppend(&out, " profile ", s->profile->first_seen, "-", s->profile->last_seen, "x",
+                      s->profile->count);
+    }
+    for (const auto& [n, e] : s->networks) {
+      absl::StrAppend(&out, " ", n.ToString(), "=", e.first_seen, "-", e.last_seen, "x", e.count);
+    }
+    for (const auto& t : s->trusted) absl::StrAppend(&out, " trusted ", t.network.ToString());
+    for (const auto& e : s->events) absl::StrAppend(&out, " seen ", e.time, "#", e.id_hash);
+    absl::StrAppend(&out, "\n");
+  }
+  for (int a = 0; a < 3; ++a) {
+    for (const char* n : kNets) {
+      auto e = db.LoadAccountBaseline("default", AccountOf(a), Net(n));
+      EXPECT_TRUE(e.ok()) << e.status();
+      if (e.ok() && e->count > 0) {
+        absl::StrAppend(&out, AccountOf(a), " ", n, "=", e->first_seen, "-", e->last_seen, "x",
+                        e->count, "\n");
+      }
+    }
+    auto t = db.LoadTrusted("default", engine::TrustScope::kAccount, AccountOf(a));
+    EXPECT_TRUE(t.ok()) << t.status();
+    if (t.ok()) {
+      for (const auto& x : *t)
+        absl::StrAppend(&out, AccountOf(a), " trusted ", x.network.ToString(), "\n");
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<storage::Database> OpenAt(const std::string& path, const engine::Config& config,
+                                          bool write_behind) {
+  return storage::Database::Open({.path = path,
+                                  .config = &config,
+                                  .write_behind = write_behind,
+                                  .apply_every = absl::Hours(1)})
+      .value();
+}
+
+TEST(WriteBehind, AppliedOrReplayedAfterACrashTheStateIsThatOfDirectCommits) {
+  engine::Config config;
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    std::mt19937 rng(seed);
+    TempDir dir;
+    auto direct = OpenAt(dir.path() + "/direct", config, false);
+    auto behind = OpenAt(dir.path() + "/behind", config, true);
+    int64_t clock = kBase;
+    const int batches = 20 + static_cast<int>(rng() % 40);
+    const int crash_at = static_cast<int>(rng() % batches);
+    std::string at_crash;
+    for (int b = 0; b < batches; ++b) {
+      std::mt19937 same = rng;  // both databases get the same writes
+      int64_t c1 = clock, c2 = clock;
+      storage::StateBatch x(*direct), y(*behind);
+      FillRandom(x, rng, c1);
+      FillRandom(y, same, c2);
+      clock = c1;
+      ASSERT_TRUE(direct->Commit(x).ok());
+      ASSERT_TRUE(behind->Commit(y).ok());
+      if (rng() % 5 == 0) {
+        ASSERT_TRUE(behind->ApplyJournal().ok());
+      }
+      if (b == crash_at) {
+        // What a kill -9 now leaves: the journal, partly applied or not.
+        std::filesystem::copy(dir.path() + "/behind", dir.path() + "/crashed",
+                              std::filesystem::copy_options::recursive);
+        at_crash = Dump(*direct);
+      }
+    }
+    std::string want = Dump(*direct);
+    // (Reads of the database alone see only what is applied: the engine keeps
+    // what is not, see ReadsThatBypassTheEngine below.)
+    ASSERT_TRUE(behind->ApplyJournal().ok());
+    EXPECT_EQ(Dump(*behind), want) << "applied";
+    storage::StateBatch last(*behind);
+    last.PutProfile("default", IdentityOf(0), {kBase, clock + 1, 99});
+    ASSERT_TRUE(behind->Commit(last).ok());
+    behind.reset();  // a clean stop applies what is left
+    storage::StateBatch same(*direct);
+    same.PutProfile("default", IdentityOf(0), {kBase, clock + 1, 99});
+    ASSERT_TRUE(direct->Commit(same).ok());
+    want = Dump(*direct);
+    EXPECT_EQ(Dump(*OpenAt(dir.path() + "/behind", config, false)), want) << "after a clean stop";
+    EXPECT_EQ(Dump(*OpenAt(dir.path() + "/crashed", config, false)), at_crash)
+        << "after a crash at batch " << crash_at << " (the journal replayed)";
+  }
+}
+
+TEST(WriteBehind, ACrashMidApplyReplaysTheWholeJournalToTheSameState) {
+  // An apply writes in chunks and deletes the journal last: a crash between
+  // chunks leaves some keys applied and the whole journal, which replays over
+  // them. Copying the directory while an apply of many keys runs on another
+  // thread catches it at some point of the way.
+  engine::Config config;
+  TempDir dir;
+  auto direct = OpenAt(dir.path() + "/direct", config, false);
+  auto behind = OpenAt(dir.path() + "/behind", config, true);
+  for (int b = 0; b < 40; ++b) {
+    storage::StateBatch x(*direct), y(*behind);
+    for (int i = 0; i < 200; ++i) {
+      const std::string id = absl::StrCat("arn:aws:iam::111122223333:user/many", b * 200 + i);
+      x.PutProfile("default", id, {kBase, kBase + b, b + 1});
+      y.PutProfile("default", id, {kBase, kBase + b, b + 1});
+    }
+    ASSERT_TRUE(direct->Commit(x).ok());
+    ASSERT_TRUE(behind->Commit(y).ok());
+  }
+  std::thread apply([&] { EXPECT_TRUE(behind->ApplyJournal().ok()); });
+  std::filesystem::copy(dir.path() + "/behind", dir.path() + "/crashed",
+                        std::filesystem::copy_options::recursive);
+  apply.join();
+  auto crashed = OpenAt(dir.path() + "/crashed", config, false);
+  for (int n = 0; n < 8000; n += 37) {
+    const std::string id = absl::StrCat("arn:aws:iam::111122223333:user/many", n);
+    EXPECT_EQ(crashed->LoadIdentity("default", id, kReach).value().profile,
+              direct->LoadIdentity("default", id, kReach).value().profile)
+        << id;
+  }
+  EXPECT_EQ(crashed->CountKeys("journal"), 0u) << "replayed and deleted";
+}
+
+TEST(WriteBehind, ReadsThatBypassTheEngineSeeCommitsNotYetApplied) {
+  engine::Config config;
+  TempDir dir;
+  auto db = OpenAt(dir.path() + "/data", config, true);
+  storage::StateBatch batch(*db);
+  batch.PutAccountBaseline("default", "111122223333", Net("203.0.113.1/32"), {kBase, kBase, 1});
+  batch.PutProfile("default", "arn:a", {kBase, kBase, 1});
+  ASSERT_TRUE(db->Commit(batch).ok());
+  EXPECT_EQ(db->AppliedBelow(), batch.epoch()) << "the engine must keep what it changed";
+  EXPECT_EQ(db->CountKeys("account_baseline"), 1u);
+  EXPECT_EQ(db->CountKeys("identity"), 1u);
+  EXPECT_EQ(db->AppliedBelow(), UINT64_MAX) << "applied: nothing held back";
+}
+
+TEST(WriteBehind, ADirectoryWithAJournalOpensWithoutWriteBehindReplayed) {
+  // `trailsentry scan` or `admin` on the directory of a server that crashed.
+  engine::Config config;
+  TempDir dir;
+  auto db = OpenAt(dir.path() + "/data", config, true);
+  storage::StateBatch batch(*db);
+  batch.PutProfile("default", "arn:a", {kBase, kBase + 5, 3});
+  ASSERT_TRUE(db->Commit(batch).ok());
+  std::filesystem::copy(dir.path() + "/data", dir.path() + "/crashed",
+                        std::filesystem::copy_options::recursive);
+  auto crashed = OpenAt(dir.path() + "/crashed", config, false);
+  EXPECT_EQ(crashed->LoadIdentity("default", "arn:a", kReach).value().profile,
+            (BaselineEntry{kBase, kBase + 5, 3}));
+}
+
+}  // namespace
+}  // namespace trailsentry::testing
