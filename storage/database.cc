@@ -425,7 +425,11 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   for (const Cf c : {kMeta, kIdentity, kAccountBaseline, kTrusted, kEventLog}) {
     db->journaled_[db->handles_[c]->GetID()] = true;
   }
-  db->folded_ = std::make_unique<internal::PendingWrites>(merge);
+  {
+    // Nothing else can see db yet; the lock is for the analysis.
+    engine::MutexLock lock(&db->apply_mu_);
+    db->folded_ = std::make_unique<internal::PendingWrites>(merge);
+  }
 
   std::string version;
   s = db->db_->Get(rocksdb::ReadOptions(), db->cf(kMeta), kSchemaKey, &version);
