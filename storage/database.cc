@@ -811,6 +811,7 @@ absl::Status Database::ApplyJournal() {
     to = pending_journal_ = next_journal_;
     epoch = std::exchange(pending_epoch_, UINT64_MAX);
   }
+  const absl::Time started = absl::Now();
   // Folded outside pending_mu_ (commits go on meanwhile), in commit order,
   // after what an earlier failed apply left in folded_.
   for (size_t i = 0; i < n; ++i) {
@@ -830,7 +831,12 @@ absl::Status Database::ApplyJournal() {
     folding_[i]->Clear();
   }
   absl::Status s = ApplyPending(*folded_, from, to);
-  if (s.ok()) folded_->Clear();  // outside pending_mu_: commits need it meanwhile
+  if (s.ok()) {
+    last_apply_keys_.store(folded_->keys());
+    last_apply_us_.store(absl::ToInt64Microseconds(absl::Now() - started));
+    applied_journal_.store(to);
+    folded_->Clear();  // before pending_mu_ is taken: commits need it meanwhile
+  }
   engine::MutexLock lock(&pending_mu_);
   if (s.ok()) {
     unapplied_from_.store(pending_epoch_);
@@ -1099,10 +1105,25 @@ std::vector<std::pair<std::string, double>> Database::Gauges() {
   }
   db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &stopped);
   db_->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &delayed);
-  return {{"trailsentry_rocksdb_live_sst_bytes", static_cast<double>(sst)},
-          {"trailsentry_rocksdb_memtable_bytes", static_cast<double>(memtables)},
-          {"trailsentry_rocksdb_write_stopped", static_cast<double>(stopped)},
-          {"trailsentry_rocksdb_delayed_write_rate_bytes", static_cast<double>(delayed)}};
+  std::vector<std::pair<std::string, double>> out = {
+      {"trailsentry_rocksdb_live_sst_bytes", static_cast<double>(sst)},
+      {"trailsentry_rocksdb_memtable_bytes", static_cast<double>(memtables)},
+      {"trailsentry_rocksdb_write_stopped", static_cast<double>(stopped)},
+      {"trailsentry_rocksdb_delayed_write_rate_bytes", static_cast<double>(delayed)}};
+  if (write_behind_) {
+    uint64_t journaled = 0;
+    {
+      engine::MutexLock lock(&pending_mu_);
+      journaled = next_journal_;
+    }
+    out.emplace_back("trailsentry_journal_unapplied_commits",
+                     static_cast<double>(journaled - std::min(journaled, applied_journal_.load())));
+    out.emplace_back("trailsentry_journal_last_apply_keys",
+                     static_cast<double>(last_apply_keys_.load()));
+    out.emplace_back("trailsentry_journal_last_apply_seconds",
+                     static_cast<double>(last_apply_us_.load()) / 1e6);
+  }
+  return out;
 }
 
 uint64_t Database::CountKeys(std::string_view column_family) {

@@ -348,7 +348,9 @@ class Database final : public engine::StateReader {
   // Approximate bytes of live SST files per column family name.
   std::vector<std::pair<std::string, uint64_t>> DiskUsage();
   uint64_t CountKeys(std::string_view column_family);
-  // Size and write-stall gauges for /metrics: (name, value).
+  // Size and write-stall gauges for /metrics: (name, value). With
+  // write-behind also the journal's: commits not applied yet, and the last
+  // apply's keys written and duration.
   std::vector<std::pair<std::string, double>> Gauges();
 
  private:
@@ -499,6 +501,11 @@ class Database final : public engine::StateReader {
   uint64_t pending_epoch_ ABSL_GUARDED_BY(pending_mu_) = UINT64_MAX;
   // The oldest engine batch whose changes are not applied (AppliedBelow).
   std::atomic<uint64_t> unapplied_from_{UINT64_MAX};
+  // For Gauges: the journal values applied (all below this), and the last
+  // successful apply's keys and duration.
+  std::atomic<uint64_t> applied_journal_{0};
+  std::atomic<uint64_t> last_apply_keys_{0};
+  std::atomic<int64_t> last_apply_us_{0};
   // Set when the engine drops its cache to read state back (ReadingBack):
   // what is pending must be applied first (the next load applies it).
   std::atomic<bool> must_apply_{false};

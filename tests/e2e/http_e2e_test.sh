@@ -103,6 +103,7 @@ expect_contains "$WORK/body" 'trailsentry_events_total{verdict="rejected"} 1' "r
 expect_contains "$WORK/body" 'trailsentry_alerts_total{rule="aws-discovery-cli-burst",kind="new"} 1' "alerts metric"
 expect_contains "$WORK/body" 'trailsentry_request_duration_seconds_count{api="http",method="Evaluate"}' "latency histogram"
 expect_contains "$WORK/body" 'trailsentry_rocksdb_live_sst_bytes' "rocksdb gauge"
+expect_contains "$WORK/body" 'trailsentry_journal_unapplied_commits' "journal gauge"
 # Tokens never reach the log.
 if grep -q "$TOKEN_A" "$WORK/server.log"; then fail "a token was logged"; fi
 # Every error has a JSON body; a wrong method is 405 with Allow (issue 11 item 3).

@@ -212,6 +212,39 @@ TEST(WriteBehind, ReadsThatBypassTheEngineSeeCommitsNotYetApplied) {
   EXPECT_EQ(db->AppliedBelow(), UINT64_MAX) << "applied: nothing held back";
 }
 
+double Gauge(storage::Database& db, std::string_view name) {
+  for (const auto& [n, v] : db.Gauges()) {
+    if (n == name) return v;
+  }
+  ADD_FAILURE() << "no gauge " << name;
+  return -1;
+}
+
+TEST(WriteBehind, GaugesTellHowFarTheJournalIsBehind) {
+  engine::Config config;
+  TempDir dir;
+  auto db = OpenAt(dir.path() + "/data", config, true);
+  EXPECT_EQ(Gauge(*db, "trailsentry_journal_unapplied_commits"), 0);
+  for (int i = 0; i < 3; ++i) {
+    storage::StateBatch batch(*db);
+    batch.PutProfile("default", IdentityOf(i), {kBase, kBase + i, 1});
+    batch.PutAccountBaseline("default", AccountOf(0), Net(kNets[i]), {kBase, kBase, 1});
+    ASSERT_TRUE(db->Commit(batch).ok());
+  }
+  EXPECT_EQ(Gauge(*db, "trailsentry_journal_unapplied_commits"), 3);
+  EXPECT_EQ(Gauge(*db, "trailsentry_journal_last_apply_keys"), 0) << "nothing applied yet";
+  ASSERT_EQ(db->CountKeys("identity"), 3u);  // applies the journal
+  EXPECT_EQ(Gauge(*db, "trailsentry_journal_unapplied_commits"), 0);
+  // 3 identity records, 3 account baselines, the watermark.
+  EXPECT_EQ(Gauge(*db, "trailsentry_journal_last_apply_keys"), 7);
+  EXPECT_GE(Gauge(*db, "trailsentry_journal_last_apply_seconds"), 0);
+
+  auto direct = OpenAt(dir.path() + "/direct", config, false);
+  for (const auto& [n, v] : direct->Gauges()) {
+    EXPECT_EQ(n.find("journal"), std::string::npos) << n << ": no journal without write-behind";
+  }
+}
+
 TEST(WriteBehind, ADirectoryWithAJournalOpensWithoutWriteBehindReplayed) {
   // `trailsentry scan` or `admin` on the directory of a server that crashed.
   engine::Config config;
