@@ -408,6 +408,55 @@ TEST_F(DatabaseTest, AColumnFamilysMemtableIsFlushedAtFourMiB) {
   }
 }
 
+// The WAL files' bytes in `dir` (RocksDB deletes them meanwhile: one gone
+// counts nothing).
+uint64_t WalBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+    if (f.path().extension() != ".log") continue;
+    const uintmax_t size = std::filesystem::file_size(f.path(), ec);
+    if (!ec) total += size;
+  }
+  return total;
+}
+
+TEST_F(DatabaseTest, TheWalIsKeptUnderFourTimesMemtableBytes) {
+  config_.server.memtable_bytes = int64_t{4} << 20;
+  Open();
+  const uint64_t cap = 4 * (uint64_t{4} << 20);
+  // A column family written once and then never again pins every WAL file
+  // since, until it is flushed.
+  {
+    storage::StateBatch batch(*db_);
+    batch.PutAlert(MakeAlert("burst-1", "arn:aws:iam::111122223333:user/u", 1000));
+    ASSERT_TRUE(db_->Commit(batch).ok());
+  }
+  constexpr int kPerBatch = 5000;
+  int i = 0;
+  while (WalBytes(dir_.path() + "/data") < 2 * cap && i < 1'100'000) {
+    storage::StateBatch batch(*db_);
+    for (const int end = i + kPerBatch; i < end; ++i) {
+      batch.PutAccountBaseline(
+          "default", absl::StrCat("1111222233", i % 100),
+          Net(absl::StrCat("10.", (i >> 16) & 255, ".", (i >> 8) & 255, ".", i & 255, "/32")
+                  .c_str()),
+          {i, i + 1, 1});
+    }
+    ASSERT_TRUE(db_->Commit(batch).ok());
+  }
+  // Flushes run in the background: the WAL files they free go soon after.
+  uint64_t wal = WalBytes(dir_.path() + "/data");
+  for (int waited = 0; wal > cap + (cap / 2) && waited < 200; ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    wal = WalBytes(dir_.path() + "/data");
+  }
+  EXPECT_LE(wal, cap + cap / 2) << "after " << i << " account baselines";
+  auto alert = db_->GetAlert("default", "burst-1");
+  ASSERT_TRUE(alert.ok() && alert->has_value()) << alert.status();
+  EXPECT_EQ((*alert)->alert_id(), "burst-1");
+}
+
 TEST_F(DatabaseTest, ExpiryDropsOnlyEntriesTooOldToMatter) {
   const int64_t day = 86400000, base = 1773567000000;
   storage::StateBatch batch(*db_);
