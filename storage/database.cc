@@ -302,12 +302,12 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   const auto& server = options.config->server;
   db_options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(static_cast<size_t>(server.memtable_bytes));
-  // And so is the WAL: past 4 x memtable_bytes of WAL files, the column
-  // families holding the oldest one are flushed and it is deleted. Left to
-  // RocksDB (4 x every memtable that could exist: ~1.3 GB with the default),
+  // The WAL too: past 4 x memtable_bytes of WAL files, the column families
+  // holding the oldest one are flushed and it is deleted. Left to RocksDB's
+  // bound (4 x every memtable that could exist: 1.25 GiB with the default),
   // one alert in a column family that is rarely written keeps every WAL file
-  // since (1.3 GB after 3 minutes at 300 requests/s: BENCHMARKS.md,
-  // twentieth part), all of it replayed at the next open.
+  // written since (the bound was reached within 3 minutes at 300 requests/s:
+  // BENCHMARKS.md, twenty-first part), all of it replayed at the next open.
   db_options.max_total_wal_size = 4 * static_cast<uint64_t>(server.memtable_bytes);
   db->health_ = std::make_shared<HealthListener>();
   db_options.listeners.push_back(db->health_);

@@ -5,8 +5,8 @@
 # for SECONDS, reporting every REPORT seconds with, beside each line, the p99 of
 # the server's own evaluation time (its request histogram's bucket: what the
 # client sees beyond it is transport and the two processes sharing the cores)
-# and the live SST bytes. Binaries run one after another (compare them in one
-# command).
+# and the live SST bytes; at the end the WAL's size and what each column
+# family flushed. Binaries run one after another (compare them in one command).
 #
 #   tests/bench/p99_over_time.sh BUILD_DIR SECONDS RATE REPORT SERVER_BINARY...
 #   tests/bench/p99_over_time.sh build 600 380 60 /tmp/trailsentryd.before build/server/trailsentryd
@@ -48,7 +48,17 @@ for server in "$@"; do
         printf '%s  sst %s MB\n' "$line" "$sst"
       fi
     done
+  echo "WAL at the end: $(cat "$work"/data/*.log 2>/dev/null | wc -c | awk '{printf "%.0f", $1 / 1e6}') MB"
   kill -TERM "$pid"
   wait "$pid" || true
   pid=""
+  # What each column family flushed (RocksDB's LOG names each flush's family
+  # and size): the write-behind journal's share, for one.
+  sed -n 's/.*\[\([a-z_]*\)\] \[JOB [0-9]*\] Level-0 flush table #[0-9]*: \([0-9]*\) bytes OK.*/\1 \2/p' \
+    "$work/data/LOG" |
+    awk '{b[$1] += $2; n[$1]++; t += $2}
+      END {sort = "sort -k5 -n -r"
+           for (c in b) printf "flushed %-20s %4d flushes %8.1f MB\n", c, n[c], b[c] / 1e6 | sort
+           close(sort)
+           printf "flushed in all %.1f MB\n", t / 1e6}'
 done
