@@ -81,13 +81,29 @@ build() {
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 
+# Runs the suite of the build directory it is in. On a failure, what each
+# failed test printed comes again at the end: a CI log is read from its end,
+# where ctest only names them.
+run_suite() {
+  ctest --output-on-failure -j "$JOBS" "$@" && return 0
+  local failed=Testing/Temporary/LastTestsFailed.log
+  [[ -f "$failed" ]] || return 1
+  while IFS=: read -r _ name; do
+    echo "=== failed: $name (the last 60 lines it printed) ==="
+    awk -v t="$name" 'index($0, " Test: " t) && substr($0, index($0, " Test: ") + 7) == t { on = 1 }
+                      on { print } on && /" end time: / { exit }' \
+      Testing/Temporary/LastTest.log | tail -n 60
+  done <"$failed"
+  return 1
+}
+
 case "${1:-}" in
   setup) setup ;;
   build) build ;;
   test)
     build
     cd "$BUILD_DIR"
-    ctest --output-on-failure -j "$JOBS" --timeout 600
+    run_suite --timeout 600
     ;;
   test-asan)
     # The whole suite again under AddressSanitizer + UBSan, in the clang build.
@@ -95,7 +111,7 @@ case "${1:-}" in
     cmake --build "$CLANG_DIR" -j "$JOBS"
     cd "$CLANG_DIR"
     ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-      ctest --output-on-failure -j "$JOBS" --timeout 900
+      run_suite --timeout 900
     ;;
   test-tsan)
     # The engine and storage under concurrent batches and evictions, RocksDB in

@@ -265,6 +265,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
 
   rocksdb::DBOptions db_options;
   if (in_memory) db_options.env = db->mem_env_.get();
+  if (!in_memory && options.env != nullptr) db_options.env = options.env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
@@ -751,9 +752,7 @@ absl::Status Database::Write(StateBatch& batch) {
 
 absl::Status Database::WriteChecked(const rocksdb::WriteOptions& options,
                                     rocksdb::WriteBatch& batch, std::string_view what) {
-  // After a failed write RocksDB must not be written again until resumed (its
-  // log writer asserts on a second append after an error).
-  absl::Status s = failed_.load(std::memory_order_acquire) ? Healthy() : CheckDiskRoom();
+  absl::Status s = WritesAllowed();
   if (!s.ok()) return s;
   s = WriteRocks(options, batch, what);
   if (s.ok()) return s;
@@ -766,6 +765,12 @@ absl::Status Database::WriteChecked(const rocksdb::WriteOptions& options,
   }
   return absl::UnavailableError(
       absl::StrCat(s.message(), " (writes stop until the disk has room again; retry the request)"));
+}
+
+absl::Status Database::WritesAllowed() {
+  // After a failed write RocksDB must not be written again until resumed (its
+  // log writer asserts on a second append after an error).
+  return failed_.load(std::memory_order_acquire) ? Healthy() : CheckDiskRoom();
 }
 
 absl::Status Database::WriteBehind(const rocksdb::WriteOptions& options, StateBatch& batch) {
@@ -812,6 +817,14 @@ absl::Status Database::ApplyJournal() {
   {
     engine::MutexLock lock(&pending_mu_);
     if (unfolded_count_ == 0 && folded_->empty()) return absl::OkStatus();
+  }
+  // Refused before folding and sorting: while writes are refused, each read
+  // of a dropped cache asks for an apply (EnsureApplied), and sorting the whole
+  // pending set each time only to fail at the first write took each request
+  // seconds (minutes under ASan) on a full disk.
+  if (absl::Status s = WritesAllowed(); !s.ok()) return s;
+  {
+    engine::MutexLock lock(&pending_mu_);
     std::swap(unfolded_, folding_);
     n = std::exchange(unfolded_count_, 0);
     from = pending_journal_;

@@ -192,6 +192,9 @@ class Database final : public engine::StateReader {
     // (StateReader::AppliedBelow). Open replays a journal left by a crash.
     bool write_behind = false;
     absl::Duration apply_every = absl::Seconds(1);  // how often the journal is applied
+    // The Env RocksDB's files go through (on disk only; nullptr: the
+    // default). Tests pass one that fails writes on demand, as a full disk does.
+    rocksdb::Env* env = nullptr;
   };
 
   // Opens (creating if absent) the data directory. A directory written by
@@ -406,6 +409,9 @@ class Database final : public engine::StateReader {
   // resumes (Healthy), and is returned as UNAVAILABLE.
   absl::Status WriteChecked(const rocksdb::WriteOptions& options, rocksdb::WriteBatch& batch,
                             std::string_view what);
+  // OK when a write may be tried: Healthy() after a failed write, else the
+  // disk reserve. Cheap: no RocksDB call but a Resume() at most once a second.
+  absl::Status WritesAllowed();
   // Replays the journal a crash left (Open).
   absl::Status ReplayJournal();
   void RunApplier();

@@ -82,7 +82,7 @@ class HostileInputTest : public ::testing::TestWithParam<const char*> {
     Answer a;
     if (!res) {
       a.code = absl::StatusCode::kUnavailable;
-      a.message = "no HTTP response";
+      a.message = "no HTTP response: " + httplib::to_string(res.error());
       return a;
     }
     EXPECT_TRUE(engine::IsPrintable(res->body) || res->body.find('\n') == res->body.size() - 1)
@@ -96,7 +96,7 @@ class HostileInputTest : public ::testing::TestWithParam<const char*> {
              : res->status == 429 ? absl::StatusCode::kResourceExhausted
              : res->status == 413 ? absl::StatusCode::kResourceExhausted
                                   : absl::StatusCode::kInternal;
-    a.message = res->body;
+    a.message = absl::StrCat("HTTP ", res->status, ": ", res->body);
     return a;
   }
 
