@@ -29,13 +29,26 @@ stop_all() {
 }
 trap stop_all EXIT
 
-free_ports() {  # N free loopback ports
+# N loopback ports free now, below the kernel's ephemeral range: they are
+# bound later (the ring names them first), and a port from that range could be
+# taken meanwhile by any connection or `:0` listener of a test beside this one.
+free_ports() {
   python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-for s in socks: s.close()' "$1"
+import random, socket, sys
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+ports = []
+while len(ports) < int(sys.argv[1]):
+    port = random.randrange(10000, max(low, 20000))
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    if port not in ports:
+        ports.append(port)
+print(" ".join(map(str, ports)))' "$1"
 }
 
 # 12 accounts, 3 days of event time, bursts and unusual IPs in each account.

@@ -5,7 +5,14 @@
 source "$(dirname "$0")/e2e_lib.sh"
 
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/secret"
-port="$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+# The receiver holds its port from now on, but refuses connections (is down)
+# until $WORK/go exists.
+/usr/bin/python3 "$SOURCE_DIR/tests/e2e/webhook_receiver.py" "$WORK/port" "$WORK/secret" \
+  "$WORK/received.jsonl" "$WORK/go" &
+RECEIVER_PID=$!
+trap 'kill "$RECEIVER_PID" 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 1 100); do [[ -s "$WORK/port" ]] && break; sleep 0.1; done
+port="$(cat "$WORK/port")" || fail "the webhook receiver did not start"
 cat >"$WORK/config.textproto" <<CONFIG
 server {
   alerts {
@@ -41,10 +48,7 @@ wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
 
 # The receiver comes up; the restarted server delivers what it owed, then more.
-/usr/bin/python3 "$SOURCE_DIR/tests/e2e/webhook_receiver.py" "$port" "$WORK/secret" \
-  "$WORK/received.jsonl" &
-RECEIVER_PID=$!
-trap 'kill "$RECEIVER_PID" 2>/dev/null || true; cleanup' EXIT
+touch "$WORK/go"
 start_server --config "$WORK/config.textproto"
 "$TRAILSENTRY" submit --server "127.0.0.1:$PORT" "$WORK/part2.jsonl" >"$WORK/part2.out" \
   2>"$WORK/submit2.err" || fail "submit part 2: $(tail -n 3 "$WORK/submit2.err")"

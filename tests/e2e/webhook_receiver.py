@@ -2,15 +2,22 @@
 OUT (sequence, change kind, alert id, whether the signature matched, the body)
 and answers 204.
 
-usage: webhook_receiver.py PORT SECRET_FILE OUT
+It binds a free port at once and writes it to PORT_FILE, but takes connections
+only once GO_FILE exists: until then a connection is refused, as by a receiver
+that is down, and no other process can take the port meanwhile (a port found
+free, closed and bound again later was taken by a test beside this one).
+
+usage: webhook_receiver.py PORT_FILE SECRET_FILE OUT GO_FILE
 """
 import hashlib
 import hmac
 import http.server
 import json
+import os
 import sys
+import time
 
-port, secret_file, out_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port_file, secret_file, out_path, go_file = sys.argv[1:5]
 key = open(secret_file, "rb").read().strip()
 
 
@@ -35,4 +42,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+server.server_bind()
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+while not os.path.exists(go_file):
+    time.sleep(0.05)
+server.server_activate()  # listen()
+server.serve_forever()
