@@ -321,8 +321,8 @@ TEST(WriteBehind, WhileWritesAreRefusedReadsFailFastAndTheStateComesBackWithRoom
     auto read = db->LoadIdentity("default", IdentityOf(i), kReach);
     ASSERT_EQ(read.status().code(), absl::StatusCode::kUnavailable) << read.status();
   }
-  // 1000 reads against 100,000 pending keys: ~0.01 s now, ~20 s (Release)
-  // when each one sorted the pending set.
+  // 1000 reads against 100,000 pending keys: well under 1 s now, 31 s
+  // (Release) when each one sorted the pending set.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 
   env.full = false;
