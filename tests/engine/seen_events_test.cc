@@ -60,14 +60,33 @@ TEST(SeenEventsTest, PruningForgetsOldIdsInlineAndSpilled) {
   inline_only.Prune(11);  // full: scanned, all older
   EXPECT_EQ(inline_only.size(), 0u);
 
+  // Spilled, the table is scanned once the next id would grow it: within a
+  // hundred new ids (each followed by a prune), every old id is forgotten and
+  // no new one.
   SeenEvents spilled;
-  constexpr uint64_t kIds = 4 * SeenEvents::kInline;
-  for (uint64_t id = 1; id <= kIds; ++id) spilled.Insert(id, 10);
-  spilled.Insert(kIds + 1, 20);
-  spilled.Prune(15);  // past the doubling: scanned; one id left, back inline
-  EXPECT_EQ(spilled.size(), 1u);
-  EXPECT_FALSE(spilled.Insert(kIds + 1, 20));
-  EXPECT_TRUE(spilled.Insert(1, 20));  // forgotten: new again
+  constexpr uint64_t kOld = 4 * SeenEvents::kInline, kNew = 100;
+  for (uint64_t id = 1; id <= kOld; ++id) spilled.Insert(id, 10);
+  for (uint64_t id = kOld + 1; id <= kOld + kNew; ++id) {
+    EXPECT_TRUE(spilled.Insert(id, 20));
+    spilled.Prune(15);
+  }
+  EXPECT_LT(spilled.size(), kOld + kNew);
+  for (uint64_t id = kOld + 1; id <= kOld + kNew; ++id) EXPECT_FALSE(spilled.Insert(id, 20)) << id;
+  for (uint64_t id = 1; id <= kOld; ++id) EXPECT_TRUE(spilled.Insert(id, 20)) << id;
+}
+
+TEST(SeenEventsTest, ATableDrainedByPruningGoesBackInline) {
+  SeenEvents seen;
+  constexpr uint64_t kBurst = 10 * SeenEvents::kInline;
+  for (uint64_t id = 1; id <= kBurst; ++id) seen.Insert(id, 10);  // spilled
+  // Quiet: one id per step, each prune keeping only the newest. The table is
+  // scanned when full, one id survives, and it goes back inline, where it stays.
+  for (uint64_t id = kBurst + 1; id <= kBurst + 200; ++id) {
+    EXPECT_TRUE(seen.Insert(id, static_cast<EventTime>(id)));
+    seen.Prune(static_cast<EventTime>(id));
+  }
+  EXPECT_LE(seen.size(), SeenEvents::kInline);
+  EXPECT_FALSE(seen.Insert(kBurst + 200, static_cast<EventTime>(kBurst + 200)));
 }
 
 // Bursts (more ids than fit inline within the horizon) between quiet spells
