@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "server/engine/event_time.h"
 
@@ -27,6 +28,21 @@ namespace trailsentry::engine {
 class SeenEvents {
  public:
   static constexpr uint32_t kInline = 4;
+
+  SeenEvents() = default;
+  // A moved-from SeenEvents holds nothing (and may be used again).
+  SeenEvents(SeenEvents&& other) noexcept
+      : inline_(other.inline_),
+        count_(std::exchange(other.count_, 0)),
+        mask_(std::exchange(other.mask_, 0)),
+        table_(std::move(other.table_)) {}
+  SeenEvents& operator=(SeenEvents&& other) noexcept {
+    inline_ = other.inline_;
+    count_ = std::exchange(other.count_, 0);
+    mask_ = std::exchange(other.mask_, 0);
+    table_ = std::move(other.table_);
+    return *this;
+  }
 
   // False when `id_hash` is already held (the event is a duplicate); else holds it.
   bool Insert(uint64_t id_hash, EventTime time) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <random>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace trailsentry::engine {
@@ -87,6 +88,24 @@ TEST(SeenEventsTest, ATableDrainedByPruningGoesBackInline) {
   }
   EXPECT_LE(seen.size(), SeenEvents::kInline);
   EXPECT_FALSE(seen.Insert(kBurst + 200, static_cast<EventTime>(kBurst + 200)));
+}
+
+TEST(SeenEventsTest, AMovedFromSetHoldsNothingAndCanBeUsedAgain) {
+  // Moved as the identity table moves its slots when it grows.
+  for (const uint64_t ids : {uint64_t{2}, uint64_t{3} * SeenEvents::kInline}) {
+    SeenEvents from;
+    for (uint64_t id = 1; id <= ids; ++id) from.Insert(id, 10);
+    SeenEvents to(std::move(from));
+    EXPECT_EQ(to.size(), ids);
+    for (uint64_t id = 1; id <= ids; ++id) EXPECT_FALSE(to.Insert(id, 10)) << id;
+    EXPECT_EQ(from.size(), 0u);  // NOLINT(bugprone-use-after-move): what is tested
+    EXPECT_TRUE(from.Insert(1, 10));
+    SeenEvents assigned;
+    assigned = std::move(to);
+    EXPECT_EQ(assigned.size(), ids);
+    EXPECT_EQ(to.size(), 0u);  // NOLINT(bugprone-use-after-move)
+    EXPECT_TRUE(to.Insert(1, 10));
+  }
 }
 
 // Bursts (more ids than fit inline within the horizon) between quiet spells
