@@ -551,6 +551,16 @@ void StateBatch::PutLatest(int cf, const internal::Owner& owner, const engine::N
   ++writes_;
 }
 
+void StateBatch::WillObserve(std::string_view tenant, std::string_view identity,
+                             std::string_view account, const engine::Network& network) {
+  const keys::NetworkBytes net = keys::EncodeNetwork(network);
+  const internal::Owner who = identity_.Of(tenant, identity);
+  coalesced_.Prefetch(Database::kIdentity, who, keys::NetworkBytes{});
+  coalesced_.Prefetch(Database::kIdentity, who, net);
+  coalesced_.PrefetchSeen(who);
+  coalesced_.Prefetch(Database::kAccountBaseline, account_.Of(tenant, account), net);
+}
+
 void StateBatch::PutProfile(std::string_view tenant, std::string_view identity,
                             const engine::IdentityProfile& profile) {
   PutLatest(Database::kIdentity, identity_.Of(tenant, identity), nullptr, profile);

@@ -88,6 +88,8 @@ class StateBatch final : public engine::StateWriter {
                      const engine::Network& network) override;
   void PutTrusted(std::string_view tenant, engine::TrustScope scope, std::string_view name,
                   const engine::TrustedNetwork& trusted) override;
+  void WillObserve(std::string_view tenant, std::string_view identity, std::string_view account,
+                   const engine::Network& network) override;
   void PutEvent(std::string_view tenant, std::string_view identity,
                 const engine::EventLogEntry& event) override;
   void DeleteEvent(std::string_view tenant, std::string_view identity, engine::LogKind kind,

@@ -141,6 +141,9 @@ UnusualIpResult IdentityBaseline::Evaluate(const UnusualIpInput& in, UnusualIpCo
   const auto& u = config.unusual_ip;
   const EventTime t = in.fields.time;
   const Network network = Network::Of(in.ip, u.ipv4_prefix, u.ipv6_prefix);
+  if (ctx.writer != nullptr && !in.failed) {
+    ctx.writer->WillObserve(ctx.tenant, ctx.identity, in.fields.account, network);
+  }
   UnusualIpResult result;
 
   // Judge against what was observed strictly before t, then learn from the call.

@@ -134,6 +134,10 @@ class StateWriter {
                            EventTime time, uint64_t id_hash) = 0;
   // Deletes everything stored for the identity but its alert history.
   virtual void DeleteIdentity(std::string_view tenant, std::string_view identity) = 0;
+  // A hint: the identity's profile, its baseline and its account's baseline of
+  // `network`, and its seen events, are about to be written.
+  virtual void WillObserve(std::string_view /*tenant*/, std::string_view /*identity*/,
+                           std::string_view /*account*/, const Network& /*network*/) {}
 
   // The engine's batch number (Engine::BeginBatch); 0 outside a batch.
   uint64_t epoch() const { return epoch_; }

@@ -57,6 +57,11 @@ class BasicBatchIndex {
     return slot.generation == generation_ ? slot.value : kNone;
   }
 
+  // Brings the slot where a probe for `id` starts into the cache.
+  void Prefetch(const engine::StableHash128& id) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[id.low & (slots_.size() - 1)]);
+  }
+
   // Every id forgotten; the memory is kept for the next batch.
   void Clear() {
     used_ = 0;

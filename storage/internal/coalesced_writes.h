@@ -76,6 +76,11 @@ class CoalescedWrites {
   // none), gets at commit: the last put. Its key: cf byte | owner key | network.
   void PutLatest(char cf, const Owner& owner, const keys::NetworkBytes& network,
                  const engine::BaselineEntry& entry);
+  // Hints: PutLatest(cf, owner, network, ...) and AddSeen(owner, ...) come soon.
+  void Prefetch(char cf, const Owner& owner, const keys::NetworkBytes& network) const {
+    latest_index_.Prefetch(EntryId(owner.hash, cf, network.view()));
+  }
+  void PrefetchSeen(const Owner& owner) const { seen_index_.Prefetch(owner.hash); }
   // One seen-only event record of the identity `owner`.
   void AddSeen(const Owner& owner, int64_t time, uint64_t id_hash);
   // Forgets the latest entries of `owner` in the column families `family`

@@ -24,8 +24,8 @@ StableHash128 Id(uint64_t n, bool crowded) {
 }
 
 // Batches of many sizes (large ones, then small ones, then larger again), with
-// ids set, set back to kNone, set anew and looked up, each batch against a map;
-// `rounds` times over (an 8-bit generation wraps again and again).
+// ids set, set back to kNone, set anew, prefetched and looked up, each batch
+// against a map; `rounds` times over (an 8-bit generation wraps again and again).
 template <typename Generation>
 void CheckAgainstModel(bool crowded, int rounds) {
   BasicBatchIndex<Generation> index;
@@ -42,6 +42,7 @@ void CheckAgainstModel(bool crowded, int rounds) {
         const StableHash128 id = Id(n, crowded);
         const auto want = model.find(n);
         const uint32_t have = want == model.end() ? kNone : want->second;
+        index.Prefetch(id);  // a hint: changes nothing (the first is on an empty index)
         switch (random() % 4) {
           case 0:
           case 1: {  // set if it has none
