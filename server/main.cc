@@ -16,6 +16,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "server/engine/config_loader.h"
 #include "server/engine/printable.h"
 #include "server/pipeline/process_memory.h"
@@ -81,6 +82,13 @@ absl::StatusOr<Config> BuildConfig() {
 int Main(int argc, char** argv) {
   trailsentry::pipeline::UseTransparentHugePages(argv);
   trailsentry::pipeline::KeepLargeAllocationsForReuse();
+  // Debian's abseil is built without NDEBUG, so every absl::Mutex gRPC takes
+  // (several per call) would also be checked for lock-order cycles, in a graph
+  // behind one process-wide lock: 1-2% of a request thread's CPU, and the two
+  // request threads contending for that lock. Our own mutexes are std::mutex,
+  // checked at compile time (-Wthread-safety); the in-process tests, which do
+  // not run this main, keep abseil's check.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(
       "trailsentry detection server. Flags override the config file.\n\n"
       "  trailsentryd [--config F] [--listen HOST:PORT] [--http_listen HOST:PORT] "
