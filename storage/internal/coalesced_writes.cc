@@ -55,9 +55,30 @@ engine::StableHash128 CoalescedWrites::EntryId(const engine::StableHash128& owne
       std::string_view(bytes, 2 * sizeof(uint64_t) + 1 + network.size()));
 }
 
+void CoalescedWrites::Prefetch(char cf, const Owner& owner, const keys::NetworkBytes& network) {
+  Hint& hint = hints_[hinted_ % kHinted];
+  ++hinted_;
+  hint.owner = owner.hash;
+  hint.cf = cf;
+  hint.network = network;
+  hint.id = EntryId(owner.hash, cf, network.view());
+  latest_index_.Prefetch(hint.id);
+}
+
+engine::StableHash128 CoalescedWrites::HintedEntryId(const engine::StableHash128& owner, char cf,
+                                                     const keys::NetworkBytes& network) const {
+  for (size_t i = 0; i < std::min(hinted_, kHinted); ++i) {
+    const Hint& hint = hints_[i];
+    if (hint.owner == owner && hint.cf == cf && hint.network.view() == network.view()) {
+      return hint.id;
+    }
+  }
+  return EntryId(owner, cf, network.view());
+}
+
 void CoalescedWrites::PutLatest(char cf, const Owner& owner, const keys::NetworkBytes& network,
                                 const engine::BaselineEntry& entry) {
-  uint32_t& index = latest_index_[EntryId(owner.hash, cf, network.view())];
+  uint32_t& index = latest_index_[HintedEntryId(owner.hash, cf, network)];
   if (index != BatchIndex::kNone) {
     latest_[index].entry = entry;
     return;

@@ -77,9 +77,8 @@ class CoalescedWrites {
   void PutLatest(char cf, const Owner& owner, const keys::NetworkBytes& network,
                  const engine::BaselineEntry& entry);
   // Hints: PutLatest(cf, owner, network, ...) and AddSeen(owner, ...) come soon.
-  void Prefetch(char cf, const Owner& owner, const keys::NetworkBytes& network) const {
-    latest_index_.Prefetch(EntryId(owner.hash, cf, network.view()));
-  }
+  // The entry's id is kept for that PutLatest (the last kHinted hints' ids).
+  void Prefetch(char cf, const Owner& owner, const keys::NetworkBytes& network);
   void PrefetchSeen(const Owner& owner) const { seen_index_.Prefetch(owner.hash); }
   // One seen-only event record of the identity `owner`.
   void AddSeen(const Owner& owner, int64_t time, uint64_t id_hash);
@@ -106,6 +105,17 @@ class CoalescedWrites {
   // family and network (16 bytes in the table's slot, not the whole id).
   static engine::StableHash128 EntryId(const engine::StableHash128& owner, char cf,
                                        std::string_view network);
+  // EntryId, taken from the hints when one of them was for the same entry: an
+  // event's writes then hash each entry's id once, not twice.
+  engine::StableHash128 HintedEntryId(const engine::StableHash128& owner, char cf,
+                                      const keys::NetworkBytes& network) const;
+  struct Hint {
+    engine::StableHash128 owner;
+    char cf = 0;
+    keys::NetworkBytes network;
+    engine::StableHash128 id;
+  };
+  static constexpr size_t kHinted = 4;  // an event hints at three entries
   struct OwnerKey {
     size_t offset = 0;  // the owner's key: keys_[offset, offset + size)
     uint32_t size = 0;
@@ -140,7 +150,9 @@ class CoalescedWrites {
   template <typename Record>
   void ByOwnerRank(const std::vector<Record>& records, std::vector<uint32_t>& out);
 
-  std::string keys_;  // every owner's key, once
+  Hint hints_[kHinted];  // ids a Prefetch computed (a pure function of the rest)
+  size_t hinted_ = 0;    // hints_[0, min(hinted_, kHinted)) are set
+  std::string keys_;     // every owner's key, once
   std::vector<OwnerKey> owners_;
   BatchIndex owner_index_;
   std::vector<Latest> latest_;

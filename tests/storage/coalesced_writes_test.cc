@@ -229,7 +229,7 @@ TEST(CoalescedWritesTest, ManyOwnersFamiliesAndNetworksComeOutInByteOrder) {
 // Puts, drops and puts again after a drop, on an identity with few entries
 // and owners with many (an account's networks), against a map of what each
 // key last got.
-TEST(CoalescedWritesTest, OwnersWithFewOrManyEntriesKeepTheLastOfEachThroughDrops) {
+TEST(CoalescedWritesTest, OwnersWithFewOrManyEntriesKeepTheLastOfEachThroughDropsAndHints) {
   const std::vector<std::string> owners = {keys::Identity("t", "few"), keys::Identity("t", "many"),
                                            keys::Identity("t", "account")};
   std::vector<keys::NetworkBytes> networks = {{}};
@@ -262,6 +262,14 @@ TEST(CoalescedWritesTest, OwnersWithFewOrManyEntriesKeepTheLastOfEachThroughDrop
         const char cf = static_cast<char>(1 + random() % (which == 0 ? 2 : 3));
         const keys::NetworkBytes& net = networks[random() % spread];
         const BaselineEntry e{round, i, 1};
+        // Hints (Prefetch) change no write: half of the puts come after a hint
+        // for their own entry, some after hints for others (another network,
+        // family or owner), mixed in the hints kept.
+        if (random() % 2 == 0) w.Prefetch(cf, OwnerOf(key), net);
+        for (int h = static_cast<int>(random() % 3); h > 0; --h) {
+          w.Prefetch(static_cast<char>(1 + random() % 3), OwnerOf(owners[random() % owners.size()]),
+                     networks[random() % networks.size()]);
+        }
         w.PutLatest(cf, OwnerOf(key), net, e);
         want_latest[Key(cf, key, net)] = e;
       }
