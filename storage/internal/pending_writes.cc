@@ -56,10 +56,22 @@ PendingWrites::PendingWrites(std::vector<const rocksdb::MergeOperator*> merge)
 
 std::string PendingWrites::PendingKey(uint32_t cf, std::string_view key) {
   std::string k;
-  k.reserve(4 + key.size());
-  for (int shift = 24; shift >= 0; shift -= 8) k.push_back(static_cast<char>(cf >> shift));
-  k.append(key);
+  AssignPendingKey(k, cf, key);
   return k;
+}
+
+void PendingWrites::AssignPendingKey(std::string& out, uint32_t cf, std::string_view key) {
+  out.clear();
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(cf >> shift));
+  out.append(key);
+}
+
+std::pair<absl::flat_hash_map<std::string, PendingWrites::Write>::iterator, bool>
+PendingWrites::Pending(uint32_t cf, std::string_view key) {
+  // Built in a reused buffer: the map copies it only when the key is new (most
+  // keys a commit writes were written by an earlier one since the last apply).
+  AssignPendingKey(lookup_, cf, key);
+  return keys_.try_emplace(lookup_);
 }
 
 uint32_t PendingWrites::FamilyOf(std::string_view pending_key) {
@@ -92,7 +104,7 @@ absl::Status PendingWrites::Fold(const PendingWrites& later) {
 }
 
 absl::Status PendingWrites::Put(uint32_t cf, std::string_view key, std::string_view value) {
-  auto [it, added] = keys_.try_emplace(PendingKey(cf, key));
+  auto [it, added] = Pending(cf, key);
   if (added) bytes_ += it->first.size();
   bytes_ += value.size();
   bytes_ -= it->second.value.size();
@@ -102,7 +114,7 @@ absl::Status PendingWrites::Put(uint32_t cf, std::string_view key, std::string_v
 }
 
 absl::Status PendingWrites::Delete(uint32_t cf, std::string_view key) {
-  auto [it, added] = keys_.try_emplace(PendingKey(cf, key));
+  auto [it, added] = Pending(cf, key);
   if (added) bytes_ += it->first.size();
   bytes_ -= it->second.value.size();
   it->second.kind = Kind::kDelete;
@@ -115,7 +127,7 @@ absl::Status PendingWrites::Merge(uint32_t cf, std::string_view key, std::string
     return absl::InvalidArgumentError(
         absl::StrCat("a merge in column family ", cf, ", which has no merge operator"));
   }
-  auto [it, added] = keys_.try_emplace(PendingKey(cf, key));
+  auto [it, added] = Pending(cf, key);
   if (added) {
     bytes_ += it->first.size() + operand.size();
     it->second.kind = Kind::kMerge;

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -75,6 +76,11 @@ class PendingWrites {
   };
   // Key in keys_: the column family id (4 bytes, big-endian) then the key.
   static std::string PendingKey(uint32_t cf, std::string_view key);
+  static void AssignPendingKey(std::string& out, uint32_t cf, std::string_view key);
+  // The pending write of `key` in `cf`, and whether it was added now (then a
+  // put of nothing).
+  std::pair<absl::flat_hash_map<std::string, Write>::iterator, bool> Pending(uint32_t cf,
+                                                                             std::string_view key);
   static uint32_t FamilyOf(std::string_view pending_key);
 
   absl::Status Put(uint32_t cf, std::string_view key, std::string_view value);
@@ -89,6 +95,7 @@ class PendingWrites {
   std::vector<Range> ranges_;
   size_t bytes_ = 0;
   std::string scratch_;
+  std::string lookup_;  // the pending key being looked up (Pending)
 };
 
 }  // namespace trailsentry::storage::internal
