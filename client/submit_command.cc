@@ -67,7 +67,7 @@ class FileSender {
 
   // Sends the file's records; the pipeline's error stops it (see send_error()).
   absl::Status Send(engine::RecordReader& reader, const std::string& path) {
-    std::string spare;
+    engine::UnitBuffer spare;
     absl::Status read = reader.SplitFile(
         path, kUnitBytes, [&] { return std::move(spare); },
         [&](engine::InputUnit& unit) {
@@ -94,8 +94,8 @@ class FileSender {
   };
 
   // Whole JSON lines, as they are; blank lines are no records.
-  absl::Status SendLines(const std::string& unit) {
-    const std::string_view text = unit;
+  absl::Status SendLines(const engine::UnitBuffer& unit) {
+    const std::string_view text = unit.view();
     for (size_t pos = 0; pos < text.size();) {
       size_t end = text.find('\n', pos);
       end = end == std::string_view::npos ? text.size() : end + 1;

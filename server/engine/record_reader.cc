@@ -279,7 +279,7 @@ class FileSource {
   bool gzip() const { return gzip_; }
 
   // Appends up to `max` bytes to `out`; returns how many (0 at the end).
-  absl::StatusOr<size_t> Read(std::string& out, size_t max) {
+  absl::StatusOr<size_t> Read(UnitBuffer& out, size_t max) {
     if (!started_) {
       // The first two bytes say whether it is gzip. They are kept, not read
       // again: a pipe (/dev/stdin, a process substitution) cannot rewind.
@@ -295,15 +295,15 @@ class FileSource {
       }
     }
     const size_t old = out.size();
-    out.resize(old + max);
+    char* const to = out.Extend(max);  // not zero-filled: what is read overwrites it
     size_t n = 0;
     if (!gzip_) {
       const size_t head = std::min(max, in_.size());  // the bytes read to tell
-      std::copy_n(in_.data(), head, out.data() + old);
+      std::copy_n(in_.data(), head, to);
       in_.erase(0, head);
-      n = head + std::fread(out.data() + old + head, 1, max - head, f_);
+      n = head + std::fread(to + head, 1, max - head, f_);
     } else {
-      zs_.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+      zs_.next_out = reinterpret_cast<Bytef*>(to);
       zs_.avail_out = static_cast<uInt>(max);
       while (zs_.avail_out > 0 && !done_) {
         if (zs_.avail_in == 0) {
@@ -330,8 +330,8 @@ class FileSource {
       }
       n = max - zs_.avail_out;
     }
+    out.Truncate(old + n);
     if (std::ferror(f_)) return absl::InternalError("read error");
-    out.resize(old + n);
     return n;
   }
 
@@ -348,7 +348,7 @@ constexpr size_t kChunk = 4 << 20;
 
 absl::Status RecordReader::ReadFile(const std::string& path, Callback fn) {
   size_t base = 0;
-  std::string buffer;
+  UnitBuffer buffer;
   return SplitFile(
       path, kChunk, [&] { return std::move(buffer); },
       [&](InputUnit& unit) {
@@ -366,14 +366,15 @@ absl::Status RecordReader::ReadFile(const std::string& path, Callback fn) {
 absl::Status RecordReader::ReadUnit(const InputUnit& unit, Callback fn) {
   max_records_ = SIZE_MAX;
   size_t index = 0;
-  if (unit.hint == ContainerHint::kJsonLines && HasPadding(unit.bytes)) {
-    return ReadJsonLines(unit.bytes, index, fn);
+  if (unit.hint == ContainerHint::kJsonLines &&
+      unit.bytes.capacity() >= unit.bytes.size() + simdjson::SIMDJSON_PADDING) {
+    return ReadJsonLines(unit.bytes.view(), index, fn);
   }
-  return Read(unit.bytes, fn, unit.hint);
+  return Read(unit.bytes.view(), fn, unit.hint);
 }
 
 absl::Status RecordReader::SplitFile(const std::string& path, size_t unit_bytes,
-                                     absl::FunctionRef<std::string()> new_buffer, UnitFn fn) {
+                                     absl::FunctionRef<UnitBuffer()> new_buffer, UnitFn fn) {
   unit_bytes = std::max<size_t>(unit_bytes, 1);
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
@@ -389,7 +390,7 @@ absl::Status RecordReader::SplitFile(const std::string& path, size_t unit_bytes,
   if (!n.ok()) return fail(n.status());
 
   const bool lines = HintFromName(path) == ContainerHint::kJsonLines ||
-                     LooksLikeJsonLines(unit.bytes, /*first_only=*/true);
+                     LooksLikeJsonLines(unit.bytes.view(), /*first_only=*/true);
   if (!lines) {
     // A document is read whole (a DOM needs it all).
     while (*n > 0) {
@@ -406,13 +407,13 @@ absl::Status RecordReader::SplitFile(const std::string& path, size_t unit_bytes,
   std::string carry;
   while (true) {
     const bool at_end = *n == 0;
-    const size_t last_newline = unit.bytes.rfind('\n');
+    const size_t last_newline = unit.bytes.view().rfind('\n');
     const size_t complete = at_end                              ? unit.bytes.size()
                             : last_newline == std::string::npos ? 0
                                                                 : last_newline + 1;
     if (complete > 0) {
-      carry.assign(unit.bytes, complete, std::string::npos);
-      unit.bytes.resize(complete);
+      carry.assign(unit.bytes.view().substr(complete));
+      unit.bytes.Truncate(complete);
       unit.hint = ContainerHint::kJsonLines;
       if (absl::Status st = fn(unit); !st.ok()) return st;
       if (at_end) return absl::OkStatus();

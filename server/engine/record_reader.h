@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/engine/record_parser.h"
+#include "server/engine/unit_buffer.h"
 
 namespace trailsentry::engine {
 
@@ -44,7 +45,7 @@ ContainerHint HintFromName(std::string_view path);
 // `bytes` has simdjson::SIMDJSON_PADDING spare capacity after its data, so it is
 // parsed where it lies.
 struct InputUnit {
-  std::string bytes;
+  UnitBuffer bytes;
   ContainerHint hint = ContainerHint::kUnknown;  // kJsonLines: lines; else one document
 };
 
@@ -100,7 +101,7 @@ class RecordReader {
   // failing `fn` stops the split with its status.
   using UnitFn = absl::FunctionRef<absl::Status(InputUnit& unit)>;
   [[nodiscard]] absl::Status SplitFile(const std::string& path, size_t unit_bytes,
-                                       absl::FunctionRef<std::string()> new_buffer, UnitFn fn);
+                                       absl::FunctionRef<UnitBuffer()> new_buffer, UnitFn fn);
 
   // Calls `fn` for each record of a unit, indexes counting from 0 in the unit.
   [[nodiscard]] absl::Status ReadUnit(const InputUnit& unit, Callback fn);

@@ -132,10 +132,10 @@ class ScanRun {
     if (storage_.ok()) storage_ = status;
   }
 
-  std::string TakeBuffer() {
+  engine::UnitBuffer TakeBuffer() {
     MutexLock lock(&mu_);
-    if (buffers_.empty()) return std::string();
-    std::string b = std::move(buffers_.back());
+    if (buffers_.empty()) return engine::UnitBuffer();
+    engine::UnitBuffer b = std::move(buffers_.back());
     buffers_.pop_back();
     return b;
   }
@@ -292,7 +292,7 @@ class ScanRun {
 
   Mutex mu_;  // the queue of units and the spare buffers
   std::deque<std::unique_ptr<Unit>> queue_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> buffers_ ABSL_GUARDED_BY(mu_);
+  std::vector<engine::UnitBuffer> buffers_ ABSL_GUARDED_BY(mu_);
   bool done_ ABSL_GUARDED_BY(mu_) = false;
 
   // Made up front: when memory has run out, building a message may throw too
