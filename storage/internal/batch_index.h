@@ -59,7 +59,7 @@ class BasicBatchIndex {
 
   // Brings the slot where a probe for `id` starts into the cache.
   void Prefetch(const engine::StableHash128& id) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[id.low & (slots_.size() - 1)]);
+    if (!slots_.empty()) __builtin_prefetch(&slots_[Home(slots_.size(), id)]);
   }
 
   // Every id forgotten; the memory is kept for the next batch.
@@ -83,10 +83,14 @@ class BasicBatchIndex {
 
   // Where `id` is in `slots` (filled in `generation`), or the free slot where
   // it would go.
+  // Where a probe for `id` starts among `slot_count` slots (a power of two).
+  static size_t Home(size_t slot_count, const engine::StableHash128& id) {
+    return id.low & (slot_count - 1);
+  }
   static size_t Probe(const std::vector<Slot>& slots, const engine::StableHash128& id,
                       Generation generation) {
     const size_t mask = slots.size() - 1;
-    for (size_t i = id.low & mask;; i = (i + 1) & mask) {
+    for (size_t i = Home(slots.size(), id);; i = (i + 1) & mask) {
       const Slot& s = slots[i];
       if (s.generation != generation || (s.low == id.low && s.high == id.high)) return i;
     }
