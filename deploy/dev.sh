@@ -32,7 +32,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libspdlog-dev libsimdjson-dev zlib1g-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libssl-dev libgoogle-perftools-dev
   openssl curl python3 python3-grpcio python3-protobuf python3-yaml python3-venv
   python3-setuptools python3-wheel nginx
 )

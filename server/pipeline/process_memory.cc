@@ -1,5 +1,6 @@
 #include "server/pipeline/process_memory.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -18,18 +19,19 @@ constexpr std::string_view kHugeTlb = "glibc.malloc.hugetlb";
 // pkill without -f, and every thread started after it).
 constexpr char kNameVar[] = "TRAILSENTRY_PROCESS_NAME";
 
-// A sanitizer's allocator replaces glibc's malloc, which then has nothing to
-// ask for: re-executing would only start the (slow) program twice.
+// A sanitizer's allocator replaces glibc's malloc, and so does tcmalloc where
+// the program links it (CMake's TRAILSENTRY_TCMALLOC): glibc's malloc then has
+// nothing to ask for, and re-executing would only start the program twice.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kGlibcMalloc = false;
+constexpr bool kSanitizerMalloc = true;
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kGlibcMalloc = false;
+constexpr bool kSanitizerMalloc = true;
 #else
-constexpr bool kGlibcMalloc = true;
+constexpr bool kSanitizerMalloc = false;
 #endif
 #else
-constexpr bool kGlibcMalloc = true;
+constexpr bool kSanitizerMalloc = false;
 #endif
 
 std::optional<std::string> Env(const char* name) {
@@ -47,6 +49,12 @@ std::optional<std::string> ReadFile(const char* path) {
 }
 
 }  // namespace
+
+bool GlibcMalloc() {
+  // gperftools' tcmalloc exports tc_malloc beside the malloc it replaces.
+  static const bool glibc = !kSanitizerMalloc && dlsym(RTLD_DEFAULT, "tc_malloc") == nullptr;
+  return glibc;
+}
 
 std::optional<std::string> HugePageTunables(std::optional<std::string_view> thp_enabled,
                                             std::optional<std::string_view> tunables,
@@ -71,7 +79,7 @@ void UseTransparentHugePages(char** argv) {
     unsetenv(kNameVar);
     return;
   }
-  if (!kGlibcMalloc) return;
+  if (!GlibcMalloc()) return;
   const std::optional<std::string> before = Env("GLIBC_TUNABLES");
   const std::optional<std::string> tunables =
       HugePageTunables(ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"), before,
@@ -92,6 +100,7 @@ void UseTransparentHugePages(char** argv) {
 }
 
 void KeepLargeAllocationsForReuse() {
+  if (!GlibcMalloc()) return;
   constexpr int kBytes = 64 << 20;
   mallopt(M_MMAP_THRESHOLD, kBytes);
   mallopt(M_TRIM_THRESHOLD, kBytes);

@@ -1,7 +1,9 @@
 // How a process that runs the evaluation pipeline (trailsentryd, `trailsentry
-// scan`) takes memory from glibc's malloc. Its state grows by hundreds of MB
-// (cached identities, account baselines, RocksDB memtables), and each 4 KiB page
-// of fresh memory costs a page fault: with 1M identities, 18% of `scan`'s time.
+// scan`) takes memory from glibc's malloc, in a build that does not link
+// tcmalloc (CMake's TRAILSENTRY_TCMALLOC, on by default; tcmalloc keeps freed
+// memory for reuse itself). Its state grows by hundreds of MB (cached
+// identities, account baselines, RocksDB memtables), and each 4 KiB page of
+// fresh memory costs a page fault: with 1M identities, 18% of `scan`'s time.
 //
 //   int main(int argc, char** argv) {
 //     trailsentry::pipeline::UseTransparentHugePages(argv);  // first: may re-execute
@@ -24,8 +26,8 @@ namespace trailsentry::pipeline {
 // 4 KiB. The process keeps its id, name (/proc/self/comm), arguments and open
 // files. Must be called first in main(), before any thread starts.
 //
-// Returns without re-executing in a sanitizer build (its allocator is not
-// glibc's), when the kernel mode is "always" (nothing to ask)
+// Returns without re-executing where malloc is not glibc's (GlibcMalloc), when
+// the kernel mode is "always" (nothing to ask)
 // or "never", when GLIBC_TUNABLES already sets glibc.malloc.hugetlb (so it runs
 // at most once, and an operator's own value wins), when TRAILSENTRY_HUGE_PAGES=0,
 // or when the exec fails (the environment is then as it was).
@@ -40,13 +42,16 @@ std::optional<std::string> HugePageTunables(std::optional<std::string_view> thp_
                                             std::optional<std::string_view> tunables,
                                             std::optional<std::string_view> opt_out);
 
+// True when malloc is glibc's: not a sanitizer's, not tcmalloc's.
+bool GlibcMalloc();
+
 // Large allocations (a request's payload, RocksDB's memtable blocks of up to 8
 // MiB) come from the heap and are reused once freed, and up to 64 MiB free at
 // the top of each malloc arena stays there: by default glibc maps each such
 // block from the kernel and unmaps it when freed, and every page of the next
 // one faults in again. Under `submit` that halved the server's page faults and
 // cost ~6 MB of peak RSS (BENCHMARKS.md, issue 8's tenth part); `scan` showed
-// no clear gain.
+// no clear gain. Does nothing where malloc is not glibc's.
 void KeepLargeAllocationsForReuse();
 
 }  // namespace trailsentry::pipeline

@@ -37,12 +37,18 @@ evaluated=$(curl -s "127.0.0.1:$HTTP_PORT/metrics" |
   sed -n 's/^trailsentry_events_total{verdict="accepted"} \([0-9]*\)$/\1/p')
 expect_eq "$evaluated" "$answered" "events the server evaluated"
 
-# Where the kernel gives transparent huge pages only to memory that asks for
-# them, the server re-executed itself (same pid) with glibc's malloc asking;
-# elsewhere, in a sanitizer build (not glibc's malloc), or with
-# TRAILSENTRY_HUGE_PAGES=0, it did not.
+# The server allocates through tcmalloc where the build links it (CMake's
+# TRAILSENTRY_TCMALLOC, on except under sanitizers), and then never re-executes.
+# Otherwise, where the kernel gives transparent huge pages only to memory that
+# asks for them, it re-executed itself (same pid) with glibc's malloc asking;
+# elsewhere, or in a sanitizer build (not glibc's malloc), it did not.
 tunables_of() { tr '\0' '\n' <"/proc/$SERVER_PID/environ" | sed -n 's/^GLIBC_TUNABLES=//p'; }
-if [[ -n "$(sanitizer_of "$TRAILSENTRYD")" ]]; then
+tcmalloc_mapped=$(grep -c 'libtcmalloc' "/proc/$SERVER_PID/maps" || true)
+if [[ "${TRAILSENTRY_USES_TCMALLOC:-OFF}" == "ON" ]]; then
+  [[ "$tcmalloc_mapped" -gt 0 ]] || fail "the server does not allocate through tcmalloc"
+  expect_eq "$(tunables_of)" "" "the server's malloc tunables (tcmalloc)"
+elif [[ -n "$(sanitizer_of "$TRAILSENTRYD")" ]]; then
+  expect_eq "$tcmalloc_mapped" "0" "tcmalloc in a sanitizer build"
   expect_eq "$(tunables_of)" "" "the server's malloc tunables (sanitizer build)"
 elif grep -q '\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
   expect_eq "$(tunables_of)" "glibc.malloc.hugetlb=1" "the server's malloc tunables"
