@@ -48,13 +48,14 @@ std::optional<std::string> ReadFile(const char* path) {
   return out.str();
 }
 
-}  // namespace
-
+// True when malloc is glibc's: not a sanitizer's, not tcmalloc's (gperftools'
+// tcmalloc exports tc_malloc beside the malloc it replaces).
 bool GlibcMalloc() {
-  // gperftools' tcmalloc exports tc_malloc beside the malloc it replaces.
   static const bool glibc = !kSanitizerMalloc && dlsym(RTLD_DEFAULT, "tc_malloc") == nullptr;
   return glibc;
 }
+
+}  // namespace
 
 std::optional<std::string> HugePageTunables(std::optional<std::string_view> thp_enabled,
                                             std::optional<std::string_view> tunables,

@@ -26,11 +26,11 @@ namespace trailsentry::pipeline {
 // 4 KiB. The process keeps its id, name (/proc/self/comm), arguments and open
 // files. Must be called first in main(), before any thread starts.
 //
-// Returns without re-executing where malloc is not glibc's (GlibcMalloc), when
-// the kernel mode is "always" (nothing to ask)
-// or "never", when GLIBC_TUNABLES already sets glibc.malloc.hugetlb (so it runs
-// at most once, and an operator's own value wins), when TRAILSENTRY_HUGE_PAGES=0,
-// or when the exec fails (the environment is then as it was).
+// Returns without re-executing where malloc is not glibc's (a sanitizer's or
+// tcmalloc's), when the kernel mode is "always" (nothing to ask) or "never",
+// when GLIBC_TUNABLES already sets glibc.malloc.hugetlb (so it runs at most
+// once, and an operator's own value wins), when TRAILSENTRY_HUGE_PAGES=0, or
+// when the exec fails (the environment is then as it was).
 void UseTransparentHugePages(char** argv);
 
 // The GLIBC_TUNABLES value to re-execute with, or nullopt to run as is; the
@@ -41,9 +41,6 @@ void UseTransparentHugePages(char** argv);
 std::optional<std::string> HugePageTunables(std::optional<std::string_view> thp_enabled,
                                             std::optional<std::string_view> tunables,
                                             std::optional<std::string_view> opt_out);
-
-// True when malloc is glibc's: not a sanitizer's, not tcmalloc's.
-bool GlibcMalloc();
 
 // Large allocations (a request's payload, RocksDB's memtable blocks of up to 8
 // MiB) come from the heap and are reused once freed, and up to 64 MiB free at

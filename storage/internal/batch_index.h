@@ -81,12 +81,12 @@ class BasicBatchIndex {
     Generation generation = 0;  // taken when equal to generation_
   };
 
-  // Where `id` is in `slots` (filled in `generation`), or the free slot where
-  // it would go.
   // Where a probe for `id` starts among `slot_count` slots (a power of two).
   static size_t Home(size_t slot_count, const engine::StableHash128& id) {
     return id.low & (slot_count - 1);
   }
+  // Where `id` is in `slots` (filled in `generation`), or the free slot where
+  // it would go.
   static size_t Probe(const std::vector<Slot>& slots, const engine::StableHash128& id,
                       Generation generation) {
     const size_t mask = slots.size() - 1;
