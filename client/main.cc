@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "client/commands.h"
 #include "server/engine/config_loader.h"
+#include "server/pipeline/heap_prefault.h"
 #include "server/pipeline/process_memory.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -139,9 +140,11 @@ int Usage(const char* why) {
 
 int Main(int argc, char** argv) {
   // scan's state grows by hundreds of MB: backed by huge pages where the kernel
-  // wants them asked for (first: it may re-execute; the other commands are small).
+  // wants them asked for (glibc's malloc; first: it may re-execute), faulted in
+  // a block at a time under tcmalloc. The other commands are small.
   if (argc >= 2 && std::string_view(argv[1]) == "scan") {
     trailsentry::pipeline::UseTransparentHugePages(argv);
+    trailsentry::pipeline::PrefaultHeapGrowth();
   }
   // Standard output carries results (alerts as JSON lines): logs go to stderr.
   spdlog::set_default_logger(spdlog::stderr_color_mt("trailsentry"));

@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/engine/config_loader.h"
 #include "server/engine/printable.h"
+#include "server/pipeline/heap_prefault.h"
 #include "server/pipeline/process_memory.h"
 #include "server/service/server.h"
 
@@ -82,6 +83,7 @@ absl::StatusOr<Config> BuildConfig() {
 int Main(int argc, char** argv) {
   trailsentry::pipeline::UseTransparentHugePages(argv);
   trailsentry::pipeline::KeepLargeAllocationsForReuse();
+  const bool prefaulting = trailsentry::pipeline::PrefaultHeapGrowth();
   // Debian's abseil is built without NDEBUG, so every absl::Mutex gRPC takes
   // (several per call) would also be checked for lock-order cycles, in a graph
   // behind one process-wide lock (~0.6% of the request threads' samples, and
@@ -157,6 +159,9 @@ int Main(int argc, char** argv) {
       "trailsentryd listening on {} (port {}), HTTP on port {}, data dir {}, burst mode {}",
       config->server.listen, (*server)->port(), (*server)->http_port(), config->server.data_dir,
       config->burst.mode == trailsentry::engine::BurstMode::kSliding ? "sliding" : "tumbling");
+  if (prefaulting) {
+    spdlog::info("fresh heap memory is faulted in a block at a time (TRAILSENTRY_PREFAULT=0: off)");
+  }
   if (!config->server.shard.replicas.empty()) {
     spdlog::info(
         "shard: replica {} of {}; events of accounts the ring gives to another are refused",

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "server/engine/engine.h"
+#include "server/pipeline/heap_prefault.h"
 #include "storage/database.h"
 
 ABSL_FLAG(int, identities, 1000000, "identities");
@@ -39,6 +40,7 @@ long RssKiB() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  trailsentry::pipeline::PrefaultHeapGrowth();  // as the server does
   absl::ParseCommandLine(argc, argv);
   namespace engine = trailsentry::engine;
   const int identities = absl::GetFlag(FLAGS_identities);

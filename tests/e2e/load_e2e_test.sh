@@ -44,11 +44,17 @@ expect_eq "$evaluated" "$answered" "events the server evaluated"
 # elsewhere, or in a sanitizer build (not glibc's malloc), it did not.
 tunables_of() { tr '\0' '\n' <"/proc/$SERVER_PID/environ" | sed -n 's/^GLIBC_TUNABLES=//p'; }
 tcmalloc_mapped=$(grep -c 'libtcmalloc' "/proc/$SERVER_PID/maps" || true)
+# With tcmalloc, fresh heap memory is faulted in a block at a time where the
+# kernel can (MADV_POPULATE_WRITE: Linux 5.14).
+prefaulting=$(grep -c 'faulted in a block at a time' "$WORK/server.log" || true)
+kernel_populates=$(uname -r | awk -F. '{ print ($1 > 5 || ($1 == 5 && $2 >= 14)) ? 1 : 0 }')
 if [[ "${TRAILSENTRY_USES_TCMALLOC:-OFF}" == "ON" ]]; then
   [[ "$tcmalloc_mapped" -gt 0 ]] || fail "the server does not allocate through tcmalloc"
   expect_eq "$(tunables_of)" "" "the server's malloc tunables (tcmalloc)"
+  expect_eq "$prefaulting" "$kernel_populates" "the server faults in fresh heap memory at once"
 elif [[ -n "$(sanitizer_of "$TRAILSENTRYD")" ]]; then
   expect_eq "$tcmalloc_mapped" "0" "tcmalloc in a sanitizer build"
+  expect_eq "$prefaulting" "0" "fresh heap memory faulted in (sanitizer build)"
   expect_eq "$(tunables_of)" "" "the server's malloc tunables (sanitizer build)"
 elif grep -q '\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
   expect_eq "$(tunables_of)" "glibc.malloc.hugetlb=1" "the server's malloc tunables"
@@ -59,7 +65,9 @@ else
   expect_eq "$(tunables_of)" "" "the server's malloc tunables (THP not in madvise mode)"
 fi
 stop_server
-TRAILSENTRY_HUGE_PAGES=0 start_server
+TRAILSENTRY_HUGE_PAGES=0 TRAILSENTRY_PREFAULT=0 start_server
 expect_eq "$(tunables_of)" "" "the server's malloc tunables with TRAILSENTRY_HUGE_PAGES=0"
+expect_eq "$(grep -c 'faulted in a block at a time' "$WORK/server.log" || true)" "0" \
+  "fresh heap memory faulted in with TRAILSENTRY_PREFAULT=0"
 stop_server
 echo "load e2e: ok"
