@@ -2,10 +2,11 @@
 // scan`) takes fresh memory from the kernel when it allocates through tcmalloc
 // (CMake's TRAILSENTRY_TCMALLOC, on by default). Its state grows by hundreds of
 // MB with its identities, and each 4 KiB page of it costs a page fault on first
-// touch: with 1M new identities, 10-19% of a one-thread `scan` (on this
-// project's VMs, where a fault's entry and exit cost more than zeroing the
-// page). Faulting a whole block in with one system call when tcmalloc takes it
-// from the kernel costs the zeroing alone.
+// touch: with 1M new identities, 9-22% of a one-thread `scan` (on this
+// project's VMs, where a fault's entry and exit cost as much as zeroing the
+// page; BENCHMARKS.md, issue 8's twenty-sixth part). Faulting a whole block in
+// with one system call when tcmalloc takes it from the kernel costs the
+// zeroing alone.
 //
 //   int main(int argc, char** argv) {
 //     trailsentry::pipeline::PrefaultHeapGrowth();  // before the state grows

@@ -12,9 +12,10 @@
 # sample is counted in a stage when the stage's function is on its stack;
 # simdjson's own frames do not unwind, so "JSON parse" sums the samples taken
 # inside libsimdjson. The rows under "across stages" are already counted in
-# the stages above: the rules' writes into the batch, and page faults. `perf` samples CPU time at 1 kHz,
-# so each row is ± a few ns per event on 1M events; compare files in one
-# command, as the machine's speed moves from minute to minute.
+# the stages above: the rules' writes into the batch, and page faults. `perf`
+# samples CPU time at 1 kHz: one sample is 1 ns per event on 1M events.
+# Compare files in one command, as the machine's speed moves from minute to
+# minute.
 set -euo pipefail
 build=$1 file=$2 config=${3:-}
 command -v perf >/dev/null || { echo "needs perf: apt-get install linux-perf" >&2; exit 1; }
@@ -69,33 +70,34 @@ printf '%-44s %10s %7s\n' "stage (one thread, $events events)" "per event" "shar
 row "everything (the scanning thread)" 'RunScan$'
 all=$pct
 row "  read the file" 'FileSource::Read$'
-r1=$pct
+read=$pct
 row "  JSON parse (simdjson DOM)" 'dso:libsimdjson'
-r2=$pct
+parse=$pct
 row "  spec §1 fields" 'engine::ParseRecord$'
-r3=$pct
+fields=$pct
 row "  classify" 'EventClassifier::Classify$'
-r4=$pct
+classify=$pct
 row "  rules and state (Engine::Evaluate)" 'Engine::Evaluate$'
 evaluate=$pct
 row "    identity table" 'IdentitySlot>.*try_emplace_impl'
-a=$pct
+table=$pct
 row "    an identity's first read" 'Engine::LoadIdentity$'
-b=$pct
+first_read=$pct
 row "    burst rule" 'BurstWindow::Add$'
-c=$pct
+burst=$pct
 row "    unusual-IP rule and baselines" 'IdentityBaseline::Evaluate$'
-d=$pct
+unusual=$pct
 row "      account baselines" 'AccountBaselines::Observe$'
-rest "    the rest (seen ids, the event log's entry)" "$evaluate" "$a" "$b" "$c" "$d"
+rest "    the rest (seen ids, the event log's entry)" "$evaluate" "$table" "$first_read" \
+  "$burst" "$unusual"
 row "  commit" 'storage::Transaction::Commit$'
 commit=$pct
 row "    keys in order (coalesced writes)" 'CoalescedWrites::ForEachLatest$' \
   'CoalescedWrites::ForEachSeen$'
 row "    owner filters" 'internal::AddOwners$'
 row "    RocksDB write (memtables; no WAL in scan)" 'rocksdb::DBImpl::Write$'
-rest "  the rest (the pipeline between stages)" "$all" "$r1" "$r2" "$r3" "$r4" "$evaluate" \
-  "$commit"
+rest "  the rest (the pipeline between stages)" "$all" "$read" "$parse" "$fields" "$classify" \
+  "$evaluate" "$commit"
 echo "across stages:"
 row "  state writes into the batch (in the rules)" 'StateBatch::WillObserve$' \
   'StateBatch::PutEvent$' 'StateBatch::PutProfile$' 'StateBatch::PutBaseline$' \
