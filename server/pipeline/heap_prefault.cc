@@ -1,6 +1,7 @@
 #include "server/pipeline/heap_prefault.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -18,9 +19,14 @@ namespace trailsentry::pipeline {
 #ifdef TRAILSENTRY_USES_TCMALLOC
 namespace {
 
+uintptr_t PageBytes() {
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  return page;
+}
+
 // Whether the kernel knows MADV_POPULATE_WRITE: asked of one fresh page.
 bool KernelPopulates() {
-  const size_t page = 4096;
+  const uintptr_t page = PageBytes();
   void* p = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return false;
   const bool ok = madvise(p, page, MADV_POPULATE_WRITE) == 0;
@@ -44,10 +50,10 @@ class PrefaultingAllocator : public SysAllocator {
     if (block == nullptr || *actual_size > kPrefaultedBlockBytes) return block;
     // Whole pages only (the system allocator's blocks are page-aligned and
     // page-sized; rounding inward keeps that true if one ever is not).
-    constexpr uintptr_t kPage = 4096;
+    const uintptr_t page = PageBytes();
     const uintptr_t at = reinterpret_cast<uintptr_t>(block);
-    const uintptr_t begin = (at + kPage - 1) & ~(kPage - 1);
-    const uintptr_t end = (at + *actual_size) & ~(kPage - 1);
+    const uintptr_t begin = (at + page - 1) & ~(page - 1);
+    const uintptr_t end = (at + *actual_size) & ~(page - 1);
     // A failure (no memory to fault in now) leaves the pages to fault on touch.
     if (end > begin) {
       (void)madvise(static_cast<char*>(block) + (begin - at), end - begin, MADV_POPULATE_WRITE);
